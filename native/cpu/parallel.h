@@ -1,0 +1,18 @@
+// A persistent thread pool sized to the cores (DL4TS_CPU_THREADS overrides). parallelFor splits
+// [0, n) into contiguous chunks of at least `grain` items; the calling thread takes a chunk too.
+// Kernels use it for element-level parallelism (flat ranges) and TAD-level parallelism
+// (one range item per tensor along the reduced axes).
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace dl4ts {
+
+int threadCount();
+void setThreadCount(int n);
+
+// fn(begin, end) is called for disjoint ranges covering [0, n). Runs inline when n <= grain or
+// when called from inside a pool task (no nested parallelism).
+void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+}  // namespace dl4ts

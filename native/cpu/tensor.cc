@@ -1,0 +1,206 @@
+#include "tensor.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <sstream>
+
+#include "registry.h"
+
+namespace dl4ts {
+
+namespace {
+// Atomic: worker threads (ParallelWrapper) load the same addon and allocate concurrently.
+std::atomic<int64_t> liveBytes{0};
+std::atomic<int64_t> liveBuffers{0};
+std::atomic<int64_t> peakBytes{0};
+
+void freeBuffer(Buffer* b) {
+  if (b->data) {
+    std::free(b->data);
+    liveBytes -= (int64_t)b->bytes;
+    --liveBuffers;
+    b->data = nullptr;
+  }
+}
+}  // namespace
+
+std::string Tensor::describe() const {
+  std::ostringstream s;
+  s << dtypeName(dtype) << "[";
+  for (int i = 0; i < rank; ++i) s << (i ? "," : "") << shape[i];
+  s << "]";
+  return s.str();
+}
+
+void throwError(Napi::Env env, const std::string& op, const std::string& msg) {
+  throw Napi::Error::New(env, "dl4ts cpu " + op + ": " + msg);
+}
+
+Buffer* parseBuffer(const Napi::CallbackInfo& info, size_t index, const char* op) {
+  Napi::Env env = info.Env();
+  if (index >= info.Length() || !info[index].IsExternal()) {
+    throwError(env, op, "argument " + std::to_string(index) + " must be a native buffer");
+  }
+  Buffer* b = info[index].As<Napi::External<Buffer>>().Data();
+  if (!b->data && b->bytes != 0) throwError(env, op, "the buffer was already released (array closed)");
+  return b;
+}
+
+double parseNumber(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
+  if (index >= info.Length() || !info[index].IsNumber()) {
+    throwError(info.Env(), op, std::string("'") + name + "' must be a number");
+  }
+  return info[index].As<Napi::Number>().DoubleValue();
+}
+
+int64_t parseInt(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
+  double v = parseNumber(info, index, op, name);
+  if (v != (double)(int64_t)v) throwError(info.Env(), op, std::string("'") + name + "' must be an integer");
+  return (int64_t)v;
+}
+
+static std::vector<int64_t> toIntArray(Napi::Env env, const Napi::Value& v, const char* op, const std::string& name) {
+  if (!v.IsArray()) throwError(env, op, "'" + name + "' must be an array of integers");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<int64_t> out(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsNumber()) throwError(env, op, "'" + name + "' must be an array of integers");
+    double d = e.As<Napi::Number>().DoubleValue();
+    if (d != (double)(int64_t)d) throwError(env, op, "'" + name + "' must be an array of integers");
+    out[i] = (int64_t)d;
+  }
+  return out;
+}
+
+std::vector<int64_t> parseIntArray(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
+  if (index >= info.Length()) throwError(info.Env(), op, std::string("missing '") + name + "'");
+  return toIntArray(info.Env(), info[index], op, name);
+}
+
+Tensor parseTensor(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
+  Napi::Env env = info.Env();
+  const std::string arg = std::string("tensor '") + name + "'";
+  if (index >= info.Length() || !info[index].IsArray()) throwError(env, op, arg + " is missing");
+  Napi::Array a = info[index].As<Napi::Array>();
+  if (a.Length() != 5 || !a.Get(0u).IsExternal()) {
+    throwError(env, op, arg + " must be [buffer, dtype, offset, shape, strides]");
+  }
+  Buffer* b = a.Get(0u).As<Napi::External<Buffer>>().Data();
+  if (!b->data && b->bytes != 0) throwError(env, op, arg + ": its buffer was already released (array closed)");
+  Tensor t;
+  Napi::Value dt = a.Get(1u);
+  if (!dt.IsNumber()) throwError(env, op, arg + ": dtype must be a number");
+  t.dtype = dt.As<Napi::Number>().Int32Value();
+  if (t.dtype < 0 || t.dtype >= DTYPE_COUNT) throwError(env, op, arg + ": unknown dtype code " + std::to_string(t.dtype));
+  Napi::Value offV = a.Get(2u);
+  if (!offV.IsNumber()) throwError(env, op, arg + ": offset must be an integer");
+  double offD = offV.As<Napi::Number>().DoubleValue();
+  if (offD < 0 || offD != (double)(int64_t)offD) throwError(env, op, arg + ": offset must be a non-negative integer");
+  std::vector<int64_t> shape = toIntArray(env, a.Get(3u), op, std::string(name) + ".shape");
+  std::vector<int64_t> strides = toIntArray(env, a.Get(4u), op, std::string(name) + ".strides");
+  if (shape.size() != strides.size()) throwError(env, op, arg + ": shape and strides differ in length");
+  if (shape.size() > (size_t)MAX_RANK) throwError(env, op, arg + ": rank above " + std::to_string(MAX_RANK));
+  t.rank = (int)shape.size();
+  int64_t offset = (int64_t)offD;
+  int64_t maxOff = offset;
+  bool empty = false;
+  for (int i = 0; i < t.rank; ++i) {
+    if (shape[i] < 0) throwError(env, op, arg + ": negative dimension");
+    if (strides[i] < 0) throwError(env, op, arg + ": negative stride");
+    if (shape[i] == 0) empty = true;
+    t.shape[i] = shape[i];
+    t.strides[i] = strides[i];
+    if (shape[i] > 0) maxOff += (shape[i] - 1) * strides[i];
+  }
+  const int64_t capacity = (int64_t)(b->bytes / dtypeSize(t.dtype));
+  if (!empty && maxOff >= capacity) {
+    throwError(env, op, arg + " " + t.describe() + " reaches element " + std::to_string(maxOff) +
+                            " but its buffer holds " + std::to_string(capacity));
+  }
+  t.data = b->data + offset * (int64_t)dtypeSize(t.dtype);
+  return t;
+}
+
+void requireSameShape(Napi::Env env, const char* op, const Tensor& a, const Tensor& b) {
+  bool same = a.rank == b.rank;
+  for (int i = 0; same && i < a.rank; ++i) same = a.shape[i] == b.shape[i];
+  if (!same) throwError(env, op, "shapes differ: " + a.describe() + " and " + b.describe());
+}
+
+void requireDtype(Napi::Env env, const char* op, const Tensor& t, const char* name, bool ok, const char* expected) {
+  if (!ok) throwError(env, op, std::string("'") + name + "' has dtype " + dtypeName(t.dtype) + ", expected " + expected);
+}
+
+// --- buffer management exports ---------------------------------------------------------------
+
+static Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t bytes = parseInt(info, 0, "alloc", "bytes");
+  if (bytes < 0) throwError(env, "alloc", "byte count must be non-negative");
+  Buffer* b = new Buffer();
+  if (bytes > 0) {
+    size_t rounded = ((size_t)bytes + 63) & ~(size_t)63;  // 64-byte aligned for AVX-512 loads
+    b->data = (char*)std::aligned_alloc(64, rounded);
+    if (!b->data) {
+      delete b;
+      throwError(env, "alloc", "out of host memory allocating " + std::to_string(bytes) + " bytes");
+    }
+    std::memset(b->data, 0, (size_t)bytes);
+    b->bytes = (size_t)bytes;
+    int64_t now = liveBytes += bytes;
+    ++liveBuffers;
+    int64_t peak = peakBytes.load();
+    while (now > peak && !peakBytes.compare_exchange_weak(peak, now)) {
+    }
+  }
+  return Napi::External<Buffer>::New(env, b, [](Napi::Env, Buffer* buf) {
+    freeBuffer(buf);
+    delete buf;
+  });
+}
+
+static Napi::Value Free(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsExternal()) throwError(info.Env(), "free", "argument must be a native buffer");
+  freeBuffer(info[0].As<Napi::External<Buffer>>().Data());
+  return info.Env().Undefined();
+}
+
+// write(buffer, byteOffset, typedArray) and read(buffer, byteOffset, typedArray) copy raw bytes.
+static Napi::Value CopyBytes(const Napi::CallbackInfo& info, bool toNative) {
+  const char* op = toNative ? "write" : "read";
+  Napi::Env env = info.Env();
+  Buffer* b = parseBuffer(info, 0, op);
+  int64_t byteOffset = parseInt(info, 1, op, "byteOffset");
+  if (info.Length() < 3 || !info[2].IsTypedArray()) throwError(env, op, "third argument must be a typed array");
+  Napi::TypedArray ta = info[2].As<Napi::TypedArray>();
+  size_t len = ta.ByteLength();
+  if (byteOffset < 0 || (size_t)byteOffset + len > b->bytes) {
+    throwError(env, op, "range [" + std::to_string(byteOffset) + ", " + std::to_string(byteOffset + (int64_t)len) +
+                            ") is outside the buffer of " + std::to_string(b->bytes) + " bytes");
+  }
+  char* js = (char*)ta.ArrayBuffer().Data() + ta.ByteOffset();
+  if (len) {
+    if (toNative) std::memcpy(b->data + byteOffset, js, len);
+    else std::memcpy(js, b->data + byteOffset, len);
+  }
+  return env.Undefined();
+}
+static Napi::Value Write(const Napi::CallbackInfo& info) { return CopyBytes(info, true); }
+static Napi::Value Read(const Napi::CallbackInfo& info) { return CopyBytes(info, false); }
+
+static Napi::Value MemInfo(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("bytes", Napi::Number::New(info.Env(), (double)liveBytes));
+  o.Set("buffers", Napi::Number::New(info.Env(), (double)liveBuffers));
+  o.Set("peakBytes", Napi::Number::New(info.Env(), (double)peakBytes));
+  return o;
+}
+
+DL4TS_EXPORT("alloc", Alloc);
+DL4TS_EXPORT("free", Free);
+DL4TS_EXPORT("write", Write);
+DL4TS_EXPORT("read", Read);
+DL4TS_EXPORT("memInfo", MemInfo);
+
+}  // namespace dl4ts
