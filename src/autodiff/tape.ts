@@ -1,0 +1,70 @@
+import type { NDArray } from '../ndarray/ndarray.js';
+
+/** Gradients for each input given the output's gradient; null where an input needs none. */
+export type BackwardFn = (grad: NDArray, saved: readonly NDArray[], needs: readonly boolean[]) => readonly (NDArray | null)[];
+
+/** A value kept for the backward pass: its own handle on the storage, and the storage version it saw. */
+interface Saved {
+  readonly handle: NDArray;
+  readonly version: number;
+}
+
+/** One recorded operation in the graph that reverse-mode differentiation walks back. */
+export class GradNode {
+  private savedValues: Saved[];
+
+  constructor(
+    readonly op: string,
+    readonly inputs: readonly NDArray[],
+    readonly backwardFn: BackwardFn,
+    saved: readonly NDArray[],
+  ) {
+    this.savedValues = saved.map((s) => ({ handle: s.share(), version: s.storageVersion }));
+  }
+
+  /** The saved values, after checking that no in-place op changed them since the forward pass. */
+  savedForBackward(): NDArray[] {
+    return this.savedValues.map((s) => {
+      if (s.handle.closed) throw new Error(`backward through '${this.op}': its saved values were released (the graph was already used; pass retainGraph to backward twice)`);
+      if (s.handle.storageVersion !== s.version) {
+        throw new Error(`backward through '${this.op}': a value it saved was modified in place after the forward pass`);
+      }
+      return s.handle;
+    });
+  }
+
+  release(): void {
+    for (const s of this.savedValues) s.handle.close();
+  }
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording operations for autograd (inference, parameter updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Whether an op on these inputs must be recorded. */
+export function needsGrad(inputs: readonly NDArray[]): boolean {
+  if (!gradEnabled) return false;
+  for (const x of inputs) if (x.requiresGrad) return true;
+  return false;
+}
+
+/** Records `out` as produced by `op` from `inputs`; `saved` are the values the gradient needs. */
+export function record(out: NDArray, op: string, inputs: readonly NDArray[], saved: readonly NDArray[], backwardFn: BackwardFn): NDArray {
+  out.gradNode = new GradNode(op, inputs, backwardFn, saved);
+  out.requiresGrad = true;
+  return out;
+}

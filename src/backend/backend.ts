@@ -1,0 +1,99 @@
+import type { DataType } from '../ndarray/dtype.js';
+
+/** A backend's storage handle: opaque to the front end. */
+export interface BackendBuffer {
+  readonly bytes: number;
+}
+
+/** A strided view of a buffer, as kernels receive it (offset and strides in elements). */
+export interface TensorRef {
+  readonly buffer: BackendBuffer;
+  readonly dtype: DataType;
+  readonly offset: number;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+}
+
+export type UnaryOp =
+  | 'identity' | 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'log1p' | 'expm1' | 'sqrt' | 'rsqrt' | 'square'
+  | 'reciprocal' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'leakyrelu' | 'elu' | 'selu' | 'gelu'
+  | 'swish' | 'softplus' | 'hardtanh' | 'hardsigmoid' | 'floor' | 'ceil' | 'round' | 'not' | 'pow' | 'clip'
+  | 'addScalar' | 'mulScalar' | 'rsubScalar' | 'rdivScalar' | 'fill';
+
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'mod' | 'squaredDifference'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'and' | 'or' | 'xor'
+  | 'reluGrad' | 'leakyreluGrad' | 'eluGrad' | 'seluGrad' | 'geluGrad' | 'swishGrad' | 'softplusGrad'
+  | 'hardtanhGrad' | 'hardsigmoidGrad' | 'sigmoidGrad' | 'tanhGrad';
+
+export type ReduceOp =
+  | 'sum' | 'mean' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'variance' | 'std'
+  | 'norm1' | 'norm2' | 'logsumexp' | 'any' | 'all';
+
+export type RandomDistribution = 'uniform' | 'normal' | 'truncnormal' | 'bernoulli';
+
+export interface Conv2dGeometry {
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly ph: number;
+  readonly pw: number;
+  readonly dh: number;
+  readonly dw: number;
+}
+
+export type PoolOp = 'max' | 'avg';
+
+export interface DeviceInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly memoryBytes?: number;
+}
+
+export interface BackendInfo {
+  readonly name: string;
+  readonly priority: number;
+  readonly devices: readonly DeviceInfo[];
+  readonly details: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface MemoryInfo {
+  readonly bytes: number;
+  readonly buffers: number;
+  readonly peakBytes: number;
+}
+
+/**
+ * What a backend implements: storage, copies and a small set of kernels. Everything else (shapes,
+ * broadcasting, views, type promotion, autograd) lives in the front end, so a new backend is only
+ * this. Kernels may run asynchronously; `read` waits for pending work.
+ */
+export interface Backend {
+  readonly name: string;
+  readonly priority: number;
+  info(): BackendInfo;
+  memory(): MemoryInfo;
+
+  alloc(bytes: number): BackendBuffer;
+  free(buffer: BackendBuffer): void;
+  write(buffer: BackendBuffer, byteOffset: number, data: ArrayBufferView): void;
+  read(buffer: BackendBuffer, byteOffset: number, out: ArrayBufferView): void;
+  /** Waits until every kernel queued so far has finished. */
+  synchronize(): void;
+
+  unary(op: UnaryOp, x: TensorRef, out: TensorRef, alpha?: number, beta?: number): void;
+  binary(op: BinaryOp, a: TensorRef, b: TensorRef, out: TensorRef, alpha?: number, beta?: number): void;
+  where(cond: TensorRef, a: TensorRef, b: TensorRef, out: TensorRef): void;
+  reduce(op: ReduceOp, x: TensorRef, out: TensorRef, axes: readonly number[], ddof?: number): void;
+  softmax(x: TensorRef, out: TensorRef, axis: number, log: boolean): void;
+  softmaxGrad(y: TensorRef, g: TensorRef, out: TensorRef, axis: number, log: boolean): void;
+  gather(x: TensorRef, indices: TensorRef, out: TensorRef, axis: number): void;
+  scatterAdd(target: TensorRef, indices: TensorRef, updates: TensorRef, axis: number): void;
+  random(dist: RandomDistribution, out: TensorRef, seed: bigint, stream: number, p1: number, p2: number): void;
+  matmul(a: TensorRef, b: TensorRef, out: TensorRef, alpha: number, beta: number): void;
+  im2col(x: TensorRef, cols: TensorRef, g: Conv2dGeometry): void;
+  col2im(cols: TensorRef, x: TensorRef, g: Conv2dGeometry): void;
+  pool2d(op: PoolOp, x: TensorRef, out: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void;
+  pool2dGrad(op: PoolOp, x: TensorRef, gradOut: TensorRef, gradIn: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void;
+}

@@ -1,0 +1,13 @@
+/**
+ * dl4ts: deep learning for TypeScript on Node.js. ND4J-style arrays on a native CPU backend (and
+ * CUDA when present), reverse-mode autograd, and DL4J-style networks.
+ */
+export { NDArray, type NestedArray } from './ndarray/ndarray.js';
+export { type DataType, DATA_TYPES, defaultFloatType, setDefaultDataType, promoteTypes, dtypeSize, isFloating } from './ndarray/dtype.js';
+export { point, interval, all as allIndices, newAxis, type IndexSpec } from './ndarray/indexing.js';
+export { scope, scopeAsync, keep } from './ndarray/scope.js';
+export { memoryReport, type MemoryReport } from './ndarray/memory.js';
+export { noGrad, isGradEnabled } from './autodiff/tape.js';
+export * from './ops/index.js';
+export type { Backend, BackendInfo, TensorRef } from './backend/backend.js';
+export { getBackend, setBackend, backendByName, backendStatus, backendInfo, registerBackendProvider, type BackendProvider, type BackendStatus } from './backend/registry.js';

@@ -1,0 +1,94 @@
+/**
+ * Memory scopes: every array created while a scope is open belongs to it and is closed when the
+ * scope ends, except what the scope's function returns (moved to the enclosing scope) and what was
+ * passed to keep(). Like ND4J's workspaces and tf.tidy, for loops that would otherwise wait for GC.
+ */
+export interface ScopedResource {
+  close(): void;
+  readonly closed: boolean;
+}
+
+interface Frame {
+  readonly owned: Set<ScopedResource>;
+}
+
+const frames: Frame[] = [];
+const kept = new WeakSet<ScopedResource>();
+
+export function trackInScope(r: ScopedResource): void {
+  const top = frames[frames.length - 1];
+  if (top) top.owned.add(r);
+}
+
+/** Excludes `r` from every enclosing scope: it lives until closed or unreachable. */
+export function keep<T extends ScopedResource>(r: T): T {
+  kept.add(r);
+  for (const f of frames) f.owned.delete(r);
+  return r;
+}
+
+function collectReturned(value: unknown, out: Set<ScopedResource>, seen: Set<unknown>): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if ('close' in value && 'closed' in value) {
+    out.add(value as ScopedResource);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collectReturned(v, out, seen);
+  } else if (value instanceof Map) {
+    for (const v of value.values()) collectReturned(v, out, seen);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectReturned(v, out, seen);
+  }
+}
+
+function endFrame(frame: Frame, result: unknown): void {
+  frames.pop();
+  const returned = new Set<ScopedResource>();
+  collectReturned(result, returned, new Set());
+  const parent = frames[frames.length - 1];
+  for (const r of frame.owned) {
+    if (returned.has(r)) {
+      if (parent) parent.owned.add(r);
+    } else if (!kept.has(r)) {
+      r.close();
+    }
+  }
+}
+
+/** Runs fn; closes every array it created except those it returns (in arrays, maps or plain objects) or keeps. */
+export function scope<T>(fn: () => T): T {
+  const frame: Frame = { owned: new Set() };
+  frames.push(frame);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    endFrame(frame, undefined);
+    throw e;
+  }
+  if (result instanceof Promise) {
+    endFrame(frame, undefined);
+    throw new Error('scope: the function returned a Promise; use scopeAsync for async work');
+  }
+  endFrame(frame, result);
+  return result;
+}
+
+/** scope() for async functions. Scopes are a stack: do not interleave two async scopes. */
+export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const frame: Frame = { owned: new Set() };
+  frames.push(frame);
+  let result: T;
+  try {
+    result = await fn();
+  } catch (e) {
+    frames.splice(frames.indexOf(frame) + 1);
+    endFrame(frame, undefined);
+    throw e;
+  }
+  frames.splice(frames.indexOf(frame) + 1);
+  endFrame(frame, result);
+  return result;
+}

@@ -1,0 +1,132 @@
+import type { BinaryOp } from '../backend/backend.js';
+import { needsGrad, record } from '../autodiff/tape.js';
+import { type DataType, defaultFloatType, isFloating, promoteTypes } from '../ndarray/dtype.js';
+import { NDArray } from '../ndarray/ndarray.js';
+import { broadcastShapes } from '../ndarray/shape.js';
+import { broadcastRef, commonBackend, describe } from './util.js';
+import { unaryRaw } from './unary.js';
+import { sumToShape } from './reduce.js';
+import { fromScalar } from './create.js';
+
+const COMPARISONS = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'and', 'or', 'xor']);
+
+/** Runs a binary kernel on two arrays of one dtype, broadcasting them, into a new array (no autograd). */
+export function binaryRaw(op: BinaryOp, a: NDArray, b: NDArray, dtype?: DataType, alpha = 0, beta = 0): NDArray {
+  const backend = commonBackend(op, [a, b]);
+  if (a.dtype !== b.dtype) throw new Error(`${op}: operands differ in dtype: ${describe(a)} and ${describe(b)}`);
+  const shape = broadcastShapes(a.shape, b.shape, op);
+  const out = NDArray.empty(shape, dtype ?? (COMPARISONS.has(op) ? 'BOOL' : a.dtype), backend);
+  backend.binary(op, broadcastRef(a, shape), broadcastRef(b, shape), out, alpha, beta);
+  return out;
+}
+
+/** The type a number takes next to an array: the array's type, or the default float for a fraction with an integer array. */
+function scalarType(x: NDArray, s: number): DataType {
+  return isFloating(x.dtype) || Number.isInteger(s) ? x.dtype : defaultFloatType();
+}
+
+/** Both operands as arrays of the promoted type (casts recorded for autograd). */
+function coerce(a: NDArray | number, b: NDArray | number, op: string): [NDArray, NDArray] {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error(`${op}: at least one operand must be an NDArray`);
+  const dtype = typeof a === 'number' ? scalarType(b as NDArray, a) : typeof b === 'number' ? scalarType(a, b) : promoteTypes(a.dtype, b.dtype);
+  const like = (typeof a === 'number' ? b : a) as NDArray;
+  const as = (v: NDArray | number): NDArray => (typeof v === 'number' ? fromScalar(v, dtype, like.backend) : v.dtype === dtype ? v : castDiff(v, dtype));
+  return [as(a), as(b)];
+}
+
+/** Cast with its gradient (the gradient casts back). */
+export function castDiff(x: NDArray, dtype: DataType): NDArray {
+  if (x.dtype === dtype) return x;
+  const y = unaryRaw('identity', x, dtype);
+  if (needsGrad([x]) && isFloating(dtype)) record(y, 'cast', [x], [], (g) => [unaryRaw('identity', g, x.dtype)]);
+  return y;
+}
+
+type BinaryGrad = (g: NDArray, a: NDArray, b: NDArray, y: NDArray) => [NDArray | null, NDArray | null];
+
+/** Each differentiable binary op's gradient (before reducing over broadcast axes). */
+const BINARY_GRADS: Partial<Record<BinaryOp, BinaryGrad>> = {
+  add: (g) => [g, g],
+  sub: (g) => [g, unaryRaw('neg', g)],
+  mul: (g, a, b) => [mul(g, b), mul(g, a)],
+  div: (g, a, b) => [div(g, b), unaryRaw('neg', div(mul(g, a), mul(b, b)))],
+  pow: (g, a, b, y) => [mul(mul(g, b), pow(a, sub(b, 1))), mul(mul(g, y), unaryRaw('log', a))],
+  max: (g, a, b) => [mul(g, castTo(binaryRaw('ge', a, b), g.dtype)), mul(g, castTo(binaryRaw('lt', a, b), g.dtype))],
+  min: (g, a, b) => [mul(g, castTo(binaryRaw('le', a, b), g.dtype)), mul(g, castTo(binaryRaw('gt', a, b), g.dtype))],
+  mod: (g, a, b) => [g, unaryRaw('neg', mul(g, unaryRaw('floor', div(a, b))))],
+  squaredDifference: (g, a, b) => {
+    const d = mul(unaryRaw('mulScalar', sub(a, b), g.dtype, 2), g);
+    return [d, unaryRaw('neg', d)];
+  },
+};
+
+function castTo(x: NDArray, dtype: DataType): NDArray {
+  return x.dtype === dtype ? x : unaryRaw('identity', x, dtype);
+}
+
+/** A differentiable, broadcasting binary op on arrays or numbers. */
+export function binary(op: BinaryOp, a: NDArray | number, b: NDArray | number): NDArray {
+  const [x, y] = coerce(a, b, op);
+  const out = binaryRaw(op, x, y);
+  const grad = BINARY_GRADS[op];
+  if (grad && needsGrad([x, y])) {
+    record(out, op, [x, y], [x, y, out], (g, [xs, ys, outs], needs) => {
+      const [ga, gb] = grad(g, xs!, ys!, outs!);
+      return [needs[0] && ga ? sumToShape(ga, xs!.shape) : null, needs[1] && gb ? sumToShape(gb, ys!.shape) : null];
+    });
+  }
+  return out;
+}
+
+export const add = (a: NDArray | number, b: NDArray | number): NDArray => binary('add', a, b);
+export const sub = (a: NDArray | number, b: NDArray | number): NDArray => binary('sub', a, b);
+export const mul = (a: NDArray | number, b: NDArray | number): NDArray => binary('mul', a, b);
+export const div = (a: NDArray | number, b: NDArray | number): NDArray => binary('div', a, b);
+export const pow = (a: NDArray | number, b: NDArray | number): NDArray => binary('pow', a, b);
+export const maximum = (a: NDArray | number, b: NDArray | number): NDArray => binary('max', a, b);
+export const minimum = (a: NDArray | number, b: NDArray | number): NDArray => binary('min', a, b);
+export const mod = (a: NDArray | number, b: NDArray | number): NDArray => binary('mod', a, b);
+export const squaredDifference = (a: NDArray | number, b: NDArray | number): NDArray => binary('squaredDifference', a, b);
+export const eq = (a: NDArray | number, b: NDArray | number): NDArray => binary('eq', a, b);
+export const ne = (a: NDArray | number, b: NDArray | number): NDArray => binary('ne', a, b);
+export const lt = (a: NDArray | number, b: NDArray | number): NDArray => binary('lt', a, b);
+export const le = (a: NDArray | number, b: NDArray | number): NDArray => binary('le', a, b);
+export const gt = (a: NDArray | number, b: NDArray | number): NDArray => binary('gt', a, b);
+export const ge = (a: NDArray | number, b: NDArray | number): NDArray => binary('ge', a, b);
+export const and = (a: NDArray | number, b: NDArray | number): NDArray => binary('and', a, b);
+export const or = (a: NDArray | number, b: NDArray | number): NDArray => binary('or', a, b);
+export const xor = (a: NDArray | number, b: NDArray | number): NDArray => binary('xor', a, b);
+
+/** cond ? a : b elementwise, broadcasting all three; differentiable in a and b. */
+export function where(cond: NDArray, a: NDArray | number, b: NDArray | number): NDArray {
+  const [x, y] = coerce(a, b, 'where');
+  const backend = commonBackend('where', [cond, x, y]);
+  const c = cond.dtype === 'BOOL' ? cond : binaryRaw('ne', cond, fromScalar(0, cond.dtype, backend));
+  const shape = broadcastShapes(broadcastShapes(c.shape, x.shape, 'where'), y.shape, 'where');
+  const out = NDArray.empty(shape, x.dtype, backend);
+  backend.where(broadcastRef(c, shape), broadcastRef(x, shape), broadcastRef(y, shape), out);
+  if (needsGrad([x, y])) {
+    record(out, 'where', [x, y], [c], (g, [cs], needs) => {
+      const zero = fromScalar(0, g.dtype, g.backend);
+      return [
+        needs[0] ? sumToShape(where(cs!, g, zero), x.shape) : null,
+        needs[1] ? sumToShape(where(cs!, zero, g), y.shape) : null,
+      ];
+    });
+  }
+  return out;
+}
+
+/** target op= other, in place (ND4J's addi/subi/muli/divi); not recorded for autograd. */
+export function binaryInPlace(op: BinaryOp, target: NDArray, other: NDArray | number): void {
+  if (target.requiresGrad) throw new Error(`${op} in place: ${describe(target)} requires grad; in-place ops would break its gradient (use noGrad on a detached array)`);
+  const o = typeof other === 'number' ? fromScalar(other, target.dtype, target.backend) : other.dtype === target.dtype ? other : unaryRaw('identity', other, target.dtype);
+  const shape = broadcastShapes(target.shape, o.shape, op);
+  if (shape.length !== target.rank || shape.some((d, i) => d !== target.shape[i])) {
+    throw new Error(`${op} in place: ${describe(o)} does not broadcast to the target's shape ${describe(target)}`);
+  }
+  commonBackend(op, [target, o]).binary(op, target, broadcastRef(o, target.shape), target, 0, 0);
+  target.bumpVersion();
+  if (o !== other) o.close();
+}
+

@@ -1,0 +1,9 @@
+// The front end's operations: each op's forward and its gradient are defined together in its module.
+export * from './create.js';
+export * from './unary.js';
+export * from './binary.js';
+export * from './reduce.js';
+export * from './views.js';
+export * from './linalg.js';
+export * from './softmax.js';
+export { backward } from '../autodiff/backward.js';
