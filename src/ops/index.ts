@@ -7,3 +7,7 @@ export * from './views.js';
 export * from './linalg.js';
 export * from './softmax.js';
 export { backward } from '../autodiff/backward.js';
+export * from './random.js';
+export * from './conv.js';
+export * from './indexing.js';
+export * from './join.js';
