@@ -21,7 +21,7 @@ function matmul2(a: NDArray, b: NDArray): NDArray {
   const [k2, n] = b.shape.slice(-2) as [number, number];
   if (k !== k2) throw new Error(`matmul: inner dimensions differ: ${describe(a)} @ ${describe(b)} (${k} vs ${k2})`);
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul (batch dimensions)');
-  const out = NDArray.empty([...batch, m, n], a.dtype, backend);
+  const out = NDArray.uninitialized([...batch, m, n], a.dtype, backend);
   backend.matmul(batchRef(a, batch), batchRef(b, batch), out, 1, 0);
   return out;
 }
@@ -36,6 +36,8 @@ export function matmul(a: NDArray, b: NDArray): NDArray {
     const t = promoteTypes(a.dtype, b.dtype);
     return matmul(castDiff(a, t), castDiff(b, t));
   }
+  // Vector . vector: both added axes go (squeezing one at a time would drop the wrong one).
+  if (a.rank === 1 && b.rank === 1) return squeeze(matmul(expandDims(a, 0), expandDims(b, -1)), [0, 1]);
   if (a.rank === 1) return squeeze(matmul(expandDims(a, 0), b), -2);
   if (b.rank === 1) return squeeze(matmul(a, expandDims(b, -1)), -1);
   const out = matmul2(a, b);
