@@ -1,5 +1,5 @@
 import type { BinaryOp } from '../backend/backend.js';
-import { needsGrad, record } from '../autodiff/tape.js';
+import { isGradEnabled, needsGrad, record } from '../autodiff/tape.js';
 import { type DataType, defaultFloatType, isFloating, promoteTypes } from '../ndarray/dtype.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { broadcastShapes } from '../ndarray/shape.js';
@@ -119,7 +119,8 @@ export function where(cond: NDArray, a: NDArray | number, b: NDArray | number): 
 
 /** target op= other, in place (ND4J's addi/subi/muli/divi); not recorded for autograd. */
 export function binaryInPlace(op: BinaryOp, target: NDArray, other: NDArray | number): void {
-  if (target.requiresGrad) throw new Error(`${op} in place: ${describe(target)} requires grad; in-place ops would break its gradient (use noGrad on a detached array)`);
+  // Under noGrad (parameter updates) the write is allowed; graphs that saved the value detect it by its version.
+  if (target.requiresGrad && isGradEnabled()) throw new Error(`${op} in place: ${describe(target)} requires grad; in-place ops would break its gradient (update it inside noGrad)`);
   const o = typeof other === 'number' ? fromScalar(other, target.dtype, target.backend) : other.dtype === target.dtype ? other : unaryRaw('identity', other, target.dtype);
   const shape = broadcastShapes(target.shape, o.shape, op);
   if (shape.length !== target.rank || shape.some((d, i) => d !== target.shape[i])) {

@@ -1,4 +1,4 @@
-import { needsGrad, record } from '../autodiff/tape.js';
+import { isGradEnabled, needsGrad, record } from '../autodiff/tape.js';
 import { type DataType } from '../ndarray/dtype.js';
 import { resolveIndex, type IndexSpec } from '../ndarray/indexing.js';
 import { NDArray } from '../ndarray/ndarray.js';
@@ -134,7 +134,7 @@ export function expandDims(x: NDArray, axis: number): NDArray {
 
 /** Writes `value` (broadcast, cast to target's type) into target in place. */
 export function assign(target: NDArray, value: NDArray | number): void {
-  if (target.requiresGrad) throw new Error(`assign: ${describe(target)} requires grad; in-place writes would break its gradient`);
+  if (target.requiresGrad && isGradEnabled()) throw new Error(`assign: ${describe(target)} requires grad; in-place writes would break its gradient (assign inside noGrad)`);
   if (typeof value === 'number') {
     target.backend.unary('fill', target, target, value, 0);
   } else {
