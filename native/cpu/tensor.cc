@@ -138,6 +138,8 @@ static Napi::Value Alloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t bytes = parseInt(info, 0, "alloc", "bytes");
   if (bytes < 0) throwError(env, "alloc", "byte count must be non-negative");
+  // Outputs that kernels overwrite skip the memset (it would cost a full extra pass over memory).
+  const bool zeroed = info.Length() < 2 || info[1].ToBoolean().Value();
   Buffer* b = new Buffer();
   if (bytes > 0) {
     size_t rounded = ((size_t)bytes + 63) & ~(size_t)63;  // 64-byte aligned for AVX-512 loads
@@ -146,7 +148,7 @@ static Napi::Value Alloc(const Napi::CallbackInfo& info) {
       delete b;
       throwError(env, "alloc", "out of host memory allocating " + std::to_string(bytes) + " bytes");
     }
-    std::memset(b->data, 0, (size_t)bytes);
+    if (zeroed) std::memset(b->data, 0, (size_t)bytes);
     b->bytes = (size_t)bytes;
     int64_t now = liveBytes += bytes;
     ++liveBuffers;

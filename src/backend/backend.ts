@@ -75,7 +75,8 @@ export interface Backend {
   info(): BackendInfo;
   memory(): MemoryInfo;
 
-  alloc(bytes: number): BackendBuffer;
+  /** New storage; zero-filled when `zeroed`, else its contents are undefined (outputs overwrite them). */
+  alloc(bytes: number, zeroed: boolean): BackendBuffer;
   free(buffer: BackendBuffer): void;
   write(buffer: BackendBuffer, byteOffset: number, data: ArrayBufferView): void;
   read(buffer: BackendBuffer, byteOffset: number, out: ArrayBufferView): void;

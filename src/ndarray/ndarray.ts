@@ -43,7 +43,12 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
 
   /** A new, zero-filled, contiguous array. */
   static empty(shape: Shape, dtype: DataType, backend: Backend): NDArray {
-    return new NDArray(Storage.allocate(backend, dtype, sizeOf(shape) * dtypeSize(dtype)), dtype, shape);
+    return new NDArray(Storage.allocate(backend, dtype, sizeOf(shape) * dtypeSize(dtype), true), dtype, shape);
+  }
+
+  /** A new contiguous array whose values are undefined: for kernel outputs that write every element. */
+  static uninitialized(shape: Shape, dtype: DataType, backend: Backend): NDArray {
+    return new NDArray(Storage.allocate(backend, dtype, sizeOf(shape) * dtypeSize(dtype), false), dtype, shape);
   }
 
   get storage(): Storage {

@@ -23,8 +23,8 @@ export class Storage {
     Storage.liveBytes.set(key, (Storage.liveBytes.get(key) ?? 0) + bytes);
   }
 
-  static allocate(backend: Backend, dtype: DataType, bytes: number): Storage {
-    return new Storage(backend, backend.alloc(bytes), dtype, bytes);
+  static allocate(backend: Backend, dtype: DataType, bytes: number, zeroed: boolean): Storage {
+    return new Storage(backend, backend.alloc(bytes, zeroed), dtype, bytes);
   }
 
   get released(): boolean {

@@ -15,7 +15,7 @@ export function binaryRaw(op: BinaryOp, a: NDArray, b: NDArray, dtype?: DataType
   const backend = commonBackend(op, [a, b]);
   if (a.dtype !== b.dtype) throw new Error(`${op}: operands differ in dtype: ${describe(a)} and ${describe(b)}`);
   const shape = broadcastShapes(a.shape, b.shape, op);
-  const out = NDArray.empty(shape, dtype ?? (COMPARISONS.has(op) ? 'BOOL' : a.dtype), backend);
+  const out = NDArray.uninitialized(shape, dtype ?? (COMPARISONS.has(op) ? 'BOOL' : a.dtype), backend);
   backend.binary(op, broadcastRef(a, shape), broadcastRef(b, shape), out, alpha, beta);
   return out;
 }
@@ -103,7 +103,7 @@ export function where(cond: NDArray, a: NDArray | number, b: NDArray | number): 
   const backend = commonBackend('where', [cond, x, y]);
   const c = cond.dtype === 'BOOL' ? cond : binaryRaw('ne', cond, fromScalar(0, cond.dtype, backend));
   const shape = broadcastShapes(broadcastShapes(c.shape, x.shape, 'where'), y.shape, 'where');
-  const out = NDArray.empty(shape, x.dtype, backend);
+  const out = NDArray.uninitialized(shape, x.dtype, backend);
   backend.where(broadcastRef(c, shape), broadcastRef(x, shape), broadcastRef(y, shape), out);
   if (needsGrad([x, y])) {
     record(out, 'where', [x, y], [c], (g, [cs], needs) => {

@@ -33,10 +33,10 @@ function fromFlat(values: FlatSource, shape: Shape, dtype: DataType, backend: Ba
   } else {
     for (let i = 0; i < n; i++) host[i] = Number(values[i]);
   }
-  const staging = NDArray.empty(shape, staged, backend);
+  const staging = NDArray.uninitialized(shape, staged, backend);
   backend.write(staging.buffer, 0, host);
   if (direct) return staging;
-  const out = NDArray.empty(shape, dtype, backend);
+  const out = NDArray.uninitialized(shape, dtype, backend);
   backend.unary('identity', staging, out, 0, 0);
   staging.close();
   return out;
@@ -93,8 +93,8 @@ export function array(data: NestedArray | FlatSource, shapeOrOptions?: Shape | C
 
 /** A 0-d array holding one value. */
 export function fromScalar(value: number, dtype: DataType, backend: Backend): NDArray {
-  const out = NDArray.empty([], dtype, backend);
-  if (value !== 0) backend.unary('fill', out, out, value, 0);
+  const out = NDArray.uninitialized([], dtype, backend);
+  backend.unary('fill', out, out, value, 0);
   return out;
 }
 

@@ -3,7 +3,7 @@ import { needsGrad, record } from '../autodiff/tape.js';
 import { isFloating } from '../ndarray/dtype.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { contiguousStrides, normalizeAxes, normalizeAxis, sizeOf, type Shape } from '../ndarray/shape.js';
-import { broadcastRef, emptyLike, floatTypeOf, reshapedRef } from './util.js';
+import { broadcastRef, floatTypeOf, outputLike, reshapedRef } from './util.js';
 import { binaryRaw, div, mul, sub } from './binary.js';
 import { unaryRaw } from './unary.js';
 
@@ -19,7 +19,7 @@ export function reduceRaw(op: ReduceOp, x: NDArray, axes: readonly number[], kee
   const kept = keptShape(x.shape, axes);
   const shape = keepDims ? kept : x.shape.filter((_, i) => !axes.includes(i));
   const dtype = op === 'argmax' || op === 'argmin' ? 'INT64' : op === 'any' || op === 'all' ? 'BOOL' : x.dtype;
-  const out = NDArray.empty(shape, dtype, x.backend);
+  const out = NDArray.uninitialized(shape, dtype, x.backend);
   x.backend.reduce(op, x, reshapedRef(out, kept, contiguousStrides(kept)), axes, ddof);
   return out;
 }
@@ -49,7 +49,7 @@ const REDUCE_GRADS: Partial<Record<ReduceOp, ReduceGrad>> = {
 
 /** A kept-dims array materialised to x's shape (so later kernels see plain contiguous data). */
 function broadcastTo0(g: NDArray, x: NDArray): NDArray {
-  const out = emptyLike(g, x.shape);
+  const out = outputLike(g, x.shape);
   g.backend.unary('identity', broadcastRef(g, x.shape), out);
   return out;
 }

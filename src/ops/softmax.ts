@@ -1,17 +1,17 @@
 import { needsGrad, record } from '../autodiff/tape.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { normalizeAxis } from '../ndarray/shape.js';
-import { emptyLike, requireFloating } from './util.js';
+import { outputLike, requireFloating } from './util.js';
 
 function softmaxOp(x: NDArray, axis: number, log: boolean): NDArray {
   const op = log ? 'logSoftmax' : 'softmax';
   requireFloating(op, x);
   const ax = normalizeAxis(axis, x.rank, op);
-  const y = emptyLike(x);
+  const y = outputLike(x);
   x.backend.softmax(x, y, ax, log);
   if (needsGrad([x])) {
     record(y, op, [x], [y], (g, [ys]) => {
-      const dx = emptyLike(g);
+      const dx = outputLike(g);
       g.backend.softmaxGrad(ys!, g, dx, ax, log);
       return [dx];
     });

@@ -2,12 +2,12 @@ import type { BinaryOp, UnaryOp } from '../backend/backend.js';
 import { needsGrad, record } from '../autodiff/tape.js';
 import type { DataType } from '../ndarray/dtype.js';
 import { NDArray } from '../ndarray/ndarray.js';
-import { emptyLike, floatTypeOf } from './util.js';
+import { floatTypeOf, outputLike } from './util.js';
 import { mul, div, binaryRaw } from './binary.js';
 
 /** Runs a unary kernel into a new array of `dtype` (no autograd). */
 export function unaryRaw(op: UnaryOp, x: NDArray, dtype: DataType = x.dtype, alpha = 0, beta = 0): NDArray {
-  const out = emptyLike(x, x.shape, dtype);
+  const out = outputLike(x, x.shape, dtype);
   x.backend.unary(op, x, out, alpha, beta);
   return out;
 }

@@ -33,8 +33,14 @@ export function reshapedRef(x: NDArray, shape: Shape, strides: readonly number[]
   return { buffer: x.buffer, dtype: x.dtype, offset: x.offset, shape, strides };
 }
 
+/** A zero-filled array on x's backend. */
 export function emptyLike(x: NDArray, shape: Shape = x.shape, dtype: DataType = x.dtype): NDArray {
   return NDArray.empty(shape, dtype, x.backend);
+}
+
+/** An array on x's backend for a kernel to overwrite entirely (not zero-filled). */
+export function outputLike(x: NDArray, shape: Shape = x.shape, dtype: DataType = x.dtype): NDArray {
+  return NDArray.uninitialized(shape, dtype, x.backend);
 }
 
 /** The floating type math on `x` is computed in (integers promote to the default float type). */

@@ -49,8 +49,8 @@ export class CpuBackend implements Backend {
     this.native.setThreads(n);
   }
 
-  alloc(bytes: number): BackendBuffer {
-    return new CpuBuffer(this.native.alloc(bytes), bytes);
+  alloc(bytes: number, zeroed: boolean): BackendBuffer {
+    return new CpuBuffer(this.native.alloc(bytes, zeroed), bytes);
   }
 
   free(buffer: BackendBuffer): void {

@@ -10,7 +10,7 @@ export type NativeTensor = [NativeBuffer, number, number, readonly number[], rea
 
 /** The native CPU addon's calls (native/cpu/API.md). */
 export interface NativeCpu {
-  alloc(bytes: number): NativeBuffer;
+  alloc(bytes: number, zeroed: boolean): NativeBuffer;
   free(buffer: NativeBuffer): void;
   write(buffer: NativeBuffer, byteOffset: number, data: ArrayBufferView): void;
   read(buffer: NativeBuffer, byteOffset: number, out: ArrayBufferView): void;

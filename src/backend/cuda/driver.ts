@@ -1,0 +1,92 @@
+import koffi from 'koffi';
+import { loadLibrary } from './libraries.js';
+
+/** A CUDA driver API failure: the call, its status name, and the dl4ts operation it served. */
+export class CudaError extends Error {
+  constructor(
+    readonly call: string,
+    readonly status: number,
+    readonly statusName: string,
+    op?: string,
+  ) {
+    super(`${op ? `${op}: ` : ''}${call} failed with ${statusName} (${status})`);
+    this.name = 'CudaError';
+  }
+}
+
+/** Device pointers are 48-bit addresses: plain numbers are exact. */
+export type DevicePtr = number;
+export type Handle = unknown;
+
+const lib = loadLibrary('the CUDA driver (libcuda)', ['libcuda.so.1', 'libcuda.so']);
+
+const f = <T extends (...args: never[]) => unknown>(signature: string): T => lib.func(signature) as unknown as T;
+
+type Status = number;
+type Out<T> = [T];
+
+const cuGetErrorName = f<(status: number, out: Out<string | null>) => Status>('int cuGetErrorName(int status, _Out_ const char **name)');
+
+/** The driver's functions that dl4ts uses, typed. */
+export const cu = {
+  init: f<(flags: number) => Status>('int cuInit(unsigned int flags)'),
+  driverGetVersion: f<(v: Out<number>) => Status>('int cuDriverGetVersion(_Out_ int *version)'),
+  deviceGetCount: f<(n: Out<number>) => Status>('int cuDeviceGetCount(_Out_ int *count)'),
+  deviceGet: f<(dev: Out<number>, ordinal: number) => Status>('int cuDeviceGet(_Out_ int *dev, int ordinal)'),
+  deviceGetName: f<(name: Buffer, len: number, dev: number) => Status>('int cuDeviceGetName(_Out_ uint8_t *name, int len, int dev)'),
+  deviceTotalMem: f<(bytes: Out<number>, dev: number) => Status>('int cuDeviceTotalMem_v2(_Out_ size_t *bytes, int dev)'),
+  deviceGetAttribute: f<(v: Out<number>, attr: number, dev: number) => Status>('int cuDeviceGetAttribute(_Out_ int *value, int attrib, int dev)'),
+  primaryCtxRetain: f<(ctx: Out<Handle>, dev: number) => Status>('int cuDevicePrimaryCtxRetain(_Out_ void **ctx, int dev)'),
+  ctxSetCurrent: f<(ctx: Handle) => Status>('int cuCtxSetCurrent(void *ctx)'),
+  ctxSynchronize: f<() => Status>('int cuCtxSynchronize()'),
+  streamCreate: f<(stream: Out<Handle>, flags: number) => Status>('int cuStreamCreate(_Out_ void **stream, unsigned int flags)'),
+  streamSynchronize: f<(stream: Handle) => Status>('int cuStreamSynchronize(void *stream)'),
+  streamDestroy: f<(stream: Handle) => Status>('int cuStreamDestroy_v2(void *stream)'),
+  memAlloc: f<(ptr: Out<DevicePtr>, bytes: number) => Status>('int cuMemAlloc_v2(_Out_ uint64_t *ptr, size_t bytes)'),
+  memFree: f<(ptr: DevicePtr) => Status>('int cuMemFree_v2(uint64_t ptr)'),
+  memGetInfo: f<(free: Out<number>, total: Out<number>) => Status>('int cuMemGetInfo_v2(_Out_ size_t *free, _Out_ size_t *total)'),
+  memAllocHost: f<(ptr: Out<Handle>, bytes: number) => Status>('int cuMemAllocHost_v2(_Out_ void **ptr, size_t bytes)'),
+  memFreeHost: f<(ptr: Handle) => Status>('int cuMemFreeHost(void *ptr)'),
+  memcpyHtoDAsync: f<(dst: DevicePtr, src: Handle | ArrayBufferView, bytes: number, stream: Handle) => Status>('int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *stream)'),
+  memcpyDtoHAsync: f<(dst: Handle | ArrayBufferView, src: DevicePtr, bytes: number, stream: Handle) => Status>('int cuMemcpyDtoHAsync_v2(void *dst, uint64_t src, size_t bytes, void *stream)'),
+  memcpyDtoDAsync: f<(dst: DevicePtr, src: DevicePtr, bytes: number, stream: Handle) => Status>('int cuMemcpyDtoDAsync_v2(uint64_t dst, uint64_t src, size_t bytes, void *stream)'),
+  memcpyPeerAsync: f<(dst: DevicePtr, dstCtx: Handle, src: DevicePtr, srcCtx: Handle, bytes: number, stream: Handle) => Status>('int cuMemcpyPeerAsync(uint64_t dst, void *dstCtx, uint64_t src, void *srcCtx, size_t bytes, void *stream)'),
+  memsetD8Async: f<(dst: DevicePtr, value: number, count: number, stream: Handle) => Status>('int cuMemsetD8Async(uint64_t dst, unsigned char value, size_t count, void *stream)'),
+  moduleLoadData: f<(mod: Out<Handle>, image: Buffer) => Status>('int cuModuleLoadData(_Out_ void **module, const void *image)'),
+  moduleGetFunction: f<(fn: Out<Handle>, mod: Handle, name: string) => Status>('int cuModuleGetFunction(_Out_ void **fn, void *module, const char *name)'),
+  launchKernel: f<(fn: Handle, gx: number, gy: number, gz: number, bx: number, by: number, bz: number, shmem: number, stream: Handle, params: Buffer, extra: null) => Status>(
+    'int cuLaunchKernel(void *f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz, unsigned int shmem, void *stream, void *params, void *extra)',
+  ),
+  eventCreate: f<(ev: Out<Handle>, flags: number) => Status>('int cuEventCreate(_Out_ void **event, unsigned int flags)'),
+  eventRecord: f<(ev: Handle, stream: Handle) => Status>('int cuEventRecord(void *event, void *stream)'),
+  eventSynchronize: f<(ev: Handle) => Status>('int cuEventSynchronize(void *event)'),
+  eventElapsedTime: f<(ms: Out<number>, start: Handle, end: Handle) => Status>('int cuEventElapsedTime(_Out_ float *ms, void *start, void *end)'),
+  eventDestroy: f<(ev: Handle) => Status>('int cuEventDestroy_v2(void *event)'),
+};
+
+export function statusName(status: number): string {
+  const out: Out<string | null> = [null];
+  return cuGetErrorName(status, out) === 0 && out[0] ? out[0] : `CUDA_ERROR_${status}`;
+}
+
+/** Throws a CudaError unless the call succeeded. */
+export function check(status: Status, call: string, op?: string): void {
+  if (status !== 0) throw new CudaError(call, status, statusName(status), op);
+}
+
+/** Calls a driver function with one out parameter and returns its value. */
+export function out<T>(call: string, fn: (o: Out<T>) => Status, initial: T, op?: string): T {
+  const o: Out<T> = [initial];
+  check(fn(o), call, op);
+  return o[0];
+}
+
+export const CU_DEVICE_ATTRIBUTE = {
+  MAX_THREADS_PER_BLOCK: 1,
+  MAX_GRID_DIM_X: 5,
+  MULTIPROCESSOR_COUNT: 16,
+  COMPUTE_CAPABILITY_MAJOR: 75,
+  COMPUTE_CAPABILITY_MINOR: 76,
+} as const;
+
+export { koffi };
