@@ -1,6 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
-import { type DataType, defaultFloatType, isDataType, storageArray } from '../ndarray/dtype.js';
+import { DATA_TYPES, type DataType, defaultFloatType, isDataType, storageArray } from '../ndarray/dtype.js';
 import { NDArray, type NestedArray } from '../ndarray/ndarray.js';
 import { checkShape, formatShape, sizeOf, type Shape } from '../ndarray/shape.js';
 
@@ -11,6 +11,17 @@ export interface CreateOptions {
 
 function backendOf(o?: CreateOptions): Backend {
   return o?.backend ?? getBackend();
+}
+
+/** The requested dtype or the default float; checked here, since a typo would otherwise surface as an obscure allocation error. */
+function dtypeOf(op: string, o?: CreateOptions): DataType {
+  const d = o?.dtype ?? defaultFloatType();
+  checkDataType(op, d);
+  return d;
+}
+
+export function checkDataType(op: string, d: DataType): void {
+  if (!isDataType(d)) throw new Error(`${op}: unknown dtype '${String(d)}' (expected one of ${DATA_TYPES.join(', ')})`);
 }
 
 type FlatSource = ArrayLike<number | boolean> | ArrayLike<bigint>;
@@ -80,7 +91,7 @@ function typedDefault(values: FlatSource): DataType {
 export function array(data: NestedArray | FlatSource, shapeOrOptions?: Shape | CreateOptions, options?: CreateOptions): NDArray {
   const shapeGiven = Array.isArray(shapeOrOptions) ? (shapeOrOptions as Shape) : undefined;
   const opts = (shapeGiven ? options : (shapeOrOptions as CreateOptions | undefined)) ?? {};
-  if (opts.dtype !== undefined && !isDataType(opts.dtype)) throw new Error(`array: unknown dtype '${String(opts.dtype)}'`);
+  if (opts.dtype !== undefined) checkDataType('array', opts.dtype);
   if (shapeGiven || ArrayBuffer.isView(data)) {
     const flat = data as FlatSource;
     const dtype = opts.dtype ?? typedDefault(flat);
@@ -99,12 +110,12 @@ export function fromScalar(value: number, dtype: DataType, backend: Backend): ND
 }
 
 export function scalar(value: number, options?: CreateOptions): NDArray {
-  return fromScalar(value, options?.dtype ?? defaultFloatType(), backendOf(options));
+  return fromScalar(value, dtypeOf('scalar', options), backendOf(options));
 }
 
 export function zeros(shape: Shape, options?: CreateOptions): NDArray {
   checkShape(shape, 'zeros');
-  return NDArray.empty(shape, options?.dtype ?? defaultFloatType(), backendOf(options));
+  return NDArray.empty(shape, dtypeOf('zeros', options), backendOf(options));
 }
 
 export function full(shape: Shape, value: number, options?: CreateOptions): NDArray {
@@ -114,7 +125,10 @@ export function full(shape: Shape, value: number, options?: CreateOptions): NDAr
 }
 
 export const ones = (shape: Shape, options?: CreateOptions): NDArray => full(shape, 1, options);
-export const zerosLike = (x: NDArray, dtype: DataType = x.dtype): NDArray => NDArray.empty(x.shape, dtype, x.backend);
+export const zerosLike = (x: NDArray, dtype: DataType = x.dtype): NDArray => {
+  checkDataType('zerosLike', dtype);
+  return NDArray.empty(x.shape, dtype, x.backend);
+};
 export const onesLike = (x: NDArray, dtype: DataType = x.dtype): NDArray => full(x.shape, 1, { dtype, backend: x.backend });
 
 /** Identity matrix rows x cols. */
@@ -132,7 +146,7 @@ export function arange(start: number, end?: number, step = 1, options?: CreateOp
   const n = Math.max(0, Math.ceil((to - from) / step));
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = from + i * step;
-  return fromFlat(values, [n], options?.dtype ?? defaultFloatType(), backendOf(options));
+  return fromFlat(values, [n], dtypeOf('arange', options), backendOf(options));
 }
 
 /** n evenly spaced values from start to end inclusive. */
@@ -140,5 +154,5 @@ export function linspace(start: number, end: number, n: number, options?: Create
   if (!Number.isInteger(n) || n < 0) throw new Error(`linspace: count must be a non-negative integer, got ${n}`);
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = n === 1 ? start : start + ((end - start) * i) / (n - 1);
-  return fromFlat(values, [n], options?.dtype ?? defaultFloatType(), backendOf(options));
+  return fromFlat(values, [n], dtypeOf('linspace', options), backendOf(options));
 }

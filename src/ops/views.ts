@@ -5,6 +5,7 @@ import { NDArray } from '../ndarray/ndarray.js';
 import { broadcastShapes, broadcastStrides, checkShape, contiguousStrides, formatShape, normalizeAxes, normalizeAxis, sizeOf, type Shape } from '../ndarray/shape.js';
 import { broadcastRef, describe, emptyLike } from './util.js';
 import { castDiff } from './binary.js';
+import { checkDataType } from './create.js';
 import { sumToShape } from './reduce.js';
 import { unaryRaw } from './unary.js';
 
@@ -23,6 +24,7 @@ export function dup(x: NDArray): NDArray {
 }
 
 export function cast(x: NDArray, dtype: DataType): NDArray {
+  checkDataType('cast', dtype);
   return x.dtype === dtype ? dup(x) : castDiff(x, dtype);
 }
 
