@@ -4,7 +4,7 @@ import { NDArray } from '../ndarray/ndarray.js';
 import { formatShape } from '../ndarray/shape.js';
 import { add } from './binary.js';
 import { matmul } from './linalg.js';
-import { commonBackend, describe, emptyLike, requireFloating } from './util.js';
+import { commonBackend, describe, outputLike, requireFloating } from './util.js';
 import { reshape } from './views.js';
 
 /** A 2-D size: one number for both axes, or [height, width]. */
@@ -65,7 +65,7 @@ function checkImage(op: string, x: NDArray): [number, number, number, number] {
 function im2colRaw(x: NDArray, g: Conv2dGeometry): NDArray {
   const [n, c, h, w] = checkImage('im2col', x);
   const [oh, ow] = convOutputSize('im2col', h, w, g);
-  const cols = emptyLike(x, [n, c * g.kh * g.kw, oh * ow]);
+  const cols = outputLike(x, [n, c * g.kh * g.kw, oh * ow]);
   if (cols.size > 0) x.backend.im2col(x, cols, g);
   return cols;
 }
@@ -82,7 +82,7 @@ export function col2im(cols: NDArray, imageShape: readonly number[], g: Conv2dGe
   if (cols.rank !== 3 || cols.shape.some((d, i) => d !== expected[i])) {
     throw new Error(`col2im: columns ${describe(cols)} do not match image ${formatShape(imageShape)} with a ${g.kh}x${g.kw} kernel (expected ${formatShape(expected)})`);
   }
-  const img = emptyLike(cols, imageShape);
+  const img = outputLike(cols, imageShape);
   if (img.size > 0) cols.backend.col2im(cols, img, g);
   return img;
 }
@@ -127,11 +127,11 @@ function pool(op: PoolOp, name: string, x: NDArray, options: Pool2dOptions): NDA
   const g = convGeometry(options.kernel, { ...options, stride: options.stride ?? options.kernel }, name);
   const [oh, ow] = convOutputSize(name, h, w, g);
   const countIncludePad = options.countIncludePad ?? true;
-  const out = emptyLike(x, [n, c, oh, ow]);
+  const out = outputLike(x, [n, c, oh, ow]);
   if (out.size > 0) x.backend.pool2d(op, x, out, g, countIncludePad);
   if (needsGrad([x])) {
     record(out, name, [x], [x], (gr, [xs]) => {
-      const dx = emptyLike(gr, xs!.shape);
+      const dx = outputLike(gr, xs!.shape);
       if (dx.size > 0) gr.backend.pool2dGrad(op, xs!, gr, dx, g, countIncludePad);
       return [dx];
     });

@@ -5,7 +5,7 @@ import { formatShape, normalizeAxis } from '../ndarray/shape.js';
 import { binaryRaw } from './binary.js';
 import { arange } from './create.js';
 import { reduceRaw } from './reduce.js';
-import { commonBackend, describe, emptyLike } from './util.js';
+import { commonBackend, describe, emptyLike, outputLike } from './util.js';
 import { unaryRaw } from './unary.js';
 import { expandDims } from './views.js';
 
@@ -19,7 +19,7 @@ function gatheredShape(shape: readonly number[], indices: NDArray, axis: number)
 }
 
 function gatherRaw(x: NDArray, indices: NDArray, axis: number): NDArray {
-  const out = emptyLike(x, gatheredShape(x.shape, indices, axis));
+  const out = outputLike(x, gatheredShape(x.shape, indices, axis));
   if (out.size > 0) x.backend.gather(x, indices, out, axis);
   return out;
 }

@@ -41,7 +41,7 @@ export function concat(arrays: readonly NDArray[], axis = 0): NDArray {
   }
   const dtype = arrays.map((a) => a.dtype).reduce(promoteTypes);
   const shape = first.shape.map((d, i) => (i === ax ? total : d));
-  const out = NDArray.empty(shape, dtype, backend);
+  const out = NDArray.uninitialized(shape, dtype, backend);
   const starts: number[][] = [];
   let at = 0;
   for (const a of arrays) {

@@ -38,7 +38,7 @@ function draw(op: string, dist: RandomDistribution, shape: Shape, p1: number, p2
   if (floatOnly && !isFloating(dtype)) throw new Error(`${op}: expected a floating dtype (DOUBLE, FLOAT, HALF, BFLOAT16), got ${dtype}`);
   const backend = options.backend ?? getBackend();
   const { seed, stream } = nextRandomState(options.seed, op);
-  const out = NDArray.empty(shape, dtype, backend);
+  const out = NDArray.uninitialized(shape, dtype, backend);
   if (out.size > 0) backend.random(dist, out, seed, stream, p1, p2);
   return out;
 }
