@@ -9,13 +9,13 @@ let initialized = false;
 
 function init(): void {
   if (initialized) return;
-  check(cu.init(0), 'cuInit');
+  check(cu().init(0), 'cuInit');
   initialized = true;
 }
 
 export function deviceCount(): number {
   init();
-  return out('cuDeviceGetCount', (o) => cu.deviceGetCount(o), 0);
+  return out('cuDeviceGetCount', (o) => cu().deviceGetCount(o), 0);
 }
 
 /** Pinned (page-locked) host buffers for transfers, cached by size under the host limits. */
@@ -31,13 +31,13 @@ class PinnedHostCache {
       this.cachedBytes -= size;
       return { ptr, size };
     }
-    return { ptr: out('cuMemAllocHost', (o) => cu.memAllocHost(o, size), null as Handle, 'pinned host allocation'), size };
+    return { ptr: out('cuMemAllocHost', (o) => cu().memAllocHost(o, size), null as Handle, 'pinned host allocation'), size };
   }
 
   give(block: { ptr: Handle; size: number }): void {
     const { maximumHostCache, maximumHostCacheableLength } = cudaConfiguration();
     if (block.size > maximumHostCacheableLength || this.cachedBytes + block.size > maximumHostCache) {
-      check(cu.memFreeHost(block.ptr), 'cuMemFreeHost');
+      check(cu().memFreeHost(block.ptr), 'cuMemFreeHost');
       return;
     }
     const list = this.free.get(block.size) ?? [];
@@ -71,32 +71,32 @@ export class CudaDevice {
 
   constructor(readonly ordinal: number) {
     init();
-    const dev = out('cuDeviceGet', (o) => cu.deviceGet(o, ordinal), 0);
-    this.ctx = out('cuDevicePrimaryCtxRetain', (o) => cu.primaryCtxRetain(o, dev), null as Handle);
+    const dev = out('cuDeviceGet', (o) => cu().deviceGet(o, ordinal), 0);
+    this.ctx = out('cuDevicePrimaryCtxRetain', (o) => cu().primaryCtxRetain(o, dev), null as Handle);
     this.makeCurrent();
     const nameBuf = Buffer.alloc(256);
-    check(cu.deviceGetName(nameBuf, 256, dev), 'cuDeviceGetName');
+    check(cu().deviceGetName(nameBuf, 256, dev), 'cuDeviceGetName');
     this.name = nameBuf.toString('utf8').replace(/\0.*$/s, '');
-    const attr = (a: number): number => out('cuDeviceGetAttribute', (o) => cu.deviceGetAttribute(o, a, dev), 0);
+    const attr = (a: number): number => out('cuDeviceGetAttribute', (o) => cu().deviceGetAttribute(o, a, dev), 0);
     this.computeCapability = [attr(CU_DEVICE_ATTRIBUTE.COMPUTE_CAPABILITY_MAJOR), attr(CU_DEVICE_ATTRIBUTE.COMPUTE_CAPABILITY_MINOR)];
     this.multiprocessors = attr(CU_DEVICE_ATTRIBUTE.MULTIPROCESSOR_COUNT);
-    this.totalMemory = out('cuDeviceTotalMem', (o) => cu.deviceTotalMem(o, dev), 0);
-    this.stream = out('cuStreamCreate', (o) => cu.streamCreate(o, 1 /* non-blocking w.r.t. the legacy stream */), null as Handle);
+    this.totalMemory = out('cuDeviceTotalMem', (o) => cu().deviceTotalMem(o, dev), 0);
+    this.stream = out('cuStreamCreate', (o) => cu().streamCreate(o, 1 /* non-blocking w.r.t. the legacy stream */), null as Handle);
     this.kernels = new KernelLibrary(`sm_${this.computeCapability[0]}${this.computeCapability[1]}`);
     this.allocator = new CachingAllocator(
       `cuda:${ordinal} allocator`,
       {
         alloc: (bytes) => {
           const ptr: [DevicePtr] = [0];
-          const status = cu.memAlloc(ptr, bytes);
+          const status = cu().memAlloc(ptr, bytes);
           if (status === CUDA_ERROR_OUT_OF_MEMORY) return null;
           if (status !== 0) throw new CudaError('cuMemAlloc', status, statusName(status), `allocating ${bytes} bytes`);
           return Number(ptr[0]);
         },
         free: (ptr) => {
           // Queued kernels may still read this memory: the stream must drain before the driver reuses it.
-          check(cu.streamSynchronize(this.stream), 'cuStreamSynchronize');
-          check(cu.memFree(ptr), 'cuMemFree');
+          check(cu().streamSynchronize(this.stream), 'cuStreamSynchronize');
+          check(cu().memFree(ptr), 'cuMemFree');
         },
       },
       () => {
@@ -107,11 +107,11 @@ export class CudaDevice {
   }
 
   makeCurrent(): void {
-    check(cu.ctxSetCurrent(this.ctx), 'cuCtxSetCurrent');
+    check(cu().ctxSetCurrent(this.ctx), 'cuCtxSetCurrent');
   }
 
   synchronize(op = 'synchronize'): void {
-    check(cu.streamSynchronize(this.stream), 'cuStreamSynchronize', op);
+    check(cu().streamSynchronize(this.stream), 'cuStreamSynchronize', op);
   }
 
   upload(dst: DevicePtr, data: ArrayBufferView): void {
@@ -119,13 +119,13 @@ export class CudaDevice {
     if (bytes === 0) return;
     if (bytes < PINNED_THRESHOLD) {
       // Pageable source: the driver stages it before returning, so the caller may reuse `data` at once.
-      check(cu.memcpyHtoDAsync(dst, data, bytes, this.stream), 'cuMemcpyHtoDAsync', 'write');
+      check(cu().memcpyHtoDAsync(dst, data, bytes, this.stream), 'cuMemcpyHtoDAsync', 'write');
       return;
     }
     const block = this.pinned.take(bytes);
     try {
       new Uint8Array(koffi.view(block.ptr, bytes) as ArrayBuffer).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
-      check(cu.memcpyHtoDAsync(dst, block.ptr, bytes, this.stream), 'cuMemcpyHtoDAsync', 'write');
+      check(cu().memcpyHtoDAsync(dst, block.ptr, bytes, this.stream), 'cuMemcpyHtoDAsync', 'write');
       this.synchronize('write');
     } finally {
       this.pinned.give(block);
@@ -136,13 +136,13 @@ export class CudaDevice {
     const bytes = out.byteLength;
     if (bytes === 0) return;
     if (bytes < PINNED_THRESHOLD) {
-      check(cu.memcpyDtoHAsync(out, src, bytes, this.stream), 'cuMemcpyDtoHAsync', 'read');
+      check(cu().memcpyDtoHAsync(out, src, bytes, this.stream), 'cuMemcpyDtoHAsync', 'read');
       this.synchronize('read');
       return;
     }
     const block = this.pinned.take(bytes);
     try {
-      check(cu.memcpyDtoHAsync(block.ptr, src, bytes, this.stream), 'cuMemcpyDtoHAsync', 'read');
+      check(cu().memcpyDtoHAsync(block.ptr, src, bytes, this.stream), 'cuMemcpyDtoHAsync', 'read');
       this.synchronize('read');
       new Uint8Array(out.buffer, out.byteOffset, bytes).set(new Uint8Array(koffi.view(block.ptr, bytes) as ArrayBuffer));
     } finally {
@@ -157,7 +157,7 @@ export class CudaDevice {
   memoryInfo(): { free: number; total: number } {
     const free: [number] = [0];
     const total: [number] = [0];
-    check(cu.memGetInfo(free, total), 'cuMemGetInfo');
+    check(cu().memGetInfo(free, total), 'cuMemGetInfo');
     return { free: Number(free[0]), total: Number(total[0]) };
   }
 }

@@ -1,5 +1,5 @@
 import koffi from 'koffi';
-import { loadLibrary } from './libraries.js';
+import { loadLibrary, type Library } from './libraries.js';
 
 /** A CUDA driver API failure: the call, its status name, and the dl4ts operation it served. */
 export class CudaError extends Error {
@@ -18,17 +18,14 @@ export class CudaError extends Error {
 export type DevicePtr = number;
 export type Handle = unknown;
 
-const lib = loadLibrary('the CUDA driver (libcuda)', ['libcuda.so.1', 'libcuda.so']);
-
-const f = <T extends (...args: never[]) => unknown>(signature: string): T => lib.func(signature) as unknown as T;
-
 type Status = number;
 type Out<T> = [T];
 
-const cuGetErrorName = f<(status: number, out: Out<string | null>) => Status>('int cuGetErrorName(int status, _Out_ const char **name)');
-
-/** The driver's functions that dl4ts uses, typed. */
-export const cu = {
+/** Binds the driver's functions that dl4ts uses, typed. */
+function bind(lib: Library) {
+  const f = <T extends (...args: never[]) => unknown>(signature: string): T => lib.func(signature) as unknown as T;
+  return {
+  getErrorName: f<(status: number, out: Out<string | null>) => Status>('int cuGetErrorName(int status, _Out_ const char **name)'),
   init: f<(flags: number) => Status>('int cuInit(unsigned int flags)'),
   driverGetVersion: f<(v: Out<number>) => Status>('int cuDriverGetVersion(_Out_ int *version)'),
   deviceGetCount: f<(n: Out<number>) => Status>('int cuDeviceGetCount(_Out_ int *count)'),
@@ -62,11 +59,21 @@ export const cu = {
   eventSynchronize: f<(ev: Handle) => Status>('int cuEventSynchronize(void *event)'),
   eventElapsedTime: f<(ms: Out<number>, start: Handle, end: Handle) => Status>('int cuEventElapsedTime(_Out_ float *ms, void *start, void *end)'),
   eventDestroy: f<(ev: Handle) => Status>('int cuEventDestroy_v2(void *event)'),
-};
+  };
+}
+
+export type CudaDriver = ReturnType<typeof bind>;
+let driver: CudaDriver | undefined;
+
+/** The CUDA driver API, loaded on first use (importing this module never needs a GPU). */
+export function cu(): CudaDriver {
+  driver ??= bind(loadLibrary('the CUDA driver (libcuda)', ['libcuda.so.1', 'libcuda.so']));
+  return driver;
+}
 
 export function statusName(status: number): string {
   const out: Out<string | null> = [null];
-  return cuGetErrorName(status, out) === 0 && out[0] ? out[0] : `CUDA_ERROR_${status}`;
+  return cu().getErrorName(status, out) === 0 && out[0] ? out[0] : `CUDA_ERROR_${status}`;
 }
 
 /** Throws a CudaError unless the call succeeded. */

@@ -1,8 +1,35 @@
 import type { BinaryOp, TensorRef, UnaryOp } from '../backend.js';
+import type { DataType } from '../../ndarray/dtype.js';
 import type { CudaDevice } from './device.js';
+import { internSpec, type KernelSpec } from './kernel-library.js';
+import type { ParamKind } from './launch.js';
 import { coalesce, dtypeMacro, flatLaunch, isUnitStride, kernelDesc, ptrOf, sizeOfShape } from './tensor.js';
 
 const FILE = 'elementwise.cu';
+
+const PARAMS: Record<string, readonly ParamKind[]> = {
+  unary_contig: ['ptr', 'ptr', 'i64', 'f64', 'f64'],
+  unary_strided: ['ptr', 'desc', 'ptr', 'desc', 'i64', 'f64', 'f64'],
+  copy_strided: ['ptr', 'desc', 'ptr', 'desc', 'i64'],
+  binary_contig: ['ptr', 'ptr', 'ptr', 'i64', 'f64', 'f64'],
+  binary_strided: ['ptr', 'desc', 'ptr', 'desc', 'ptr', 'desc', 'i64', 'f64', 'f64'],
+  where_strided: ['ptr', 'desc', 'ptr', 'desc', 'ptr', 'desc', 'ptr', 'desc', 'i64'],
+};
+
+const KIND: Record<string, string> = {
+  unary_contig: 'KIND_UNARY', unary_strided: 'KIND_UNARY', copy_strided: 'KIND_COPY',
+  binary_contig: 'KIND_BINARY', binary_strided: 'KIND_BINARY', where_strided: 'KIND_WHERE',
+};
+
+/** The kernel module of one (entry, op, types): one op = one kernel. */
+function spec(entry: string, op: string, tin: DataType, tout: DataType): KernelSpec {
+  return internSpec(`${entry}|${op}|${tin}|${tout}`, () => ({
+    file: FILE,
+    defines: { [KIND[entry]!]: '1', ...(op ? { OP: op } : {}), TIN: dtypeMacro(tin), TOUT: dtypeMacro(tout) },
+    entry,
+    params: PARAMS[entry]!,
+  }));
+}
 
 /** out = op(x) over any views; contiguous operands take the flat kernel. */
 export function unary(device: CudaDevice, op: UnaryOp, x: TensorRef, out: TensorRef, alpha: number, beta: number): void {
@@ -10,18 +37,16 @@ export function unary(device: CudaDevice, op: UnaryOp, x: TensorRef, out: Tensor
   if (n === 0) return;
   const { shape, strides } = coalesce(out.shape, [x.strides, out.strides]);
   const { grid, block } = flatLaunch(n, device);
-  if (op === 'identity' && x.dtype === out.dtype && !(isUnitStride(shape, strides[0]!) && isUnitStride(shape, strides[1]!))) {
-    const k = device.kernels.get({ file: FILE, defines: { KIND_COPY: '1', TIN: dtypeMacro(x.dtype), TOUT: dtypeMacro(x.dtype) }, entry: 'copy_strided', params: ['ptr', 'desc', 'ptr', 'desc', 'i64'] }, op);
-    k.launch(grid, block, device.stream, [ptrOf(x), kernelDesc(op, shape, strides[0]!), ptrOf(out), kernelDesc(op, shape, strides[1]!), n], op);
-    return;
-  }
-  const defines = { KIND_UNARY: '1', OP: `u_${op}`, TIN: dtypeMacro(x.dtype), TOUT: dtypeMacro(out.dtype) };
-  if (isUnitStride(shape, strides[0]!) && isUnitStride(shape, strides[1]!)) {
-    const k = device.kernels.get({ file: FILE, defines, entry: 'unary_contig', params: ['ptr', 'ptr', 'i64', 'f64', 'f64'] }, op);
-    k.launch(grid, block, device.stream, [ptrOf(x), ptrOf(out), n, alpha, beta], op);
+  const contiguous = isUnitStride(shape, strides[0]!) && isUnitStride(shape, strides[1]!);
+  if (op === 'identity' && x.dtype === out.dtype && !contiguous) {
+    device.kernels.get(spec('copy_strided', '', x.dtype, x.dtype), op)
+      .launch(grid, block, device.stream, [ptrOf(x), kernelDesc(op, shape, strides[0]!), ptrOf(out), kernelDesc(op, shape, strides[1]!), n], op);
+  } else if (contiguous) {
+    device.kernels.get(spec('unary_contig', `u_${op}`, x.dtype, out.dtype), op)
+      .launch(grid, block, device.stream, [ptrOf(x), ptrOf(out), n, alpha, beta], op);
   } else {
-    const k = device.kernels.get({ file: FILE, defines, entry: 'unary_strided', params: ['ptr', 'desc', 'ptr', 'desc', 'i64', 'f64', 'f64'] }, op);
-    k.launch(grid, block, device.stream, [ptrOf(x), kernelDesc(op, shape, strides[0]!), ptrOf(out), kernelDesc(op, shape, strides[1]!), n, alpha, beta], op);
+    device.kernels.get(spec('unary_strided', `u_${op}`, x.dtype, out.dtype), op)
+      .launch(grid, block, device.stream, [ptrOf(x), kernelDesc(op, shape, strides[0]!), ptrOf(out), kernelDesc(op, shape, strides[1]!), n, alpha, beta], op);
   }
 }
 
@@ -31,13 +56,13 @@ export function binary(device: CudaDevice, op: BinaryOp, a: TensorRef, b: Tensor
   if (n === 0) return;
   const { shape, strides } = coalesce(out.shape, [a.strides, b.strides, out.strides]);
   const { grid, block } = flatLaunch(n, device);
-  const defines = { KIND_BINARY: '1', OP: `b_${op}`, TIN: dtypeMacro(a.dtype), TOUT: dtypeMacro(out.dtype) };
-  if (strides.every((s) => isUnitStride(shape, s))) {
-    const k = device.kernels.get({ file: FILE, defines, entry: 'binary_contig', params: ['ptr', 'ptr', 'ptr', 'i64', 'f64', 'f64'] }, op);
-    k.launch(grid, block, device.stream, [ptrOf(a), ptrOf(b), ptrOf(out), n, alpha, beta], op);
+  if (isUnitStride(shape, strides[0]!) && isUnitStride(shape, strides[1]!) && isUnitStride(shape, strides[2]!)) {
+    device.kernels.get(spec('binary_contig', `b_${op}`, a.dtype, out.dtype), op)
+      .launch(grid, block, device.stream, [ptrOf(a), ptrOf(b), ptrOf(out), n, alpha, beta], op);
   } else {
-    const k = device.kernels.get({ file: FILE, defines, entry: 'binary_strided', params: ['ptr', 'desc', 'ptr', 'desc', 'ptr', 'desc', 'i64', 'f64', 'f64'] }, op);
-    k.launch(grid, block, device.stream, [ptrOf(a), kernelDesc(op, shape, strides[0]!), ptrOf(b), kernelDesc(op, shape, strides[1]!), ptrOf(out), kernelDesc(op, shape, strides[2]!), n, alpha, beta], op);
+    device.kernels.get(spec('binary_strided', `b_${op}`, a.dtype, out.dtype), op).launch(grid, block, device.stream, [
+      ptrOf(a), kernelDesc(op, shape, strides[0]!), ptrOf(b), kernelDesc(op, shape, strides[1]!), ptrOf(out), kernelDesc(op, shape, strides[2]!), n, alpha, beta,
+    ], op);
   }
 }
 
@@ -46,6 +71,8 @@ export function where(device: CudaDevice, cond: TensorRef, a: TensorRef, b: Tens
   if (n === 0) return;
   const { shape, strides } = coalesce(out.shape, [cond.strides, a.strides, b.strides, out.strides]);
   const { grid, block } = flatLaunch(n, device);
-  const k = device.kernels.get({ file: FILE, defines: { KIND_WHERE: '1', TIN: dtypeMacro(a.dtype), TOUT: dtypeMacro(a.dtype) }, entry: 'where_strided', params: ['ptr', 'desc', 'ptr', 'desc', 'ptr', 'desc', 'ptr', 'desc', 'i64'] }, 'where');
-  k.launch(grid, block, device.stream, [ptrOf(cond), kernelDesc('where', shape, strides[0]!), ptrOf(a), kernelDesc('where', shape, strides[1]!), ptrOf(b), kernelDesc('where', shape, strides[2]!), ptrOf(out), kernelDesc('where', shape, strides[3]!), n], 'where');
+  device.kernels.get(spec('where_strided', '', a.dtype, a.dtype), 'where').launch(grid, block, device.stream, [
+    ptrOf(cond), kernelDesc('where', shape, strides[0]!), ptrOf(a), kernelDesc('where', shape, strides[1]!),
+    ptrOf(b), kernelDesc('where', shape, strides[2]!), ptrOf(out), kernelDesc('where', shape, strides[3]!), n,
+  ], 'where');
 }

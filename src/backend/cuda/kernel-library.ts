@@ -41,6 +41,17 @@ function expandSource(file: string): string {
   return src;
 }
 
+/** Interns specs by a short key so hot paths look kernels up by object identity. */
+export function internSpec(key: string, make: () => KernelSpec): KernelSpec {
+  let s = interned.get(key);
+  if (!s) {
+    s = make();
+    interned.set(key, s);
+  }
+  return s;
+}
+const interned = new Map<string, KernelSpec>();
+
 export interface KernelSpec {
   /** Source file in kernels/cuda. */
   readonly file: string;
@@ -56,6 +67,7 @@ export interface KernelSpec {
  */
 export class KernelLibrary {
   private readonly kernels = new Map<string, Kernel>();
+  private readonly bySpec = new WeakMap<KernelSpec, Kernel>();
   private readonly modules = new Map<string, Handle>();
   private readonly cache = new KernelCache();
   private compilerVersion: string | undefined;
@@ -65,14 +77,22 @@ export class KernelLibrary {
   constructor(private readonly arch: string) {}
 
   get(spec: KernelSpec, op: string): Kernel {
+    return this.bySpec.get(spec) ?? this.load(spec, op);
+  }
+
+  private load(spec: KernelSpec, op: string): Kernel {
     const defines = Object.entries(spec.defines).map(([k, v]) => `#define ${k} ${v}`).join('\n');
     const id = `${spec.file}|${defines}|${spec.entry}`;
     const hit = this.kernels.get(id);
-    if (hit) return hit;
+    if (hit) {
+      this.bySpec.set(spec, hit);
+      return hit;
+    }
     const module = this.module(spec.file, defines, op);
-    const fn = out('cuModuleGetFunction', (o) => cu.moduleGetFunction(o, module, spec.entry), null as Handle, op);
+    const fn = out('cuModuleGetFunction', (o) => cu().moduleGetFunction(o, module, spec.entry), null as Handle, op);
     const k = new Kernel(`${spec.entry}[${Object.values(spec.defines).join(',')}]`, fn, spec.params);
     this.kernels.set(id, k);
+    this.bySpec.set(spec, k);
     return k;
   }
 
@@ -95,7 +115,7 @@ export class KernelLibrary {
       this.cache.put(hash, cubin);
     }
     const t1 = performance.now();
-    const mod = out('cuModuleLoadData', (o) => cu.moduleLoadData(o, cubin), null as Handle, op);
+    const mod = out('cuModuleLoadData', (o) => cu().moduleLoadData(o, cubin), null as Handle, op);
     this.stats.loadMs += performance.now() - t1;
     this.modules.set(key, mod);
     return mod;

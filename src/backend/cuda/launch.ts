@@ -26,12 +26,14 @@ export class Kernel {
   private readonly i32: Int32Array;
   private readonly f32: Float32Array;
   private readonly f64: Float64Array;
+  private readonly callName: string;
 
   constructor(
     readonly name: string,
     private readonly fn: Handle,
     private readonly kinds: readonly ParamKind[],
   ) {
+    this.callName = `cuLaunchKernel(${name})`;
     let off = 0;
     this.offsets = kinds.map((k) => {
       const at = off;
@@ -84,6 +86,7 @@ export class Kernel {
         }
       }
     }
-    check(cu.launchKernel(this.fn, grid, gridY, 1, block, 1, 1, shared, stream, this.pointers, null), `cuLaunchKernel(${this.name})`, op);
+    const status = cu().launchKernel(this.fn, grid, gridY, 1, block, 1, 1, shared, stream, this.pointers, null);
+    if (status !== 0) check(status, this.callName, op);
   }
 }
