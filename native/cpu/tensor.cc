@@ -1,6 +1,7 @@
 #include "tensor.h"
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -46,6 +47,9 @@ Buffer* parseBuffer(const Napi::CallbackInfo& info, size_t index, const char* op
   return b;
 }
 
+// An integral double that converts to int64 without overflow ((int64_t)d is undefined beyond).
+static bool isInt64(double d) { return d == std::trunc(d) && std::fabs(d) < 9.2233720368547758e18; }
+
 double parseNumber(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
   if (index >= info.Length() || !info[index].IsNumber()) {
     throwError(info.Env(), op, std::string("'") + name + "' must be a number");
@@ -55,7 +59,7 @@ double parseNumber(const Napi::CallbackInfo& info, size_t index, const char* op,
 
 int64_t parseInt(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
   double v = parseNumber(info, index, op, name);
-  if (v != (double)(int64_t)v) throwError(info.Env(), op, std::string("'") + name + "' must be an integer");
+  if (!isInt64(v)) throwError(info.Env(), op, std::string("'") + name + "' must be an integer");
   return (int64_t)v;
 }
 
@@ -67,7 +71,7 @@ static std::vector<int64_t> toIntArray(Napi::Env env, const Napi::Value& v, cons
     Napi::Value e = a.Get(i);
     if (!e.IsNumber()) throwError(env, op, "'" + name + "' must be an array of integers");
     double d = e.As<Napi::Number>().DoubleValue();
-    if (d != (double)(int64_t)d) throwError(env, op, "'" + name + "' must be an array of integers");
+    if (!isInt64(d)) throwError(env, op, "'" + name + "' must be an array of integers");
     out[i] = (int64_t)d;
   }
   return out;
@@ -96,7 +100,7 @@ Tensor parseTensor(const Napi::CallbackInfo& info, size_t index, const char* op,
   Napi::Value offV = a.Get(2u);
   if (!offV.IsNumber()) throwError(env, op, arg + ": offset must be an integer");
   double offD = offV.As<Napi::Number>().DoubleValue();
-  if (offD < 0 || offD != (double)(int64_t)offD) throwError(env, op, arg + ": offset must be a non-negative integer");
+  if (offD < 0 || !isInt64(offD)) throwError(env, op, arg + ": offset must be a non-negative integer");
   std::vector<int64_t> shape = toIntArray(env, a.Get(3u), op, std::string(name) + ".shape");
   std::vector<int64_t> strides = toIntArray(env, a.Get(4u), op, std::string(name) + ".strides");
   if (shape.size() != strides.size()) throwError(env, op, arg + ": shape and strides differ in length");
@@ -104,15 +108,21 @@ Tensor parseTensor(const Napi::CallbackInfo& info, size_t index, const char* op,
   t.rank = (int)shape.size();
   int64_t offset = (int64_t)offD;
   int64_t maxOff = offset;
-  bool empty = false;
+  int64_t count = 1;
+  bool empty = false, overflow = false;
   for (int i = 0; i < t.rank; ++i) {
     if (shape[i] < 0) throwError(env, op, arg + ": negative dimension");
     if (strides[i] < 0) throwError(env, op, arg + ": negative stride");
     if (shape[i] == 0) empty = true;
     t.shape[i] = shape[i];
     t.strides[i] = strides[i];
-    if (shape[i] > 0) maxOff += (shape[i] - 1) * strides[i];
+    int64_t span = 0;
+    if (shape[i] > 0) {
+      overflow |= __builtin_mul_overflow(shape[i] - 1, strides[i], &span) || __builtin_add_overflow(maxOff, span, &maxOff);
+    }
+    overflow |= __builtin_mul_overflow(count, shape[i], &count);
   }
+  if (!empty && overflow) throwError(env, op, arg + " " + t.describe() + ": element count or extent overflows 64 bits");
   const int64_t capacity = (int64_t)(b->bytes / dtypeSize(t.dtype));
   if (!empty && maxOff >= capacity) {
     throwError(env, op, arg + " " + t.describe() + " reaches element " + std::to_string(maxOff) +
