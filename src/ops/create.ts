@@ -135,7 +135,9 @@ export const onesLike = (x: NDArray, dtype: DataType = x.dtype): NDArray => full
 export function eye(rows: number, cols = rows, options?: CreateOptions): NDArray {
   const out = zeros([rows, cols], options);
   const diag = Math.min(rows, cols);
-  if (diag > 0) out.backend.unary('fill', out, { buffer: out.buffer, dtype: out.dtype, offset: 0, shape: [diag], strides: [cols + 1] }, 1, 0);
+  // The diagonal as a strided view; fill's x must have out's shape, so the view serves as both.
+  const diagonal = { buffer: out.buffer, dtype: out.dtype, offset: 0, shape: [diag], strides: [cols + 1] };
+  if (diag > 0) out.backend.unary('fill', diagonal, diagonal, 1, 0);
   return out;
 }
 
