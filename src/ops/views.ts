@@ -34,10 +34,11 @@ function inferShape(x: NDArray, shape: readonly number[]): number[] {
   if (unknown > 1) throw new Error(`reshape: only one dimension may be -1, got ${formatShape(shape)}`);
   const known = sizeOf(shape.filter((d) => d !== -1));
   const out = shape.map((d) => (d === -1 ? (known === 0 ? 0 : x.size / known) : d));
+  const cannot = (): Error => new Error(`reshape: cannot reshape ${describe(x)} (${x.size} elements) to ${formatShape(shape)}`);
+  // A -1 that does not divide evenly is a size mismatch, not an invalid shape of the caller's.
+  if (unknown === 1 && !out.every(Number.isInteger)) throw cannot();
   checkShape(out, 'reshape');
-  if (sizeOf(out) !== x.size || !out.every(Number.isInteger)) {
-    throw new Error(`reshape: cannot reshape ${describe(x)} (${x.size} elements) to ${formatShape(shape)}`);
-  }
+  if (sizeOf(out) !== x.size || !out.every(Number.isInteger)) throw cannot();
   return out;
 }
 
