@@ -227,6 +227,15 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
     return ops.cast(this, dtype);
   }
 
+  /** A copy on another backend ('cpu', 'cuda', 'cuda:1', or a Backend). */
+  toBackend(backend: Backend | string): NDArray {
+    return ops.toBackend(this, backend);
+  }
+
+  toCpu(): NDArray {
+    return ops.toBackend(this, 'cpu');
+  }
+
   // ---- arithmetic (ND4J names; `i` suffix = in place) -------------------------------------------
 
   add(other: NDArray | number): NDArray {

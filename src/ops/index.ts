@@ -6,6 +6,7 @@ export * from './reduce.js';
 export * from './views.js';
 export * from './linalg.js';
 export * from './softmax.js';
+export * from './transfer.js';
 export { backward } from '../autodiff/backward.js';
 export * from './random.js';
 export * from './conv.js';
