@@ -55,6 +55,8 @@ export function concat(arrays: readonly NDArray[], axis = 0): NDArray {
     record(out, 'concat', arrays, [], (g, _saved, needs) =>
       inputs.map((a, i) => {
         if (!needs[i]) return null;
+        // A fresh empty array for an empty part: kernels refuse zero-size views with broadcast-like strides.
+        if (a.shape.includes(0)) return NDArray.empty(a.shape, a.dtype, g.backend);
         const slice = box(g, starts[i]!, a.shape);
         return slice.dtype === a.dtype ? slice : unaryRaw('identity', slice, a.dtype);
       }),
