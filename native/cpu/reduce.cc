@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "dimlist.h"
+#include "runs.h"
 #include "parallel.h"
 #include "registry.h"
 #include "rowkernels.h"
@@ -242,55 +243,6 @@ bool consume(Prim p, Acc<CT>& a, const CT* x, int64_t n, int64_t start, CT c) {
         }
         return !isNaN(a.v);
       }
-    }
-  }
-}
-
-// Converts n elements at src (element stride `stride`) of dtype dt into dst.
-template <class CT>
-void gatherRun(CT* dst, const char* src, int64_t n, int64_t stride, int32_t dt) {
-  switch (dt) {
-    case FLOAT: {
-      const float* s = (const float*)src;
-      for (int64_t j = 0; j < n; ++j) dst[j] = (CT)s[j * stride];
-      return;
-    }
-    case DOUBLE: {
-      const double* s = (const double*)src;
-      for (int64_t j = 0; j < n; ++j) dst[j] = (CT)s[j * stride];
-      return;
-    }
-    case HALF:
-      if constexpr (std::is_same_v<CT, float>) {
-        if (stride == 1) {
-          halfRowToFloat((const uint16_t*)src, dst, n);
-          return;
-        }
-      }
-      for (int64_t j = 0; j < n; ++j) dst[j] = (CT)halfToFloat(((const uint16_t*)src)[j * stride]);
-      return;
-    case BFLOAT16:
-      for (int64_t j = 0; j < n; ++j) dst[j] = (CT)bf16ToFloat(((const uint16_t*)src)[j * stride]);
-      return;
-    case INT32: {
-      const int32_t* s = (const int32_t*)src;
-      for (int64_t j = 0; j < n; ++j) dst[j] = (CT)s[j * stride];
-      return;
-    }
-    case INT64: {
-      const int64_t* s = (const int64_t*)src;
-      for (int64_t j = 0; j < n; ++j) dst[j] = (CT)s[j * stride];
-      return;
-    }
-    case UINT8: {
-      const uint8_t* s = (const uint8_t*)src;
-      for (int64_t j = 0; j < n; ++j) dst[j] = (CT)s[j * stride];
-      return;
-    }
-    default: {
-      const uint8_t* s = (const uint8_t*)src;
-      for (int64_t j = 0; j < n; ++j) dst[j] = s[j * stride] ? (CT)1 : (CT)0;
-      return;
     }
   }
 }

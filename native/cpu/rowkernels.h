@@ -41,7 +41,12 @@ struct RowKernels {
   void (*colExp)(T* acc, const T* row, int64_t rs, int64_t nr, const T* c, int64_t w);  // acc += exp(row - c[j])
   void (*colMax)(T* acc, const T* row, int64_t rs, int64_t nr, int64_t w);  // NaN wins
   void (*colMin)(T* acc, const T* row, int64_t rs, int64_t nr, int64_t w);
-  void (*colExpStore)(const T* row, T* y, const T* c, int64_t w);  // y = exp(row - c), one row
+  // --- one-row column transforms for softmax over non-innermost axes (y may equal x) ---
+  void (*colExpMulStore)(const T* x, T* y, const T* c, const T* s, int64_t w);  // y = exp(x - c[j]) * s[j]
+  void (*colSub2Store)(const T* x, T* y, const T* a, const T* b, int64_t w);    // y = (x - a[j]) - b[j]
+  void (*colDot)(T* acc, const T* a, const T* b, int64_t w);                    // acc += a * b
+  void (*colSoftmaxGrad)(const T* y, const T* g, T* out, const T* s, int64_t w);     // out = y * (g - s[j])
+  void (*colLogSoftmaxGrad)(const T* y, const T* g, T* out, const T* s, int64_t w);  // out = g - exp(y) * s[j]
 };
 
 template <class T>

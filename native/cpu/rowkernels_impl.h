@@ -350,12 +350,43 @@ void kColCentered(typename V::S* a1, typename V::S* a2, const typename V::S* row
   }
 }
 
+// One-row column transforms: F(x..., j) for vectors and scalars.
 template <class V>
-void kColExpStore(const typename V::S* row, typename V::S* y, const typename V::S* c, int64_t w) {
+void kColExpMulStore(const typename V::S* x, typename V::S* y, const typename V::S* c, const typename V::S* s, int64_t w) {
   constexpr int W = V::W;
   int64_t j = 0;
-  for (; j + W <= w; j += W) V::store(y + j, V::exp(V::sub(V::load(row + j), V::load(c + j))));
-  for (; j < w; ++j) y[j] = std::exp(row[j] - c[j]);
+  for (; j + W <= w; j += W) V::store(y + j, V::mul(V::exp(V::sub(V::load(x + j), V::load(c + j))), V::load(s + j)));
+  for (; j < w; ++j) y[j] = std::exp(x[j] - c[j]) * s[j];
+}
+template <class V>
+void kColSub2Store(const typename V::S* x, typename V::S* y, const typename V::S* a, const typename V::S* b, int64_t w) {
+  constexpr int W = V::W;
+  int64_t j = 0;
+  for (; j + W <= w; j += W) V::store(y + j, V::sub(V::sub(V::load(x + j), V::load(a + j)), V::load(b + j)));
+  for (; j < w; ++j) y[j] = (x[j] - a[j]) - b[j];
+}
+template <class V>
+void kColDot(typename V::S* acc, const typename V::S* a, const typename V::S* b, int64_t w) {
+  constexpr int W = V::W;
+  int64_t j = 0;
+  for (; j + W <= w; j += W) V::store(acc + j, V::fma(V::load(a + j), V::load(b + j), V::load(acc + j)));
+  for (; j < w; ++j) acc[j] += a[j] * b[j];
+}
+template <class V>
+void kColSoftmaxGrad(const typename V::S* y, const typename V::S* g, typename V::S* out, const typename V::S* s, int64_t w) {
+  constexpr int W = V::W;
+  int64_t j = 0;
+  for (; j + W <= w; j += W) V::store(out + j, V::mul(V::load(y + j), V::sub(V::load(g + j), V::load(s + j))));
+  for (; j < w; ++j) out[j] = y[j] * (g[j] - s[j]);
+}
+template <class V>
+void kColLogSoftmaxGrad(const typename V::S* y, const typename V::S* g, typename V::S* out, const typename V::S* s, int64_t w) {
+  constexpr int W = V::W;
+  int64_t j = 0;
+  for (; j + W <= w; j += W) {
+    V::store(out + j, V::sub(V::load(g + j), V::mul(V::exp(V::load(y + j)), V::load(s + j))));
+  }
+  for (; j < w; ++j) out[j] = g[j] - std::exp(y[j]) * s[j];
 }
 
 template <class V>
@@ -380,7 +411,11 @@ void fillTable(RowKernels<typename V::S>& k) {
   k.colExp = kColExp<V>;
   k.colMax = kColMax<V>;
   k.colMin = kColMin<V>;
-  k.colExpStore = kColExpStore<V>;
+  k.colExpMulStore = kColExpMulStore<V>;
+  k.colSub2Store = kColSub2Store<V>;
+  k.colDot = kColDot<V>;
+  k.colSoftmaxGrad = kColSoftmaxGrad<V>;
+  k.colLogSoftmaxGrad = kColLogSoftmaxGrad<V>;
 }
 
 inline void fillTables(RowKernels<float>& f, RowKernels<double>& d) {
