@@ -11,3 +11,4 @@ export { noGrad, isGradEnabled } from './autodiff/tape.js';
 export * from './ops/index.js';
 export type { Backend, BackendInfo, TensorRef } from './backend/backend.js';
 export { getBackend, setBackend, backendByName, backendStatus, backendInfo, registerBackendProvider, type BackendProvider, type BackendStatus } from './backend/registry.js';
+export { gradCheck, type GradCheckOptions, type GradCheckResult, type GradCheckEntry } from './autodiff/gradcheck.js';
