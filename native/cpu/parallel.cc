@@ -25,9 +25,12 @@ class ThreadPool {
   int size() const { return (int)workers_.size() + 1; }
 
   void resize(int n) {
+    std::lock_guard<std::mutex> serial(runMutex_);  // never while a parallel region runs
     stop();
     stopping_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { loop(i); });
+    // New workers start at the current generation: they must not re-run the last (finished) job.
+    const uint64_t gen = generation_;
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { loop(i, gen); });
   }
 
   void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -57,9 +60,8 @@ class ThreadPool {
     if (begin < end) (*fn_)(begin, end);
   }
 
-  void loop(int id) {
+  void loop(int id, uint64_t seen) {
     insidePool = true;
-    uint64_t seen = 0;
     for (;;) {
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
