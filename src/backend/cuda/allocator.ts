@@ -71,6 +71,11 @@ export class CachingAllocator {
     return { ...this.s };
   }
 
+  /** Starts a new peak measurement from the bytes in use now. */
+  resetPeak(): void {
+    this.s.peakAllocatedBytes = this.s.allocatedBytes;
+  }
+
   alloc(bytes: number): Block {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
     const found = this.takeFromPool(size);
