@@ -33,10 +33,12 @@ Isa detectIsa() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   if (cap >= ISA_AVX512 && avx512KernelsF32() && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
     return ISA_AVX512;
   }
-  if (cap >= ISA_AVX2 && avx2KernelsF32() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  if (cap >= ISA_AVX2 && avx2KernelsF32() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c")) {
     return ISA_AVX2;
   }
 #endif

@@ -39,7 +39,11 @@ struct FromF64 {
 };
 struct FromF16 {
   using Src = uint16_t;
+#ifdef DL4TS_GEMM_F16C  // the ISA file's target includes F16C: one vcvtph2ps per element
+  static DL4TS_GEMM_INLINE float get(const uint16_t* p) { return _cvtsh_ss(*p); }
+#else
   static DL4TS_GEMM_INLINE float get(const uint16_t* p) { return halfToFloat(*p); }
+#endif
 };
 struct FromBF16 {
   using Src = uint16_t;

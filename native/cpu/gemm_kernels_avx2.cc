@@ -4,7 +4,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define DL4TS_GEMM_TARGET __attribute__((target("avx2,fma")))
+#define DL4TS_GEMM_TARGET __attribute__((target("avx2,fma,f16c")))
+#define DL4TS_GEMM_F16C 1
 #include "gemm_kernel_impl.h"
 
 namespace dl4ts {

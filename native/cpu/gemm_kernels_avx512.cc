@@ -12,7 +12,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define DL4TS_GEMM_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define DL4TS_GEMM_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+#define DL4TS_GEMM_F16C 1
 #include "gemm_kernel_impl.h"
 
 #ifndef DL4TS_AVX512_SMR
