@@ -25,9 +25,12 @@ class ThreadPool {
   int size() const { return (int)workers_.size() + 1; }
 
   void resize(int n) {
+    std::lock_guard<std::mutex> serial(runMutex_);  // never while a parallel region runs
     stop();
     stopping_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { loop(i); });
+    // New workers must not take the last (finished) region for a new one.
+    const uint64_t current = generation_;
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, current] { loop(i, current); });
   }
 
   void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -57,9 +60,8 @@ class ThreadPool {
     if (begin < end) (*fn_)(begin, end);
   }
 
-  void loop(int id) {
+  void loop(int id, uint64_t seen) {
     insidePool = true;
-    uint64_t seen = 0;
     for (;;) {
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
