@@ -1,6 +1,7 @@
 // Elementwise kernels, AVX2 + FMA + F16C build; elementwise.cc selects it when AVX-512 is missing
 // (or DL4TS_CPU_ISA=avx2). The shared kernel sources are included inside namespace ew_avx2, after
 // the target pragma, so that this file's instantiations never merge with another instruction set's.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>

@@ -1,6 +1,7 @@
 // Elementwise kernels, AVX-512 (F, BW, VL, DQ) build; elementwise.cc selects it when the CPU has
 // them. The shared kernel sources are included inside namespace ew_avx512, after the target
 // pragma, so that this file's instantiations never merge with another instruction set's.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -12,7 +13,8 @@
 #include "dtype.h"
 #include "ew_ops.h"
 
-// GCC 12 reports _mm512_undefined_ps() inside its own intrinsics as maybe-uninitialized.
+// GCC 12 reports the self-initialised _mm512_undefined_* values inside its own intrinsics.
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #pragma GCC push_options

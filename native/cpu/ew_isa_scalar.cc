@@ -1,6 +1,7 @@
 // Elementwise kernels, portable one-lane build (no target pragma); elementwise.cc falls back to it
 // on CPUs without AVX2/FMA/F16C, or when DL4TS_CPU_ISA=scalar. The shared kernel sources are
 // included inside namespace ew_scalar so that they never merge with the SIMD builds.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>

@@ -6,41 +6,55 @@
 // Not a normal header: included by ew_isa_*.cc inside an instruction-set namespace after the op
 // headers (unary_ops.h, binary_ops.h, int_ops.h) and convert.h.
 
+// Runs f over [0, n): f(i) computes the vector for elements [i, i + VW) from full loads, part(i, m)
+// handles a short range (m < VW) through padded buffers. With p.stream (large outputs) the body uses
+// non-temporal stores from a vector-aligned point, so that the output does not cost a read for
+// ownership and does not evict the inputs.
+template <class F, class Part>
+inline void vecLoop(float* out, int64_t n, bool stream, const F& f, const Part& part) {
+  int64_t i = 0;
+  if (stream) {
+    constexpr uintptr_t kAlign = sizeof(float) * VW;  // what Vf::stream requires
+    const int64_t head = std::min<int64_t>(n, (int64_t)((kAlign - ((uintptr_t)out & (kAlign - 1))) & (kAlign - 1)) / 4);
+    if (head) part(0, head);
+    for (i = head; i + VW <= n; i += VW) f(i).stream(out + i);
+    if (i < n) part(i, n - i);
+    streamFence();
+    return;
+  }
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    Vf r0 = f(i), r1 = f(i + VW);  // both computed before either store (in-place safe)
+    r0.store(out + i);
+    r1.store(out + i + VW);
+  }
+  for (; i + VW <= n; i += VW) f(i).store(out + i);
+  if (i < n) part(i, n - i);
+}
+
 template <int OP>
 void unaryKF(const float* x, float* out, int64_t n, const EwParams& p) {
   const Vf alpha(p.alphaF), beta(p.betaF);
-  int64_t i = 0;
-  for (; i + 2 * VW <= n; i += 2 * VW) {
-    Vf x0 = Vf::load(x + i), x1 = Vf::load(x + i + VW);
-    UOp<OP>::f(x0, alpha, beta).store(out + i);
-    UOp<OP>::f(x1, alpha, beta).store(out + i + VW);
-  }
-  for (; i + VW <= n; i += VW) UOp<OP>::f(Vf::load(x + i), alpha, beta).store(out + i);
-  if (i < n) {
-    alignas(64) float t[VW] = {};
-    for (int64_t j = i; j < n; ++j) t[j - i] = x[j];
-    UOp<OP>::f(Vf::load(t), alpha, beta).store(t);
-    for (int64_t j = i; j < n; ++j) out[j] = t[j - i];
-  }
+  vecLoop(
+      out, n, p.stream, [&](int64_t i) { return UOp<OP>::f(Vf::load(x + i), alpha, beta); },
+      [&](int64_t i, int64_t m) {
+        alignas(64) float t[VW] = {};
+        for (int64_t j = 0; j < m; ++j) t[j] = x[i + j];
+        UOp<OP>::f(Vf::load(t), alpha, beta).store(t);
+        for (int64_t j = 0; j < m; ++j) out[i + j] = t[j];
+      });
 }
 
 template <int OP>
 void binaryKF(const float* a, const float* b, float* out, int64_t n, const EwParams& p) {
   const Vf alpha(p.alphaF), beta(p.betaF);
-  int64_t i = 0;
-  for (; i + 2 * VW <= n; i += 2 * VW) {
-    Vf a0 = Vf::load(a + i), a1 = Vf::load(a + i + VW);
-    Vf b0 = Vf::load(b + i), b1 = Vf::load(b + i + VW);
-    BOp<OP>::f(a0, b0, alpha, beta).store(out + i);
-    BOp<OP>::f(a1, b1, alpha, beta).store(out + i + VW);
-  }
-  for (; i + VW <= n; i += VW) BOp<OP>::f(Vf::load(a + i), Vf::load(b + i), alpha, beta).store(out + i);
-  if (i < n) {
-    alignas(64) float ta[VW] = {}, tb[VW] = {};
-    for (int64_t j = i; j < n; ++j) ta[j - i] = a[j], tb[j - i] = b[j];
-    BOp<OP>::f(Vf::load(ta), Vf::load(tb), alpha, beta).store(ta);
-    for (int64_t j = i; j < n; ++j) out[j] = ta[j - i];
-  }
+  vecLoop(
+      out, n, p.stream, [&](int64_t i) { return BOp<OP>::f(Vf::load(a + i), Vf::load(b + i), alpha, beta); },
+      [&](int64_t i, int64_t m) {
+        alignas(64) float ta[VW] = {}, tb[VW] = {};
+        for (int64_t j = 0; j < m; ++j) ta[j] = a[i + j], tb[j] = b[i + j];
+        BOp<OP>::f(Vf::load(ta), Vf::load(tb), alpha, beta).store(ta);
+        for (int64_t j = 0; j < m; ++j) out[i + j] = ta[j];
+      });
 }
 
 template <int OP>

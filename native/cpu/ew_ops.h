@@ -109,6 +109,7 @@ struct EwParams {
   double alpha = 0, beta = 0;
   float alphaF = 0, betaF = 0;
   int64_t alphaI = 0, betaI = 0;  // valid when the int64 domain is used (alpha/beta integral)
+  bool stream = false;             // float32 kernels: non-temporal stores (large outputs)
 };
 
 // Kernels over contiguous compute-type blocks (in-place allowed: out may equal an input).

@@ -22,7 +22,9 @@ struct Vf {
   Vf(float s) : v(_mm512_set1_ps(s)) {}
   static Vf load(const float* p) { return _mm512_loadu_ps(p); }
   void store(float* p) const { _mm512_storeu_ps(p, v); }
+  void stream(float* p) const { _mm512_stream_ps(p, v); }  // p 64-byte aligned
 };
+inline void streamFence() { _mm_sfence(); }
 inline Vf operator+(Vf a, Vf b) { return _mm512_add_ps(a.v, b.v); }
 inline Vf operator-(Vf a, Vf b) { return _mm512_sub_ps(a.v, b.v); }
 inline Vf operator*(Vf a, Vf b) { return _mm512_mul_ps(a.v, b.v); }
@@ -89,7 +91,9 @@ struct Vf {
   Vf(float s) : v(_mm256_set1_ps(s)) {}
   static Vf load(const float* p) { return _mm256_loadu_ps(p); }
   void store(float* p) const { _mm256_storeu_ps(p, v); }
+  void stream(float* p) const { _mm256_stream_ps(p, v); }  // p 32-byte aligned
 };
+inline void streamFence() { _mm_sfence(); }
 inline Vf operator+(Vf a, Vf b) { return _mm256_add_ps(a.v, b.v); }
 inline Vf operator-(Vf a, Vf b) { return _mm256_sub_ps(a.v, b.v); }
 inline Vf operator*(Vf a, Vf b) { return _mm256_mul_ps(a.v, b.v); }
@@ -157,7 +161,9 @@ struct Vf {
   Vf(float s) : v(s) {}
   static Vf load(const float* p) { return *p; }
   void store(float* p) const { *p = v; }
+  void stream(float* p) const { *p = v; }
 };
+inline void streamFence() {}
 inline Vf operator+(Vf a, Vf b) { return a.v + b.v; }
 inline Vf operator-(Vf a, Vf b) { return a.v - b.v; }
 inline Vf operator*(Vf a, Vf b) { return a.v * b.v; }
