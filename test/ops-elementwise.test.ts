@@ -9,7 +9,7 @@ import * as dl from '../src/index.js';
 import type { DataType, NDArray } from '../src/index.js';
 import {
   assertArrayClose, assertClose, layoutInput, LAYOUTS, makeRef, quantizer, randomRef, range, refBroadcast, refMap, refTake, refZip, refZip3,
-  Rng, roundHalfEven, tolerance, toNd,
+  Rng, roundHalfEven, tolerance, toNd, type Ref,
 } from './helpers.js';
 
 const FLOATS: readonly DataType[] = ['DOUBLE', 'FLOAT', 'HALF', 'BFLOAT16'];
@@ -589,3 +589,65 @@ describe('in place', () => {
     });
   });
 });
+
+// ---- sizes that reach the SIMD tails and the threaded paths -------------------------------------
+
+describe('odd and large sizes', () => {
+  const SIZES = [1, 3, 7, 8, 15, 17, 31, 33, 63, 65, 1023, 4099, 100003];
+  for (const dtype of FLOATS) {
+    it(`${dtype}: unary, binary (with a broadcast row) and comparisons on ${SIZES.length} lengths up to 100003`, () => {
+      dl.scope(() => {
+        const rng = new Rng(1000 + dtype.length);
+        const q = quantizer(dtype);
+        const tol = tolerance(dtype);
+        for (const n of SIZES) {
+          const ra = randomRef(rng, [n], -3, 3, q);
+          const rb = randomRef(rng, [n], -3, 3, q);
+          const a = toNd(ra, dtype);
+          const b = toNd(rb, dtype);
+          const msg = `${dtype} n=${n}`;
+          assertArrayClose(dl.exp(a), refMap(ra, Math.exp), { ...tol, message: `exp ${msg}` });
+          assertArrayClose(dl.sigmoid(a), refMap(ra, sigmoidRef), { ...tol, message: `sigmoid ${msg}` });
+          assertArrayClose(dl.tanh(a), refMap(ra, Math.tanh), { ...tol, message: `tanh ${msg}` });
+          assertArrayClose(dl.round(a), refMap(ra, roundHalfEven), { ...tol, message: `round ${msg}` });
+          assertArrayClose(dl.add(a, b), refZip(ra, rb, (x, y) => x + y), { ...tol, message: `add ${msg}` });
+          assertArrayClose(dl.mul(a, b), refZip(ra, rb, (x, y) => x * y), { ...tol, message: `mul ${msg}` });
+          assertArrayClose(dl.gt(a, b), refZip(ra, rb, (x, y) => truth(x > y)), { rtol: 0, atol: 0, dtype: 'BOOL', message: `gt ${msg}` });
+          assertArrayClose(dl.maximum(a, 0), refMap(ra, (x) => Math.max(x, 0)), { ...tol, message: `maximum ${msg}` });
+        }
+        // A large 2-D case with a broadcast row, a transposed operand and a strided one.
+        const { x: big, r: rbig } = layoutInput(rng, [301, 400], dtype, 'permuted', uniform(-2, 2));
+        const { x: row, r: rrow } = layoutInput(rng, [400], dtype, 'strided', uniform(-2, 2));
+        assertArrayClose(dl.sub(big, row), refZip(rbig, rrow, (x, y) => x - y), { ...tol, message: `${dtype} [301, 400] permuted - strided row` });
+        assertArrayClose(dl.gelu(big), refMap(rbig, geluRef), { ...tol, message: `${dtype} gelu [301, 400] permuted` });
+        // In place on a large strided view.
+        const base = randomRef(rng, [200, 300], -1, 1, q);
+        const t = toNd(base, dtype);
+        t.get(dl.allIndices(), dl.interval(1, 300, 2)).muli(-2);
+        const expected = refFromIndex(base, (v, i) => (i % 300) % 2 === 1 ? -2 * v : v);
+        assertArrayClose(t, expected, { ...tol, message: `${dtype} muli on every other column of [200, 300]` });
+      });
+    });
+  }
+
+  // Products stay below 2^31: overflow behaviour (the kernels saturate) is not what this checks.
+  it('INT32 on large and odd lengths', () => {
+    dl.scope(() => {
+      const rng = new Rng(55);
+      for (const n of SIZES) {
+        const ra = randomRef(rng, [n], -40000, 40000, Math.round);
+        const rb = randomRef(rng, [n], -40000, 40000, Math.round);
+        const a = toNd(ra, 'INT32');
+        const b = toNd(rb, 'INT32');
+        assertArrayClose(dl.add(a, b), refZip(ra, rb, (x, y) => x + y), { rtol: 0, atol: 0, dtype: 'INT32', message: `add n=${n}` });
+        assertArrayClose(dl.mul(a, b), refZip(ra, rb, (x, y) => x * y), { rtol: 0, atol: 0, dtype: 'INT32', message: `mul n=${n}` });
+        assertArrayClose(dl.maximum(a, b), refZip(ra, rb, Math.max), { rtol: 0, atol: 0, dtype: 'INT32', message: `maximum n=${n}` });
+      }
+    });
+  });
+});
+
+/** f of each value and its flat index. */
+function refFromIndex(r: Ref, f: (v: number, i: number) => number): Ref {
+  return { shape: [...r.shape], data: r.data.map(f) };
+}

@@ -24,7 +24,7 @@ const varianceOf = (ddof: number) => (v: number[]): number => {
   return total(v.map((x) => (x - m) ** 2)) / (v.length - ddof);
 };
 const lse = (v: number[]): number => {
-  const m = Math.max(...v);
+  const m = v.reduce((a, x) => (x > a ? x : a), -Infinity); // not Math.max(...v): large inputs overflow the stack
   return m + Math.log(total(v.map((x) => Math.exp(x - m))));
 };
 
@@ -426,3 +426,91 @@ describe('gemm', () => {
     });
   });
 });
+
+// ---- sizes that reach the SIMD tails and the threaded paths -------------------------------------
+
+/** Reduces a 2-D reference along axis 0 or 1 (or both, when undefined) with direct loops: fast for large arrays. */
+function reduce2d(r: Ref, axis: 0 | 1 | undefined, f: (v: number[]) => number): Ref {
+  const [m, n] = r.shape as [number, number];
+  if (axis === undefined) return makeRef([], [f(Array.from(r.data))]);
+  const lanes = axis === 0 ? n : m;
+  const len = axis === 0 ? m : n;
+  const out = new Float64Array(lanes);
+  const v = new Array<number>(len);
+  for (let l = 0; l < lanes; l++) {
+    for (let k = 0; k < len; k++) v[k] = r.data[axis === 0 ? k * n + l : l * n + k]!;
+    out[l] = f(v);
+  }
+  return makeRef([lanes], out);
+}
+
+describe('large and odd sizes', () => {
+  const argmaxOf = (v: number[]): number => {
+    let best = 0;
+    for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+    return best;
+  };
+  const maxOf = (v: number[]): number => v.reduce((m, x) => (x > m ? x : m), -Infinity);
+  const ops: [string, (x: NDArray, axis: number | undefined) => NDArray, (v: number[]) => number][] = [
+    ['sum', (x, a) => dl.sum(x, a), total],
+    ['mean', (x, a) => dl.mean(x, a), meanOf],
+    ['max', (x, a) => dl.max(x, a), maxOf],
+    ['norm2', (x, a) => dl.norm2(x, a), (v) => Math.sqrt(total(v.map((t) => t * t)))],
+    ['variance', (x, a) => dl.variance(x, a, false, 1), varianceOf(1)],
+    ['logSumExp', (x, a) => dl.logSumExp(x, a), lse],
+  ];
+  for (const dtype of ['DOUBLE', 'FLOAT', 'HALF'] as const) {
+    it(`${dtype}: [257, 1031] along each axis and whole, contiguous and transposed`, () => {
+      dl.scope(() => {
+        const rng = new Rng(257);
+        const tol = reduceTolerance(dtype);
+        for (const layout of ['contiguous', 'permuted'] as const) {
+          const { x, r } = layoutInput(rng, [257, 1031], dtype, layout, (g) => g.uniform(-1, 1));
+          for (const [name, run, f] of ops) {
+            for (const axis of [0, 1, undefined] as const) {
+              assertArrayClose(run(x, axis), reduce2d(r, axis, f), { ...tol, dtype, message: `${name} ${dtype} ${layout} axis ${axis}` });
+            }
+          }
+          for (const axis of [0, 1] as const) {
+            assertArrayClose(dl.argmax(x, axis), reduce2d(r, axis, argmaxOf), { rtol: 0, atol: 0, dtype: 'INT64', message: `argmax ${dtype} ${layout} axis ${axis}` });
+          }
+          assertArrayClose(dl.argmax(x), reduce2d(r, undefined, argmaxOf), { rtol: 0, atol: 0, message: `argmax ${dtype} ${layout} all` });
+        }
+      });
+    });
+
+    it(`${dtype}: softmax of [129, 1025] along both axes`, () => {
+      dl.scope(() => {
+        const rng = new Rng(129);
+        const r = randomRef(rng, [129, 1025], -5, 5, quantizer(dtype));
+        const x = toNd(r, dtype);
+        for (const axis of [0, 1]) {
+          assertArrayClose(dl.softmax(x, axis), refSoftmax(r, axis, false), { ...reduceTolerance(dtype), dtype, message: `softmax ${dtype} axis ${axis}` });
+          assertArrayClose(dl.logSoftmax(x.transpose(), axis), refSoftmax(refTranspose(r), axis, true), { ...reduceTolerance(dtype), dtype, message: `logSoftmax ${dtype} transposed axis ${axis}` });
+        }
+      });
+    });
+  }
+
+  it('rank 4: non-adjacent axes, and odd lengths along the reduced axis', () => {
+    dl.scope(() => {
+      const rng = new Rng(4);
+      const r = randomRef(rng, [6, 7, 8, 9], -1, 1, Math.fround);
+      const x = toNd(r, 'FLOAT');
+      for (const axes of [[0, 2], [1, 3], [0, 3], [0, 1, 3], [1, 2, 3]]) {
+        assertArrayClose(dl.sum(x, axes), refReduce(r, axes, false, total), { ...reduceTolerance('FLOAT'), message: `sum [${axes}]` });
+        assertArrayClose(dl.max(x.permute(3, 1, 0, 2), axes, true), refReduce(refPermute(r, [3, 1, 0, 2]), axes, true, (v) => Math.max(...v)), { ...exactTol, message: `max permuted [${axes}]` });
+      }
+      for (const n of [1, 2, 3, 7, 15, 17, 33, 65, 257, 1025]) {
+        const rv = randomRef(rng, [3, n], -1, 1, Math.fround);
+        const xv = toNd(rv, 'FLOAT');
+        assertArrayClose(dl.sum(xv, 1), refReduce(rv, [1], false, total), { ...reduceTolerance('FLOAT'), message: `sum n=${n}` });
+        assertArrayClose(dl.min(xv, 1), refReduce(rv, [1], false, (v) => Math.min(...v)), { ...exactTol, message: `min n=${n}` });
+        assertArrayClose(dl.argmin(xv, 1), refReduce(rv, [1], false, (v) => v.indexOf(Math.min(...v))), { ...exactTol, message: `argmin n=${n}` });
+        assertArrayClose(dl.softmax(xv, 1), refSoftmax(rv, 1, false), { ...reduceTolerance('FLOAT'), message: `softmax n=${n}` });
+      }
+    });
+  });
+});
+
+const exactTol = { rtol: 0, atol: 0 };
