@@ -12,6 +12,7 @@ interface Saved {
 /** One recorded operation in the graph that reverse-mode differentiation walks back. */
 export class GradNode {
   private savedValues: Saved[];
+  private released = false;
 
   constructor(
     readonly op: string,
@@ -24,8 +25,9 @@ export class GradNode {
 
   /** The saved values, after checking that no in-place op changed them since the forward pass. */
   savedForBackward(): NDArray[] {
+    // Also for nodes that saved nothing (views), so a second pass without retainGraph is always refused.
+    if (this.released) throw new Error(`backward through '${this.op}': its saved values were released (the graph was already used; pass retainGraph to backward twice)`);
     return this.savedValues.map((s) => {
-      if (s.handle.closed) throw new Error(`backward through '${this.op}': its saved values were released (the graph was already used; pass retainGraph to backward twice)`);
       if (s.handle.storageVersion !== s.version) {
         throw new Error(`backward through '${this.op}': a value it saved was modified in place after the forward pass`);
       }
@@ -34,6 +36,7 @@ export class GradNode {
   }
 
   release(): void {
+    this.released = true;
     for (const s of this.savedValues) s.handle.close();
   }
 }

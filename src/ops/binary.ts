@@ -42,21 +42,24 @@ export function castDiff(x: NDArray, dtype: DataType): NDArray {
   return y;
 }
 
-type BinaryGrad = (g: NDArray, a: NDArray, b: NDArray, y: NDArray) => [NDArray | null, NDArray | null];
+/** A binary op's gradient for each operand (before reducing over broadcast axes); each computed only when needed. */
+interface BinaryGrad {
+  readonly a: (g: NDArray, a: NDArray, b: NDArray, y: NDArray) => NDArray;
+  readonly b: (g: NDArray, a: NDArray, b: NDArray, y: NDArray) => NDArray;
+}
 
-/** Each differentiable binary op's gradient (before reducing over broadcast axes). */
 const BINARY_GRADS: Partial<Record<BinaryOp, BinaryGrad>> = {
-  add: (g) => [g, g],
-  sub: (g) => [g, unaryRaw('neg', g)],
-  mul: (g, a, b) => [mul(g, b), mul(g, a)],
-  div: (g, a, b) => [div(g, b), unaryRaw('neg', div(mul(g, a), mul(b, b)))],
-  pow: (g, a, b, y) => [mul(mul(g, b), pow(a, sub(b, 1))), mul(mul(g, y), unaryRaw('log', a))],
-  max: (g, a, b) => [mul(g, castTo(binaryRaw('ge', a, b), g.dtype)), mul(g, castTo(binaryRaw('lt', a, b), g.dtype))],
-  min: (g, a, b) => [mul(g, castTo(binaryRaw('le', a, b), g.dtype)), mul(g, castTo(binaryRaw('gt', a, b), g.dtype))],
-  mod: (g, a, b) => [g, unaryRaw('neg', mul(g, unaryRaw('floor', div(a, b))))],
-  squaredDifference: (g, a, b) => {
-    const d = mul(unaryRaw('mulScalar', sub(a, b), g.dtype, 2), g);
-    return [d, unaryRaw('neg', d)];
+  add: { a: (g) => g, b: (g) => g },
+  sub: { a: (g) => g, b: (g) => unaryRaw('neg', g) },
+  mul: { a: (g, _a, b) => mul(g, b), b: (g, a) => mul(g, a) },
+  div: { a: (g, _a, b) => div(g, b), b: (g, a, b) => unaryRaw('neg', div(mul(g, a), mul(b, b))) },
+  pow: { a: (g, a, b) => mul(mul(g, b), pow(a, sub(b, 1))), b: (g, a, _b, y) => mul(mul(g, y), unaryRaw('log', a)) },
+  max: { a: (g, a, b) => mul(g, castTo(binaryRaw('ge', a, b), g.dtype)), b: (g, a, b) => mul(g, castTo(binaryRaw('lt', a, b), g.dtype)) },
+  min: { a: (g, a, b) => mul(g, castTo(binaryRaw('le', a, b), g.dtype)), b: (g, a, b) => mul(g, castTo(binaryRaw('gt', a, b), g.dtype)) },
+  mod: { a: (g) => g, b: (g, a, b) => unaryRaw('neg', mul(g, unaryRaw('floor', div(a, b)))) },
+  squaredDifference: {
+    a: (g, a, b) => mul(unaryRaw('mulScalar', sub(a, b), g.dtype, 2), g),
+    b: (g, a, b) => mul(unaryRaw('mulScalar', sub(a, b), g.dtype, -2), g),
   },
 };
 
@@ -70,10 +73,10 @@ export function binary(op: BinaryOp, a: NDArray | number, b: NDArray | number): 
   const out = binaryRaw(op, x, y);
   const grad = BINARY_GRADS[op];
   if (grad && needsGrad([x, y])) {
-    record(out, op, [x, y], [x, y, out], (g, [xs, ys, outs], needs) => {
-      const [ga, gb] = grad(g, xs!, ys!, outs!);
-      return [needs[0] && ga ? sumToShape(ga, xs!.shape) : null, needs[1] && gb ? sumToShape(gb, ys!.shape) : null];
-    });
+    record(out, op, [x, y], [x, y, out], (g, [xs, ys, outs], needs) => [
+      needs[0] ? sumToShape(grad.a(g, xs!, ys!, outs!), xs!.shape) : null,
+      needs[1] ? sumToShape(grad.b(g, xs!, ys!, outs!), ys!.shape) : null,
+    ]);
   }
   return out;
 }
