@@ -62,7 +62,9 @@ function axesOfBroadcast(g: NDArray, x: NDArray): number[] {
 export function reduce(op: ReduceOp, x: NDArray, axes: Axes, keepDims = false, ddof = 0): NDArray {
   const ax = normalizeAxes(axes, x.rank, op);
   const needsFloat = op === 'mean' || op === 'variance' || op === 'std' || op === 'norm2' || op === 'logsumexp';
-  const input = needsFloat && !isFloating(x.dtype) ? unaryRaw('identity', x, floatTypeOf(x)) : x;
+  // Summing booleans counts them (INT64, as numpy); kept as BOOL the result would only say whether any was true.
+  const counts = (op === 'sum' || op === 'prod' || op === 'norm1') && x.dtype === 'BOOL';
+  const input = needsFloat && !isFloating(x.dtype) ? unaryRaw('identity', x, floatTypeOf(x)) : counts ? unaryRaw('identity', x, 'INT64') : x;
   const y = reduceRaw(op, input, ax, keepDims, ddof);
   const grad = REDUCE_GRADS[op];
   if (grad && needsGrad([x])) {
