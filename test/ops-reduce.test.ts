@@ -112,6 +112,14 @@ describe('reductions over every subset of axes', () => {
         assertArrayClose(dl.min(x, axes), refReduce(r, axes, false, (v) => Math.min(...v)), { rtol: 0, atol: 0, dtype: 'INT32', message: `min [${axes}]` });
       }
       assertArrayClose(dl.mean(x, 1), refReduce(r, [1], false, meanOf), { ...tolerance('FLOAT'), dtype: 'FLOAT' });
+      // Booleans are counted: sum of BOOL is an INT64 count, not a BOOL.
+      const rb = randomRef(new Rng(6), [4, 5], 0, 1, (v) => (v < 0.4 ? 1 : 0));
+      const xb = toNd(rb, 'BOOL');
+      for (const axes of axisSubsets(2)) {
+        assertArrayClose(dl.sum(xb, axes), refReduce(rb, axes, false, total), { rtol: 0, atol: 0, dtype: 'INT64', message: `sum of BOOL [${axes}]` });
+      }
+      assert.equal(dl.sum(dl.eq(dl.array([1, 2, 3, 4]), dl.array([1, 0, 3, 4]))).item(), 3, 'counting matches');
+      assertArrayClose(dl.prod(xb, 1), refReduce(rb, [1], false, (v) => v.reduce((p, a) => p * a, 1)), { rtol: 0, atol: 0, dtype: 'INT64', message: 'prod of BOOL' });
       // INT64 values beyond 2^53 must not go through a double accumulator for max.
       const big = dl.array(new BigInt64Array([9007199254740993n, 9007199254740992n, -5n]), [3]);
       assert.equal(dl.max(big).data()[0], 9007199254740993n);
