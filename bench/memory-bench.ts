@@ -20,6 +20,8 @@ const result = (name: string, dtype: string, n: number, bytes: number, timing: T
 });
 
 const OPTIONS = { warmup: 3, samples: 11, minSampleSeconds: 0 };
+/** Rows that touch freshly allocated memory are slow on some VMs (every page faults to the host): fewer samples. */
+const FRESH_OPTIONS = { warmup: 1, samples: 5, minSampleSeconds: 0 };
 
 /** add and identity copy on the native kernels, output preallocated (what the kernel itself achieves). */
 export function benchKernels(dtype: DataType, n: number): BandwidthResult[] {
@@ -35,13 +37,16 @@ export function benchKernels(dtype: DataType, n: number): BandwidthResult[] {
     ];
     if (dtype === 'FLOAT') {
       // Through the public op: includes allocating and zero-filling the result, and freeing it.
-      rows.push(result('add (ops.add, allocates out)', dtype, n, 3 * size * n, time(() => scope(() => void add(a!, b!)), OPTIONS)));
+      rows.push(result('add (ops.add, allocates out)', dtype, n, 3 * size * n, time(() => scope(() => void add(a!, b!)), FRESH_OPTIONS)));
     }
     return rows;
   });
 }
 
-/** The JavaScript references: TypedArray.prototype.set and Buffer.prototype.copy (both memmove). */
+/**
+ * The JavaScript references: TypedArray.prototype.set and Buffer.prototype.copy (both memmove),
+ * and filling a new Float32Array, which shows what first-touching fresh memory costs here.
+ */
 export function benchJsCopies(n: number): BandwidthResult[] {
   const src = uniformValues(n, 5);
   const dst = new Float32Array(n);
@@ -50,5 +55,6 @@ export function benchJsCopies(n: number): BandwidthResult[] {
   return [
     result('copy (Float32Array.set)', 'FLOAT', n, 8 * n, time(() => dst.set(src), OPTIONS)),
     result('copy (Buffer.copy)', 'FLOAT', n, 8 * n, time(() => void srcBuf.copy(dstBuf), OPTIONS)),
+    result('fill a new Float32Array (first touch)', 'FLOAT', n, 4 * n, time(() => void new Float32Array(n).fill(1), FRESH_OPTIONS)),
   ];
 }

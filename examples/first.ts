@@ -57,7 +57,7 @@ const crossEntropy = (z: NDArray, oneHotTargets: NDArray): NDArray => neg(mean(s
 const accuracy = (): number => scope(() => noGrad(() => mean(eq(argmax(logits(x), 1), labels)).item()));
 
 // ---- 4. Training: full-batch gradient descent with momentum --------------------------------------
-const LEARNING_RATE = 0.1;
+const LEARNING_RATE = 0.2;
 const MOMENTUM = 0.9;
 const EPOCHS = 1500;
 const start = performance.now();
