@@ -4,6 +4,7 @@
  * reductions over random axes; every result must match the float64 reference built here.
  */
 import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
 import * as dl from '../src/index.js';
 import type { DataType, NDArray } from '../src/index.js';
 import {
@@ -170,6 +171,49 @@ describe('property: reductions over random axes of random views', () => {
         const pick = (v: number[]): number => v.indexOf(isMax ? Math.max(...v) : Math.min(...v));
         const y = isMax ? dl.argmax(xi, axis, keepDims) : dl.argmin(xi, axis, keepDims);
         assertArrayClose(y, refReduce(ri, [axis], keepDims, pick), { rtol: 0, atol: 0, dtype: 'INT64', message: `case ${c}: ${isMax ? 'argmax' : 'argmin'} ${dtype} [${shape}] axis ${axis}` });
+      });
+    }
+  });
+});
+
+/** A random factorisation of n into up to `parts` factors (1s included), as a shape. */
+function randomFactorShape(rng: Rng, n: number, parts: number): number[] {
+  const out: number[] = [];
+  let rest = n;
+  for (let i = 0; i < parts - 1; i++) {
+    const divisors = Array.from({ length: rest }, (_, k) => k + 1).filter((d) => rest % d === 0);
+    const d = rng.pick(divisors);
+    out.push(d);
+    rest /= d;
+  }
+  out.push(rest);
+  return rng.shuffle(out);
+}
+
+describe('property: reshape, dup and views of random views', () => {
+  it(`${CASES} seeded cases: values in row-major order, and writes through reshapes that are views`, () => {
+    const rng = new Rng(99);
+    for (let c = 0; c < CASES; c++) {
+      dl.scope(() => {
+        const shape = randomShape(rng);
+        const { x, r } = randomView(rng, shape, 'DOUBLE', -1, 1);
+        const n = r.data.length;
+        const target = n === 0 ? [0] : randomFactorShape(rng, n, rng.int(1, 5));
+        const msg = `case ${c}: [${shape}] -> [${target}]`;
+        const y = x.reshape(target);
+        assertArrayClose(y, { shape: target, data: r.data }, { rtol: 0, atol: 0, message: `reshape ${msg}` });
+        assertArrayClose(x.dup(), r, { rtol: 0, atol: 0, message: `dup ${msg}` });
+        // A write through the reshaped array shows in x exactly when the reshape was a view (x not a broadcast).
+        if (n > 0 && !x.strides.some((s, i) => s === 0 && x.shape[i]! > 1)) {
+          const before = x.dup();
+          y.assign(dl.add(y, 10));
+          const seen = x.toFlatArray();
+          const shared = seen.every((v, i) => v === r.data[i]! + 10);
+          const untouched = seen.every((v, i) => v === r.data[i]!);
+          assert.ok(shared || untouched, `${msg}: a write through the reshape changed x partially`);
+          assert.ok(!x.isContiguous || shared, `${msg}: reshape of a contiguous array must be a view`);
+          x.assign(before);
+        }
       });
     }
   });
