@@ -102,7 +102,9 @@ export const xor = (a: NDArray | number, b: NDArray | number): NDArray => binary
 
 /** cond ? a : b elementwise, broadcasting all three; differentiable in a and b. */
 export function where(cond: NDArray, a: NDArray | number, b: NDArray | number): NDArray {
-  const [x, y] = coerce(a, b, 'where');
+  // Two numbers (where(c, 1, 0)) are valid: cond supplies the shape; they take the default float type.
+  const first = typeof a === 'number' && typeof b === 'number' ? fromScalar(a, defaultFloatType(), cond.backend) : a;
+  const [x, y] = coerce(first, b, 'where');
   const backend = commonBackend('where', [cond, x, y]);
   const c = cond.dtype === 'BOOL' ? cond : binaryRaw('ne', cond, fromScalar(0, cond.dtype, backend));
   const shape = broadcastShapes(broadcastShapes(c.shape, x.shape, 'where'), y.shape, 'where');
