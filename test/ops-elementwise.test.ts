@@ -356,6 +356,8 @@ describe('binary ops', () => {
           const q = quantizer(dtype);
           assertArrayClose(dl.where(c, a, 0.3), refZip(rc, ra, (k, x) => (k !== 0 ? x : q(0.3))), { rtol: 0, atol: 0, dtype, message: 'where, number b' });
           assertArrayClose(dl.where(c, -2, b), refZip(rc, rb, (k, y) => (k !== 0 ? -2 : y)), { rtol: 0, atol: 0, dtype, message: 'where, number a' });
+          // Two numbers: cond gives the shape, the values take the default float type.
+          assertArrayClose(dl.where(c, 1.5, -3), refMap(rc, (k) => (k !== 0 ? 1.5 : -3)), { rtol: 0, atol: 0, dtype: 'FLOAT', message: 'where, two numbers' });
         });
       });
     }
