@@ -65,44 +65,44 @@ inline std::string shapeString(std::initializer_list<int64_t> dims) {
 
 // Typed access: S the stored type, A the compute type.
 template <int DT>
-struct Elem;
+struct ConvElem;
 template <>
-struct Elem<DOUBLE> {
+struct ConvElem<DOUBLE> {
   using S = double;
   using A = double;
   static A load(const S* p) { return *p; }
   static void store(S* p, A v) { *p = v; }
 };
 template <>
-struct Elem<FLOAT> {
+struct ConvElem<FLOAT> {
   using S = float;
   using A = float;
   static A load(const S* p) { return *p; }
   static void store(S* p, A v) { *p = v; }
 };
 template <>
-struct Elem<HALF> {
+struct ConvElem<HALF> {
   using S = uint16_t;
   using A = float;
   static A load(const S* p) { return halfToFloat(*p); }
   static void store(S* p, A v) { *p = floatToHalf(v); }
 };
 template <>
-struct Elem<BFLOAT16> {
+struct ConvElem<BFLOAT16> {
   using S = uint16_t;
   using A = float;
   static A load(const S* p) { return bf16ToFloat(*p); }
   static void store(S* p, A v) { *p = floatToBf16(v); }
 };
 
-// Calls f(Elem<dtype>{}) for a floating dtype (callers check isFloating first).
+// Calls f(ConvElem<dtype>{}) for a floating dtype (callers check isFloating first).
 template <typename F>
 void dispatchFloating(int32_t dtype, F&& f) {
   switch (dtype) {
-    case DOUBLE: f(Elem<DOUBLE>{}); break;
-    case FLOAT: f(Elem<FLOAT>{}); break;
-    case HALF: f(Elem<HALF>{}); break;
-    default: f(Elem<BFLOAT16>{}); break;
+    case DOUBLE: f(ConvElem<DOUBLE>{}); break;
+    case FLOAT: f(ConvElem<FLOAT>{}); break;
+    case HALF: f(ConvElem<HALF>{}); break;
+    default: f(ConvElem<BFLOAT16>{}); break;
   }
 }
 

@@ -86,7 +86,13 @@ struct Scratch {
     return p;
   }
 };
-thread_local Scratch tlsPackA, tlsPackB;
+thread_local Scratch tlsPackA, tlsPackB, tlsVector;
+
+// Below this many multiply-adds per thread, extra threads cost more than they save (waking a
+// pool thread costs microseconds; 2^19 MACs are ~3 us of one Zen 5 core at full FP32 speed).
+constexpr double MIN_MACS_PER_THREAD = 1 << 19;
+// The same for matrix-vector products, which run at memory speed (2^18 MACs: 1 MiB of FP32).
+constexpr double MIN_GEMV_MACS_PER_THREAD = 1 << 18;
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
@@ -133,9 +139,6 @@ bool gemmSerial(int64_t M, int64_t N, int64_t K, T alpha, const Operand& A, cons
   return true;
 }
 
-// Below this many multiply-adds per thread, extra threads cost more than they save.
-constexpr double MIN_MACS_PER_THREAD = 1 << 17;
-
 // Splits C into tm x tn tiles (tm * tn <= threads), in whole micro-tiles, minimising the largest
 // tile's multiply-adds plus its packing work.
 void chooseGrid(int64_t M, int64_t N, int64_t K, int threads, int mr, int nr, int& tm, int& tn) {
@@ -159,16 +162,79 @@ void chooseGrid(int64_t M, int64_t N, int64_t K, int threads, int mr, int nr, in
   }
 }
 
+// Loads element i of a strided vector of any floating dtype as T.
+template <typename T>
+inline T loadElem(const Operand& v, int64_t i) {
+  const char* p = v.data + i * v.rs * (int64_t)v.item;
+  switch (v.dtype) {
+    case DOUBLE: return (T) * (const double*)p;
+    case FLOAT: return (T) * (const float*)p;
+    case HALF: return (T)halfToFloat(*(const uint16_t*)p);
+    default: return (T)bf16ToFloat(*(const uint16_t*)p);
+  }
+}
+
+// Matrix-vector product (N == 1) without packing: y = alpha * A @ x + beta * y, with x the
+// column B (stride B.rs). Rows of A contiguous: one dot product per row, rows split over the
+// threads. Columns contiguous: axpy over the columns; the threads take contiguous ranges of
+// columns (contiguous memory) into partial sums that are added at the end.
+template <typename T>
+bool gemv(int64_t M, int64_t K, T alpha, const Operand& A, const Operand& B, T beta, Out<T> C, bool parallel) {
+  const KernelSet<T>& ks = kernels<T>();
+  T* x = (T*)tlsVector.get((size_t)K * sizeof(T));
+  if (!x) return false;
+  for (int64_t p = 0; p < K; ++p) x[p] = loadElem<T>(B, p);
+  auto store = [&](int64_t i, T s) {
+    T* c = C.data + i * C.rs;
+    *c = beta == T(0) ? alpha * s : alpha * s + beta * *c;
+  };
+  const double macs = (double)M * (double)K;
+  int threads = parallel ? threadCount() : 1;
+  threads = (int)std::max<double>(1, std::min<double>(threads, macs / MIN_GEMV_MACS_PER_THREAD));
+
+  if (A.cs == 1 || K == 1) {
+    const int64_t grain = std::max<int64_t>(1, M / threads);
+    auto rows = [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) store(i, ks.dot(K, A.at(i, 0), A.dtype, x));
+    };
+    if (threads > 1) parallelFor(M, grain, rows);
+    else rows(0, M);
+    return true;
+  }
+  // A.rs == 1
+  const int chunks = (int)std::min<int64_t>(threads, K);
+  T* partial = (T*)std::malloc((size_t)chunks * (size_t)M * sizeof(T));
+  if (!partial) return false;
+  auto cols = [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      T* acc = partial + t * M;
+      for (int64_t i = 0; i < M; ++i) acc[i] = T(0);
+      for (int64_t p = K * t / chunks; p < K * (t + 1) / chunks; ++p) ks.axpy(M, x[p], A.at(0, p), A.dtype, acc);
+    }
+  };
+  if (chunks > 1) parallelFor(chunks, 1, cols);
+  else cols(0, 1);
+  for (int64_t i = 0; i < M; ++i) {
+    T s = partial[i];
+    for (int t = 1; t < chunks; ++t) s += partial[t * M + i];
+    store(i, s);
+  }
+  std::free(partial);
+  return true;
+}
+
 template <typename T>
 bool gemmTyped(int64_t M, int64_t N, int64_t K, T alpha, Operand A, Operand B, T beta, Out<T> C, bool parallel) {
-  // Row-major C suits the vector stores; a column-major C is computed as C^T = B^T @ A^T.
-  if (C.cs != 1 && C.rs == 1 && M > 1) {
+  // Row-major C suits the vector stores; a column-major C is computed as C^T = B^T @ A^T, and so
+  // is a single-row product (to reach the matrix-vector path).
+  if ((C.cs != 1 && C.rs == 1 && M > 1) || (M == 1 && N > 1)) {
     std::swap(M, N);
     std::swap(A, B);
     std::swap(A.rs, A.cs);
     std::swap(B.rs, B.cs);
     std::swap(C.rs, C.cs);
   }
+  if (N == 1 && (A.cs == 1 || A.rs == 1 || K == 1)) return gemv<T>(M, K, alpha, A, B, beta, C, parallel);
   const KernelSet<T>& ks = kernels<T>();
   const double macs = (double)M * (double)N * (double)K;
   int threads = parallel ? threadCount() : 1;

@@ -10,7 +10,9 @@
 // Traits V provide: T (scalar), Reg (vector register), L (lanes), and static always-inline
 // functions zero(), load(const T*) (aligned), bcast(const T*), fma(a, b, c) = a*b + c,
 // mul(a, b), set1(T), loadN(const T*, int n) (first min(n, L) lanes, rest 0, unaligned),
-// storeN(T*, Reg, int n) (first min(n, L) lanes, unaligned).
+// storeN(T*, Reg, int n) (first min(n, L) lanes, unaligned), add(a, b), hsum(Reg) (sum of the
+// lanes), and loadu(tag, p): L elements from p unaligned, converted to T, for the tags FromSame
+// (T itself) and, for float traits, FromF32 / FromF16 / FromBF16, for double traits FromF64.
 #pragma once
 #ifndef DL4TS_GEMM_TARGET
 #error "define DL4TS_GEMM_TARGET before including gemm_kernel_impl.h"
@@ -45,6 +47,8 @@ struct FromF16 {
   static DL4TS_GEMM_INLINE float get(const uint16_t* p) { return halfToFloat(*p); }
 #endif
 };
+// Tag for a vector load of the accumulator type itself.
+struct FromSame {};
 struct FromBF16 {
   using Src = uint16_t;
   static DL4TS_GEMM_INLINE float get(const uint16_t* p) { return bf16ToFloat(*p); }
@@ -109,6 +113,63 @@ DL4TS_GEMM_TARGET void packAny(const void* src, int32_t dtype, int64_t ls, int64
       case HALF: packLines<T, R, FromF16>((const uint16_t*)src, ls, ds, rows, kc, dst); break;
       case BFLOAT16: packLines<T, R, FromBF16>((const uint16_t*)src, ls, ds, rows, kc, dst); break;
       default: packLines<T, R, FromF32>((const float*)src, ls, ds, rows, kc, dst); break;
+    }
+  }
+}
+
+// ---- matrix-vector helpers ------------------------------------------------------------------------
+
+template <class V, class C>
+DL4TS_GEMM_TARGET typename V::T dotT(int64_t k, const typename C::Src* a, const typename V::T* x) {
+  using T = typename V::T;
+  using Reg = typename V::Reg;
+  constexpr int L = V::L;
+  Reg s0 = V::zero(), s1 = V::zero(), s2 = V::zero(), s3 = V::zero();
+  int64_t p = 0;
+  for (; p + 4 * L <= k; p += 4 * L) {
+    s0 = V::fma(V::loadu(C(), a + p), V::loadu(FromSame(), x + p), s0);
+    s1 = V::fma(V::loadu(C(), a + p + L), V::loadu(FromSame(), x + p + L), s1);
+    s2 = V::fma(V::loadu(C(), a + p + 2 * L), V::loadu(FromSame(), x + p + 2 * L), s2);
+    s3 = V::fma(V::loadu(C(), a + p + 3 * L), V::loadu(FromSame(), x + p + 3 * L), s3);
+  }
+  for (; p + L <= k; p += L) s0 = V::fma(V::loadu(C(), a + p), V::loadu(FromSame(), x + p), s0);
+  T sum = V::hsum(V::add(V::add(s0, s1), V::add(s2, s3)));
+  for (; p < k; ++p) sum += (T)C::get(a + p) * x[p];
+  return sum;
+}
+
+template <class V, class C>
+DL4TS_GEMM_TARGET void axpyT(int64_t m, typename V::T s, const typename C::Src* a, typename V::T* y) {
+  using Reg = typename V::Reg;
+  constexpr int L = V::L;
+  const Reg vs = V::set1(s);
+  int64_t i = 0;
+  for (; i + L <= m; i += L) V::storeN(y + i, V::fma(vs, V::loadu(C(), a + i), V::loadu(FromSame(), y + i)), L);
+  for (; i < m; ++i) y[i] += s * (typename V::T)C::get(a + i);
+}
+
+template <class V>
+DL4TS_GEMM_TARGET typename V::T dotAny(int64_t k, const void* a, int32_t dtype, const typename V::T* x) {
+  if constexpr (sizeof(typename V::T) == 8) {
+    return dotT<V, FromF64>(k, (const double*)a, x);
+  } else {
+    switch (dtype) {
+      case HALF: return dotT<V, FromF16>(k, (const uint16_t*)a, x);
+      case BFLOAT16: return dotT<V, FromBF16>(k, (const uint16_t*)a, x);
+      default: return dotT<V, FromF32>(k, (const float*)a, x);
+    }
+  }
+}
+
+template <class V>
+DL4TS_GEMM_TARGET void axpyAny(int64_t m, typename V::T s, const void* a, int32_t dtype, typename V::T* y) {
+  if constexpr (sizeof(typename V::T) == 8) {
+    axpyT<V, FromF64>(m, s, (const double*)a, y);
+  } else {
+    switch (dtype) {
+      case HALF: axpyT<V, FromF16>(m, s, (const uint16_t*)a, y); break;
+      case BFLOAT16: axpyT<V, FromBF16>(m, s, (const uint16_t*)a, y); break;
+      default: axpyT<V, FromF32>(m, s, (const float*)a, y); break;
     }
   }
 }
@@ -219,7 +280,9 @@ KernelSet<typename V::T> makeKernelSet(const char* isa, int64_t mc, int64_t kc, 
                       (nc + NR - 1) / NR * NR,
                       &packAny<T, MR>,
                       &packAny<T, NR>,
-                      &macroKernel<V, MR, NV>};
+                      &macroKernel<V, MR, NV>,
+                      &dotAny<V>,
+                      &axpyAny<V>};
 }
 
 }  // namespace

@@ -22,6 +22,10 @@ struct KernelSet {
   // C[mc x nc] (strides rsc, csc) = alpha * packedA @ packedB + beta * C; beta == 0 does not read C.
   void (*macro)(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c, int64_t rsc,
                 int64_t csc);
+  // Matrix-vector helpers (N == 1 products skip packing): sum_p a[p] * x[p] over contiguous a of
+  // `dtype`, and y[i] += s * a[i] over contiguous a.
+  T (*dot)(int64_t k, const void* a, int32_t dtype, const T* x);
+  void (*axpy)(int64_t m, T s, const void* a, int32_t dtype, T* y);
 };
 
 // nullptr when the ISA is not compiled in.

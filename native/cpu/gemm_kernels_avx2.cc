@@ -33,6 +33,20 @@ struct Avx2F32 {
     if (n >= L) _mm256_storeu_ps(p, v);
     else _mm256_maskstore_ps(p, mask(n), v);
   }
+  static DL4TS_GEMM_INLINE T hsum(Reg v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static DL4TS_GEMM_INLINE Reg loadu(FromSame, const float* p) { return _mm256_loadu_ps(p); }
+  static DL4TS_GEMM_INLINE Reg loadu(FromF32, const float* p) { return _mm256_loadu_ps(p); }
+  static DL4TS_GEMM_INLINE Reg loadu(FromF16, const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p));
+  }
+  static DL4TS_GEMM_INLINE Reg loadu(FromBF16, const uint16_t* p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
+  }
 };
 
 struct Avx2F64 {
@@ -56,6 +70,12 @@ struct Avx2F64 {
     if (n >= L) _mm256_storeu_pd(p, v);
     else _mm256_maskstore_pd(p, mask(n), v);
   }
+  static DL4TS_GEMM_INLINE T hsum(Reg v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+  }
+  static DL4TS_GEMM_INLINE Reg loadu(FromSame, const double* p) { return _mm256_loadu_pd(p); }
+  static DL4TS_GEMM_INLINE Reg loadu(FromF64, const double* p) { return _mm256_loadu_pd(p); }
 };
 
 }  // namespace

@@ -10,6 +10,11 @@
 // L2; nc = 4096 bounds the packed B block (4 MiB) in L3. The DL4TS_* macros below override them
 // at build time for tuning.
 #if defined(__x86_64__) || defined(__i386__)
+// GCC 12 reports the deliberately undefined pass-through operands of _mm512_cvtph_ps,
+// _mm512_cvtepu16_epi32, _mm512_slli_epi32 and _mm512_reduce_add_* as uninitialised once they
+// are inlined (a known false positive); silence it for this file only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #define DL4TS_GEMM_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
@@ -70,6 +75,15 @@ struct Avx512F32 {
     if (n >= L) _mm512_storeu_ps(p, v);
     else _mm512_mask_storeu_ps(p, mask(n), v);
   }
+  static DL4TS_GEMM_INLINE T hsum(Reg v) { return _mm512_reduce_add_ps(v); }
+  static DL4TS_GEMM_INLINE Reg loadu(FromSame, const float* p) { return _mm512_loadu_ps(p); }
+  static DL4TS_GEMM_INLINE Reg loadu(FromF32, const float* p) { return _mm512_loadu_ps(p); }
+  static DL4TS_GEMM_INLINE Reg loadu(FromF16, const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p));
+  }
+  static DL4TS_GEMM_INLINE Reg loadu(FromBF16, const uint16_t* p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p)), 16));
+  }
 };
 
 struct Avx512F64 {
@@ -91,6 +105,9 @@ struct Avx512F64 {
     if (n >= L) _mm512_storeu_pd(p, v);
     else _mm512_mask_storeu_pd(p, mask(n), v);
   }
+  static DL4TS_GEMM_INLINE T hsum(Reg v) { return _mm512_reduce_add_pd(v); }
+  static DL4TS_GEMM_INLINE Reg loadu(FromSame, const double* p) { return _mm512_loadu_pd(p); }
+  static DL4TS_GEMM_INLINE Reg loadu(FromF64, const double* p) { return _mm512_loadu_pd(p); }
 };
 
 }  // namespace

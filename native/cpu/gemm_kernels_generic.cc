@@ -40,6 +40,12 @@ struct Generic {
   static inline void storeN(T* p, Reg r, int n) {
     for (int i = 0; i < L && i < n; ++i) p[i] = r.v[i];
   }
+  static inline T hsum(Reg r) { return (r.v[0] + r.v[1]) + (r.v[2] + r.v[3]); }
+  static inline Reg loadu(FromSame, const T* p) { return load(p); }
+  template <class C>
+  static inline Reg loadu(C, const typename C::Src* p) {
+    return Reg{{(T)C::get(p), (T)C::get(p + 1), (T)C::get(p + 2), (T)C::get(p + 3)}};
+  }
 };
 
 }  // namespace
