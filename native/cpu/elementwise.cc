@@ -106,13 +106,14 @@ int lookupOp(const Napi::CallbackInfo& info, const char* fn, const OpInfo* ops, 
   if (info.Length() < 1 || !info[0].IsString()) {
     throwError(info.Env(), fn, "the first argument must be the op name; valid ops: " + opList(ops, n));
   }
-  char name[40];  // longer than any op name; a longer string is truncated and matches nothing
+  char name[40];  // longer than any op name: a longer string is truncated and matches nothing
   size_t len = 0;
   napi_get_value_string_utf8(info.Env(), info[0], name, sizeof name, &len);
   for (int i = 0; i < n; ++i) {
-    if (std::strcmp(name, ops[i].name) == 0 && len < sizeof name - 1) return i;
+    if (std::strlen(ops[i].name) == len && std::memcmp(name, ops[i].name, len) == 0) return i;
   }
-  throwError(info.Env(), fn, "unknown op '" + info[0].As<Napi::String>().Utf8Value() + "'; valid ops: " + opList(ops, n));
+  const std::string given = info[0].As<Napi::String>().Utf8Value();
+  throwError(info.Env(), fn, "unknown op '" + given + "'; valid ops: " + opList(ops, n));
 }
 
 // alpha/beta are required (numbers) for the ops that use them and ignored otherwise.
