@@ -15,7 +15,8 @@ inline void vecLoop(float* out, int64_t n, bool stream, const F& f, const Part& 
   int64_t i = 0;
   if (stream) {
     constexpr uintptr_t kAlign = sizeof(float) * VW;  // what Vf::stream requires
-    const int64_t head = std::min<int64_t>(n, (int64_t)((kAlign - ((uintptr_t)out & (kAlign - 1))) & (kAlign - 1)) / 4);
+    const uintptr_t misalign = (uintptr_t)out & (kAlign - 1);
+    const int64_t head = std::min<int64_t>(n, (int64_t)((kAlign - misalign) & (kAlign - 1)) / 4);
     if (head) part(0, head);
     for (i = head; i + VW <= n; i += VW) f(i).stream(out + i);
     if (i < n) part(i, n - i);
