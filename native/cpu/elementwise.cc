@@ -303,6 +303,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
     if (exact) {
       prm.alphaI = (int64_t)prm.alpha;
       prm.betaI = (int64_t)prm.beta;
+      prm.narrow = xdt != INT64;
       runUnary<int64_t>(K, plan, op, prm, xdt, out.dtype, grain);
     } else {
       runUnary<double>(K, plan, op, prm, xdt, out.dtype, grain);
@@ -336,7 +337,10 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const int64_t grain = binaryGrain(op, !isFloat32Family(a.dtype));
   if (isFloat32Family(a.dtype)) runBinary<float>(K, plan, op, prm, a.dtype, out.dtype, grain);
   else if (a.dtype == DOUBLE || !binaryIntExact(op)) runBinary<double>(K, plan, op, prm, a.dtype, out.dtype, grain);
-  else runBinary<int64_t>(K, plan, op, prm, a.dtype, out.dtype, grain);
+  else {
+    prm.narrow = a.dtype != INT64;
+    runBinary<int64_t>(K, plan, op, prm, a.dtype, out.dtype, grain);
+  }
   return env.Undefined();
 }
 
