@@ -25,8 +25,12 @@ namespace dl4ts {
 namespace {
 
 constexpr int64_t kBlock = 1024;         // elements per converted block (stack buffers)
-constexpr int64_t kGrainCheap = 32768;   // elements per thread below which an op stays serial
-constexpr int64_t kGrainCostly = 4096;   // for transcendental ops
+// Minimum elements per thread-pool chunk, so that a chunk is worth a worker wake-up (~10 us):
+// memory-bound arithmetic ~0.15 ns/element, vector transcendentals ~0.3-1 ns, libm per element
+// (sin, cos, pow, mod, double transcendentals) several ns.
+constexpr int64_t kGrainCheap = 65536;
+constexpr int64_t kGrainCostly = 16384;
+constexpr int64_t kGrainLibm = 2048;
 // Outputs at least this large are written with non-temporal stores when contiguous float32 (they
 // would not stay in cache anyway; skipping the read for ownership saves a quarter of the traffic).
 const int64_t kStreamBytes = [] {
@@ -49,22 +53,25 @@ const OpInfo kBinary[] = {
 #undef DL4TS_X
 };
 
-bool costlyUnary(int op) {
+int64_t unaryGrain(int op, bool dbl) {
   switch (op) {
-    case U_Exp: case U_Log: case U_Log1p: case U_Expm1: case U_Sin: case U_Cos: case U_Tanh:
-    case U_Sigmoid: case U_Elu: case U_Selu: case U_Gelu: case U_Swish: case U_Softplus: case U_Pow:
-      return true;
+    case U_Sin: case U_Cos: case U_Pow:
+      return kGrainLibm;
+    case U_Exp: case U_Log: case U_Log1p: case U_Expm1: case U_Tanh: case U_Sigmoid: case U_Elu: case U_Selu:
+    case U_Gelu: case U_Swish: case U_Softplus:
+      return dbl ? kGrainLibm : kGrainCostly;
     default:
-      return false;
+      return kGrainCheap;
   }
 }
-bool costlyBinary(int op) {
+int64_t binaryGrain(int op, bool dbl) {
   switch (op) {
-    case B_Pow: case B_Mod: case B_EluGrad: case B_SeluGrad: case B_GeluGrad: case B_SwishGrad:
-    case B_SoftplusGrad:
-      return true;
+    case B_Pow: case B_Mod:
+      return kGrainLibm;
+    case B_EluGrad: case B_SeluGrad: case B_GeluGrad: case B_SwishGrad: case B_SoftplusGrad:
+      return dbl ? kGrainLibm : kGrainCostly;
     default:
-      return false;
+      return kGrainCheap;
   }
 }
 
@@ -99,11 +106,14 @@ int lookupOp(const Napi::CallbackInfo& info, const char* fn, const OpInfo* ops, 
   if (info.Length() < 1 || !info[0].IsString()) {
     throwError(info.Env(), fn, "the first argument must be the op name; valid ops: " + opList(ops, n));
   }
-  std::string name = info[0].As<Napi::String>().Utf8Value();
+  char name[40];  // longer than any op name: a longer string is truncated and matches nothing
+  size_t len = 0;
+  napi_get_value_string_utf8(info.Env(), info[0], name, sizeof name, &len);
   for (int i = 0; i < n; ++i) {
-    if (name == ops[i].name) return i;
+    if (std::strlen(ops[i].name) == len && std::memcmp(name, ops[i].name, len) == 0) return i;
   }
-  throwError(info.Env(), fn, "unknown op '" + name + "'; valid ops: " + opList(ops, n));
+  const std::string given = info[0].As<Napi::String>().Utf8Value();
+  throwError(info.Env(), fn, "unknown op '" + given + "'; valid ops: " + opList(ops, n));
 }
 
 // alpha/beta are required (numbers) for the ops that use them and ignored otherwise.
@@ -283,7 +293,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
     else if (prm.alpha == 1.0) return identity(K, plan, x.dtype, out.dtype), env.Undefined();
   }
   const int32_t xdt = ts[1]->dtype;
-  const int64_t grain = costlyUnary(op) ? kGrainCostly : kGrainCheap;
+  const int64_t grain = unaryGrain(op, !isFloat32Family(xdt));
   if (isFloat32Family(xdt)) {
     runUnary<float>(K, plan, op, prm, xdt, out.dtype, grain);
   } else if (xdt == DOUBLE) {
@@ -294,6 +304,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
     if (exact) {
       prm.alphaI = (int64_t)prm.alpha;
       prm.betaI = (int64_t)prm.beta;
+      prm.narrow = xdt != INT64;
       runUnary<int64_t>(K, plan, op, prm, xdt, out.dtype, grain);
     } else {
       runUnary<double>(K, plan, op, prm, xdt, out.dtype, grain);
@@ -324,10 +335,13 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const EwPlan plan = makePlan(ts, 3);
   if (plan.numel == 0) return env.Undefined();
   const EwKernels& K = kernels();
-  const int64_t grain = costlyBinary(op) ? kGrainCostly : kGrainCheap;
+  const int64_t grain = binaryGrain(op, !isFloat32Family(a.dtype));
   if (isFloat32Family(a.dtype)) runBinary<float>(K, plan, op, prm, a.dtype, out.dtype, grain);
   else if (a.dtype == DOUBLE || !binaryIntExact(op)) runBinary<double>(K, plan, op, prm, a.dtype, out.dtype, grain);
-  else runBinary<int64_t>(K, plan, op, prm, a.dtype, out.dtype, grain);
+  else {
+    prm.narrow = a.dtype != INT64;
+    runBinary<int64_t>(K, plan, op, prm, a.dtype, out.dtype, grain);
+  }
   return env.Undefined();
 }
 

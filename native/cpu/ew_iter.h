@@ -64,7 +64,7 @@ void forEachRow(const EwPlan& p, int64_t grain, const Fn& fn) {
   if (p.numel <= 0) return;
   const int r = p.rank, nops = p.nops;
   const int64_t inner = p.shape[r - 1];
-  parallelFor(p.numel, grain, [&](int64_t begin, int64_t end) {
+  auto chunk = [&](int64_t begin, int64_t end) {
     int64_t idx[MAX_RANK] = {};
     int64_t off[EW_MAX_OPERANDS] = {};
     int64_t is[EW_MAX_OPERANDS] = {};
@@ -89,7 +89,10 @@ void forEachRow(const EwPlan& p, int64_t grain, const Fn& fn) {
         idx[d] = 0;
       }
     }
-  });
+  };
+  // parallelFor wakes the pool as soon as n > grain even when that gives a single chunk.
+  if (p.numel < 2 * grain) chunk(0, p.numel);
+  else parallelFor(p.numel, grain, chunk);
 }
 
 }  // namespace dl4ts

@@ -15,7 +15,8 @@ inline void vecLoop(float* out, int64_t n, bool stream, const F& f, const Part& 
   int64_t i = 0;
   if (stream) {
     constexpr uintptr_t kAlign = sizeof(float) * VW;  // what Vf::stream requires
-    const int64_t head = std::min<int64_t>(n, (int64_t)((kAlign - ((uintptr_t)out & (kAlign - 1))) & (kAlign - 1)) / 4);
+    const uintptr_t misalign = (uintptr_t)out & (kAlign - 1);
+    const int64_t head = std::min<int64_t>(n, (int64_t)((kAlign - misalign) & (kAlign - 1)) / 4);
     if (head) part(0, head);
     for (i = head; i + VW <= n; i += VW) f(i).stream(out + i);
     if (i < n) part(i, n - i);
@@ -71,15 +72,27 @@ void binaryKD(const double* a, const double* b, double* out, int64_t n, const Ew
   for (int64_t i = 0; i < n; ++i) out[i] = BOp<OP>::f(a[i], b[i], alpha, beta);
 }
 
+// p.narrow: the inputs came from 32-bit or smaller integers, so products cannot overflow int64 and
+// the (scalar) overflow-checked multiplication can give way to a vectorisable one.
 template <int OP>
 void unaryKI(const int64_t* x, int64_t* out, int64_t n, const EwParams& p) {
   const int64_t alpha = p.alphaI, beta = p.betaI;
+  if (OP == U_Square && p.narrow) {
+#pragma GCC ivdep
+    for (int64_t i = 0; i < n; ++i) out[i] = x[i] * x[i];
+    return;
+  }
 #pragma GCC ivdep
   for (int64_t i = 0; i < n; ++i) out[i] = UOpI<OP>::f(x[i], alpha, beta);
 }
 
 template <int OP>
-void binaryKI(const int64_t* a, const int64_t* b, int64_t* out, int64_t n, const EwParams&) {
+void binaryKI(const int64_t* a, const int64_t* b, int64_t* out, int64_t n, const EwParams& p) {
+  if (OP == B_Mul && p.narrow) {
+#pragma GCC ivdep
+    for (int64_t i = 0; i < n; ++i) out[i] = a[i] * b[i];
+    return;
+  }
 #pragma GCC ivdep
   for (int64_t i = 0; i < n; ++i) out[i] = BOpI<OP>::f(a[i], b[i]);
 }

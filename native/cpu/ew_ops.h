@@ -110,6 +110,7 @@ struct EwParams {
   float alphaF = 0, betaF = 0;
   int64_t alphaI = 0, betaI = 0;  // valid when the int64 domain is used (alpha/beta integral)
   bool stream = false;             // float32 kernels: non-temporal stores (large outputs)
+  bool narrow = false;             // int64 kernels: inputs are INT32, UINT8 or BOOL values
 };
 
 // Kernels over contiguous compute-type blocks (in-place allowed: out may equal an input).

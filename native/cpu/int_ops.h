@@ -5,13 +5,17 @@
 //
 // Not a normal header: included by ew_isa_*.cc inside an instruction-set namespace.
 
+// Branch-free so that loops over them vectorise: overflow iff the result's sign differs from both
+// operands' (add) or from a's while b's differs too (sub); saturate toward a's sign.
 inline int64_t satAdd(int64_t a, int64_t b) {
-  int64_t r;
-  return __builtin_add_overflow(a, b, &r) ? (a < 0 ? INT64_MIN : INT64_MAX) : r;
+  const int64_t r = (int64_t)((uint64_t)a + (uint64_t)b);
+  const int64_t sat = (a >> 63) ^ INT64_MAX;
+  return ((a ^ r) & (b ^ r)) < 0 ? sat : r;
 }
 inline int64_t satSub(int64_t a, int64_t b) {
-  int64_t r;
-  return __builtin_sub_overflow(a, b, &r) ? (a < 0 ? INT64_MIN : INT64_MAX) : r;
+  const int64_t r = (int64_t)((uint64_t)a - (uint64_t)b);
+  const int64_t sat = (a >> 63) ^ INT64_MAX;
+  return ((a ^ b) & (a ^ r)) < 0 ? sat : r;
 }
 inline int64_t satMul(int64_t a, int64_t b) {
   int64_t r;
