@@ -100,7 +100,7 @@ template <class T> __device__ __forceinline__ T b_geluGrad(T x, T g, T, T) {
 }
 template <class T> __device__ __forceinline__ T b_swishGrad(T x, T g, T, T) { T s = sigmoid_(x); return g * (s + x * s * (T(1) - s)); }
 template <class T> __device__ __forceinline__ T b_softplusGrad(T x, T g, T, T) { return g * sigmoid_(x); }
-template <class T> __device__ __forceinline__ T b_hardtanhGrad(T x, T g, T lo, T hi) { return x >= lo && x <= hi ? g : T(0); }
+template <class T> __device__ __forceinline__ T b_hardtanhGrad(T x, T g, T lo, T hi) { return x > lo && x < hi ? g : T(0); }
 template <class T> __device__ __forceinline__ T b_hardsigmoidGrad(T x, T g, T, T) { return x > T(-2.5) && x < T(2.5) ? T(0.2) * g : T(0); }
 template <class T> __device__ __forceinline__ T b_sigmoidGrad(T y, T g, T, T) { return g * y * (T(1) - y); }
-template <class T> __device__ __forceinline__ T b_tanhGrad(T y, T g, T, T) { return g * (T(1) - y * y); }
+template <class T> __device__ __forceinline__ T b_tanhGrad(T y, T g, T, T) { return g * ((T(1) - y) * (T(1) + y)); }  // no cancellation near |y| = 1

@@ -1,4 +1,5 @@
 import type { NDArray } from '../ndarray/ndarray.js';
+import { keep } from '../ndarray/scope.js';
 
 /** Gradients for each input given the output's gradient; null where an input needs none. */
 export type BackwardFn = (grad: NDArray, saved: readonly NDArray[], needs: readonly boolean[]) => readonly (NDArray | null)[];
@@ -20,7 +21,8 @@ export class GradNode {
     readonly backwardFn: BackwardFn,
     saved: readonly NDArray[],
   ) {
-    this.savedValues = saved.map((s) => ({ handle: s.share(), version: s.storageVersion }));
+    // Saved handles belong to the graph, not to the scope that ran the forward pass: backward may come after it ends.
+    this.savedValues = saved.map((s) => ({ handle: keep(s.share()), version: s.storageVersion }));
   }
 
   /** The saved values, after checking that no in-place op changed them since the forward pass. */

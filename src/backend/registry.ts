@@ -1,5 +1,6 @@
 import type { Backend, BackendInfo } from './backend.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
+import { cudaBackend, usableDevices } from './cuda/cuda-backend.js';
 
 /** How a backend comes into being: its environment variable for priority and a factory that throws why it cannot run. */
 export interface BackendProvider {
@@ -20,6 +21,16 @@ export interface BackendStatus {
 
 const providers: BackendProvider[] = [
   { name: 'cpu', priorityVariable: 'BACKEND_PRIORITY_CPU', defaultPriority: 0, create: (p) => new CpuBackend(p) },
+  {
+    name: 'cuda',
+    priorityVariable: 'BACKEND_PRIORITY_GPU',
+    defaultPriority: 100,
+    create: (p) => {
+      const [first] = usableDevices();
+      if (first === undefined) throw new Error('no CUDA device is visible');
+      return cudaBackend(first, p);
+    },
+  },
 ];
 
 const created = new Map<string, Backend>();

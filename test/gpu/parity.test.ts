@@ -114,14 +114,14 @@ const cases: Case[] = [
   { name: 'softmax axis 1', inputs: [U([16, 100], { lo: -5, hi: 5 })], fn: (x) => nd.softmax(x, 1), grad: true },
   { name: 'logSoftmax axis 0', inputs: [U([30, 7], { lo: -5, hi: 5, view: 'transpose' })], fn: (x) => nd.logSoftmax(x, 0), grad: true },
   { name: 'matmul', inputs: [U([37, 91]), U([91, 53])], fn: nd.matmul, grad: true, slack: 10 },
-  { name: 'matmul transposed views', inputs: [U([20, 33], { view: 'transpose' }), U([17, 20], { view: 'transpose' })], fn: nd.matmul, grad: true, slack: 10 },
+  { name: 'matmul transposed views', inputs: [U([20, 33], { view: 'transpose' }), U([33, 17], { view: 'transpose' })], fn: nd.matmul, grad: true, slack: 10 },
   { name: 'batched matmul broadcast', inputs: [U([3, 1, 8, 16]), U([4, 16, 5])], fn: nd.matmul, grad: true, slack: 10 },
   { name: 'conv2d stride 2 pad 1', inputs: [U([2, 3, 9, 9]), U([4, 3, 3, 3]), U([4])], fn: (x, w, b) => nd.conv2d(x, w, b, { stride: 2, padding: 1 }), grad: true, slack: 10 },
   { name: 'conv2d dilation 2', inputs: [U([1, 2, 10, 8]), U([3, 2, 3, 2])], fn: (x, w) => nd.conv2d(x, w, undefined, { dilation: 2 }), grad: true, slack: 10 },
   { name: 'maxPool2d', inputs: [U([2, 3, 9, 9])], fn: (x) => nd.maxPool2d(x, { kernel: 3, stride: 2, padding: 1 }), grad: true },
   { name: 'avgPool2d', inputs: [U([2, 3, 8, 8])], fn: (x) => nd.avgPool2d(x, { kernel: 2, stride: 2 }), grad: true },
   { name: 'gather axis 1', inputs: [U([5, 9, 3]), U([4, 2], { lo: 0, hi: 9, int: true, dtype: 'INT32' })], fn: (x, i) => nd.gather(x, i, 1), grad: true },
-  { name: 'scatterAdd duplicates', inputs: [U([6, 4]), U([10], { lo: 0, hi: 6, int: true, dtype: 'INT64' }), U([10, 4])], fn: (t, i, u) => nd.scatterAdd(t, i, u, 0), grad: true },
+  { name: 'scatterAdd duplicates', inputs: [U([6, 4]), U([10], { lo: 0, hi: 6, int: true, dtype: 'INT64' }), U([10, 4])], fn: (t, i, u) => nd.scatterAdd(t, i, u, 0), grad: true, slack: 4 /* atomics add duplicates in another order */ },
   { name: 'concat/pad/tile', inputs: [U([3, 4]), U([3, 2])], fn: (a, b) => nd.tile(nd.pad(nd.concat([a, b], 1), [[1, 0], [0, 2]], 0.5), [2, 1]), grad: true },
 ];
 
@@ -154,8 +154,12 @@ describe('CPU/GPU parity of every op and gradient', () => {
           outC.backward(seedC);
           c.fn(...leavesG).backward(nd.toBackend(seedC, cuda));
           leavesC.forEach((x, i) => {
-            if (!floating(x)) return;
-            compare(`d${c.name}/dinput${i}`, x.grad!, leavesG[i]!.grad!, rtol * 4);
+            const gc = x.grad;
+            const gg = leavesG[i]!.grad;
+            // Inputs the result does not depend on differentiably (a where() condition) get no gradient on either side.
+            if (!floating(x) || (gc === null && gg === null)) return;
+            assert.ok(gc && gg, `d${c.name}/dinput${i}: a gradient on one backend only`);
+            compare(`d${c.name}/dinput${i}`, gc, gg, rtol * 4);
           });
         }));
     }
