@@ -27,13 +27,16 @@ function mlp(backend: Backend): Mlp {
         return nd.neg(nd.mean(nd.sum(nd.mul(y, nd.logSoftmax(logits, 1)), 1)));
       });
       loss.backward();
-      noGrad(() => {
-        for (const p of params) {
-          p.subi(nd.mul(p.grad!, lr));
-          p.grad!.close();
-          p.grad = null;
-        }
-      });
+      // The update's temporaries are released by its own scope: device memory must not wait for GC.
+      noGrad(() =>
+        scope(() => {
+          for (const p of params) {
+            p.subi(nd.mul(p.grad!, lr));
+            p.grad!.close();
+            p.grad = null;
+          }
+        }),
+      );
       const value = loss.item();
       loss.close();
       return value;
