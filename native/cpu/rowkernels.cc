@@ -189,6 +189,13 @@ static void halfRow(const uint16_t* src, float* dst, int64_t n) {
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(src + i))));
   for (; i < n; ++i) dst[i] = halfToFloat(src[i]);
 }
+static void toHalfRow(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128((__m128i*)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  for (; i < n; ++i) dst[i] = floatToHalf(src[i]);
+}
 }  // namespace isa_avx2
 #pragma GCC pop_options
 
@@ -304,6 +311,13 @@ static void halfRow(const uint16_t* src, float* dst, int64_t n) {
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(src + i))));
   for (; i < n; ++i) dst[i] = halfToFloat(src[i]);
 }
+static void toHalfRow(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm256_storeu_si256((__m256i*)(dst + i), _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  for (; i < n; ++i) dst[i] = floatToHalf(src[i]);
+}
 }  // namespace isa_avx512
 #pragma GCC pop_options
 
@@ -317,6 +331,7 @@ struct Tables {
   RowKernels<float> f{};
   RowKernels<double> d{};
   void (*half)(const uint16_t*, float*, int64_t) = nullptr;
+  void (*toHalf)(const float*, uint16_t*, int64_t) = nullptr;
   Tables() {
     __builtin_cpu_init();
     const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
@@ -329,15 +344,20 @@ struct Tables {
       case Isa::Avx512:
         isa_avx512::fillTables(f, d);
         half = isa_avx512::halfRow;
+        toHalf = isa_avx512::toHalfRow;
         break;
       case Isa::Avx2:
         isa_avx2::fillTables(f, d);
         half = isa_avx2::halfRow;
+        toHalf = isa_avx2::toHalfRow;
         break;
       default:
         isa_scalar::fillTables(f, d);
         half = [](const uint16_t* s, float* t, int64_t n) {
           for (int64_t i = 0; i < n; ++i) t[i] = halfToFloat(s[i]);
+        };
+        toHalf = [](const float* s, uint16_t* t, int64_t n) {
+          for (int64_t i = 0; i < n; ++i) t[i] = floatToHalf(s[i]);
         };
     }
   }
@@ -356,6 +376,7 @@ template <>
 const RowKernels<double>& rowKernels<double>() { return tables().d; }
 
 void halfRowToFloat(const uint16_t* src, float* dst, int64_t n) { tables().half(src, dst, n); }
+void floatRowToHalf(const float* src, uint16_t* dst, int64_t n) { tables().toHalf(src, dst, n); }
 
 const char* rowKernelIsa() {
   switch (tables().isa) {

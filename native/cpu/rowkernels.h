@@ -57,8 +57,10 @@ const RowKernels<float>& rowKernels<float>();
 template <>
 const RowKernels<double>& rowKernels<double>();
 
-// HALF -> float for a contiguous run (F16C when available).
+// HALF <-> float for contiguous runs (F16C when available; float -> HALF rounds to nearest even
+// like floatToHalf, NaNs stay NaN but may keep a different payload).
 void halfRowToFloat(const uint16_t* src, float* dst, int64_t n);
+void floatRowToHalf(const float* src, uint16_t* dst, int64_t n);
 
 const char* rowKernelIsa();  // "avx512", "avx2" or "scalar"
 
