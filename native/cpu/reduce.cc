@@ -569,16 +569,18 @@ void reduceImpl(Ctx& cx) {
   const int64_t nb = cx.columns ? (cx.colW + colBlock - 1) / colBlock : 1;
   const int64_t units1 = cx.columns ? cx.keptOuter.numel() * nb : cx.numOut;
   const int64_t work = cx.numOut * L;
+  // Waking the pool costs ~5-10 us, about a 64K-element sum: below 128K elements stay serial.
+  constexpr int64_t kSerialWork = 1 << 17, kGrainWork = 1 << 16;
   // Parts per TAD: only when there are too few units to balance the threads, each part >= 16K elements.
   int64_t P = 1;
-  if (threads > 1 && units1 < 4 * threads && work >= 65536) {
+  if (threads > 1 && units1 < 4 * threads && work >= kSerialWork) {
     P = std::min<int64_t>(threads, std::max<int64_t>(1, work / (units1 * 16384)));
     P = std::min(P, L);
   }
 
   if (P == 1) {
     const int64_t perUnit = std::max<int64_t>(1, work / units1);
-    const int64_t grain = work < 65536 ? units1 : std::max<int64_t>(1, 32768 / perUnit);
+    const int64_t grain = work < kSerialWork ? units1 : std::max<int64_t>(1, kGrainWork / perUnit);
     if (!cx.columns) {
       parallelFor(cx.numOut, grain, [&](int64_t b, int64_t e) {
         CT buf[kChunk];
