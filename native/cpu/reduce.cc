@@ -6,8 +6,10 @@
 //  - runs mode: each TAD is walked as runs of its innermost reduced dim; FLOAT/DOUBLE runs with
 //    stride 1 go straight to the SIMD kernels (rowkernels.h), anything else is converted into
 //    a small buffer of the compute type first;
-//  - columns mode (innermost kept dim contiguous, reduced dims outer): blocks of adjacent
-//    outputs are accumulated row by row with vectorised column kernels.
+//  - columns mode (innermost kept dim contiguous, reduced dims outer): blocks of up to 4096
+//    adjacent outputs are accumulated with vectorised column kernels, several rows per call;
+//    also used for tiny TADs (<= 16 elements) with many outputs, gathering each TAD position
+//    across a block of outputs (strided) instead of paying per-output overhead.
 // Parallelism is over outputs (or column blocks); when there are too few of those for the
 // threads and the TADs are long, each TAD is also cut into P parts whose partial states are
 // combined afterwards (two-pass ops such as variance and logsumexp do this pass by pass).
@@ -22,10 +24,10 @@
 #include <vector>
 
 #include "dimlist.h"
-#include "runs.h"
 #include "parallel.h"
 #include "registry.h"
 #include "rowkernels.h"
+#include "runs.h"
 #include "tensor.h"
 
 namespace dl4ts {
@@ -357,7 +359,6 @@ struct ColScratch {
   }
 };
 
-template <class CT>
 inline bool isSumLike(Prim p) {
   return p == Prim::Sum || p == Prim::SumAbs || p == Prim::SumSq || p == Prim::Centered || p == Prim::SumExp;
 }
@@ -423,7 +424,7 @@ inline int64_t rowsPerCall(int64_t w) { return w >= 512 ? 8 : std::min<int64_t>(
 // shifted by c[0..w) in second passes. Results stay in s; colAcc() reads them out.
 template <class CT>
 void colsPass(const Ctx& cx, Prim p, const char* xb, int64_t w, int64_t r0, int64_t r1, const CT* c, ColScratch<CT>& s) {
-  const bool sumLike = isSumLike<CT>(p);
+  const bool sumLike = isSumLike(p);
   const int64_t xsz = (int64_t)cx.xsz;
   for (int64_t j = 0; j < w; ++j) {
     s.a1[j] = s.a2[j] = 0;
@@ -568,16 +569,18 @@ void reduceImpl(Ctx& cx) {
   const int64_t nb = cx.columns ? (cx.colW + colBlock - 1) / colBlock : 1;
   const int64_t units1 = cx.columns ? cx.keptOuter.numel() * nb : cx.numOut;
   const int64_t work = cx.numOut * L;
+  // Waking the pool costs ~5-10 us, about a 64K-element sum: below 128K elements stay serial.
+  constexpr int64_t kSerialWork = 1 << 17, kGrainWork = 1 << 16;
   // Parts per TAD: only when there are too few units to balance the threads, each part >= 16K elements.
   int64_t P = 1;
-  if (threads > 1 && units1 < 4 * threads && work >= 65536) {
+  if (threads > 1 && units1 < 4 * threads && work >= kSerialWork) {
     P = std::min<int64_t>(threads, std::max<int64_t>(1, work / (units1 * 16384)));
     P = std::min(P, L);
   }
 
   if (P == 1) {
     const int64_t perUnit = std::max<int64_t>(1, work / units1);
-    const int64_t grain = work < 65536 ? units1 : std::max<int64_t>(1, 32768 / perUnit);
+    const int64_t grain = work < kSerialWork ? units1 : std::max<int64_t>(1, kGrainWork / perUnit);
     if (!cx.columns) {
       parallelFor(cx.numOut, grain, [&](int64_t b, int64_t e) {
         CT buf[kChunk];

@@ -68,6 +68,15 @@ static inline S laneExtreme(const S* t) {
   static constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f, \
                          kP3 = 4.1665795894e-2f, kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
 
+// exp for double: x = k ln2 + r (ln2 split as in fdlibm, exact k*hi for |k| < 2^11), degree-13
+// Taylor polynomial on |r| <= ln2/2 (truncation < 1e-17), result scaled by 2^k in two halves.
+#define DL4TS_EXPD_CONSTANTS                                                                  \
+  static constexpr double kLo = -746.0, kHi = 710.0, kLog2e = 1.4426950408889634074;       \
+  static constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
+static constexpr double kExpTaylor[14] = {1.0,         1.0,          1.0 / 2,        1.0 / 6,         1.0 / 24,
+                                          1.0 / 120,   1.0 / 720,    1.0 / 5040,     1.0 / 40320,     1.0 / 362880,
+                                          1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0};
+
 // ------------------------------------------------------------------------------------------
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
@@ -157,11 +166,20 @@ struct VD {
     _mm256_store_pd(t, v);
     return laneExtreme<double, 4, false>(t);
   }
-  static T exp(T v) {
-    alignas(32) double t[4];
-    _mm256_store_pd(t, v);
-    for (double& e : t) e = std::exp(e);
-    return _mm256_load_pd(t);
+  DL4TS_EXPD_CONSTANTS
+  static T exp(T x) {
+    x = _mm256_max_pd(_mm256_set1_pd(kLo), _mm256_min_pd(_mm256_set1_pd(kHi), x));  // NaN passes
+    const T k = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    T r = _mm256_fnmadd_pd(k, _mm256_set1_pd(kLn2Hi), x);
+    r = _mm256_fnmadd_pd(k, _mm256_set1_pd(kLn2Lo), r);
+    T p = _mm256_set1_pd(kExpTaylor[13]);
+    for (int i = 12; i >= 0; --i) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(kExpTaylor[i]));
+    const __m128i k32 = _mm256_cvtpd_epi32(k);  // |k| <= 1077 (NaN gives INT_MIN; p is NaN anyway)
+    const __m128i k1 = _mm_srai_epi32(k32, 1), k2 = _mm_sub_epi32(k32, k1);
+    const __m256i bias = _mm256_set1_epi64x(1023);
+    const T s1 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(k1), bias), 52));
+    const T s2 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(k2), bias), 52));
+    return _mm256_mul_pd(_mm256_mul_pd(p, s1), s2);
   }
 };
 #include "rowkernels_impl.h"
@@ -170,6 +188,13 @@ static void halfRow(const uint16_t* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(src + i))));
   for (; i < n; ++i) dst[i] = halfToFloat(src[i]);
+}
+static void toHalfRow(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128((__m128i*)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  for (; i < n; ++i) dst[i] = floatToHalf(src[i]);
 }
 }  // namespace isa_avx2
 #pragma GCC pop_options
@@ -263,11 +288,20 @@ struct VD {
     _mm512_store_pd(t, v);
     return laneExtreme<double, 8, false>(t);
   }
-  static T exp(T v) {
-    alignas(64) double t[8];
-    _mm512_store_pd(t, v);
-    for (double& e : t) e = std::exp(e);
-    return _mm512_load_pd(t);
+  DL4TS_EXPD_CONSTANTS
+  static T exp(T x) {
+    x = _mm512_max_pd(_mm512_set1_pd(kLo), _mm512_min_pd(_mm512_set1_pd(kHi), x));  // NaN passes
+    const T k = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    T r = _mm512_fnmadd_pd(k, _mm512_set1_pd(kLn2Hi), x);
+    r = _mm512_fnmadd_pd(k, _mm512_set1_pd(kLn2Lo), r);
+    T p = _mm512_set1_pd(kExpTaylor[13]);
+    for (int i = 12; i >= 0; --i) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(kExpTaylor[i]));
+    const __m512i k64 = _mm512_cvtpd_epi64(k);
+    const __m512i k1 = _mm512_srai_epi64(k64, 1), k2 = _mm512_sub_epi64(k64, k1);
+    const __m512i bias = _mm512_set1_epi64(1023);
+    const T s1 = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(k1, bias), 52));
+    const T s2 = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(k2, bias), 52));
+    return _mm512_mul_pd(_mm512_mul_pd(p, s1), s2);
   }
 };
 #include "rowkernels_impl.h"
@@ -276,6 +310,13 @@ static void halfRow(const uint16_t* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(src + i))));
   for (; i < n; ++i) dst[i] = halfToFloat(src[i]);
+}
+static void toHalfRow(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm256_storeu_si256((__m256i*)(dst + i), _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  for (; i < n; ++i) dst[i] = floatToHalf(src[i]);
 }
 }  // namespace isa_avx512
 #pragma GCC pop_options
@@ -290,6 +331,7 @@ struct Tables {
   RowKernels<float> f{};
   RowKernels<double> d{};
   void (*half)(const uint16_t*, float*, int64_t) = nullptr;
+  void (*toHalf)(const float*, uint16_t*, int64_t) = nullptr;
   Tables() {
     __builtin_cpu_init();
     const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
@@ -302,15 +344,20 @@ struct Tables {
       case Isa::Avx512:
         isa_avx512::fillTables(f, d);
         half = isa_avx512::halfRow;
+        toHalf = isa_avx512::toHalfRow;
         break;
       case Isa::Avx2:
         isa_avx2::fillTables(f, d);
         half = isa_avx2::halfRow;
+        toHalf = isa_avx2::toHalfRow;
         break;
       default:
         isa_scalar::fillTables(f, d);
         half = [](const uint16_t* s, float* t, int64_t n) {
           for (int64_t i = 0; i < n; ++i) t[i] = halfToFloat(s[i]);
+        };
+        toHalf = [](const float* s, uint16_t* t, int64_t n) {
+          for (int64_t i = 0; i < n; ++i) t[i] = floatToHalf(s[i]);
         };
     }
   }
@@ -329,6 +376,7 @@ template <>
 const RowKernels<double>& rowKernels<double>() { return tables().d; }
 
 void halfRowToFloat(const uint16_t* src, float* dst, int64_t n) { tables().half(src, dst, n); }
+void floatRowToHalf(const float* src, uint16_t* dst, int64_t n) { tables().toHalf(src, dst, n); }
 
 const char* rowKernelIsa() {
   switch (tables().isa) {

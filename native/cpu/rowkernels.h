@@ -7,7 +7,8 @@
 // double after at most 64 terms per lane and returns the
 // double total, so float sums of millions of terms stay within a few ulp of the exact sum.
 // max/min return NaN if any element is NaN (NaN wins). exp is a vectorised Cephes-style
-// polynomial for float (about 1 ulp, subnormal results kept), std::exp per lane for double.
+// polynomial for float (about 1 ulp, subnormal results kept) and a degree-13 one for double
+// (1-2 ulp); the scalar table uses std::exp.
 #pragma once
 #include <cstdint>
 
@@ -56,8 +57,10 @@ const RowKernels<float>& rowKernels<float>();
 template <>
 const RowKernels<double>& rowKernels<double>();
 
-// HALF -> float for a contiguous run (F16C when available).
+// HALF <-> float for contiguous runs (F16C when available; float -> HALF rounds to nearest even
+// like floatToHalf, NaNs stay NaN but may keep a different payload).
 void halfRowToFloat(const uint16_t* src, float* dst, int64_t n);
+void floatRowToHalf(const float* src, uint16_t* dst, int64_t n);
 
 const char* rowKernelIsa();  // "avx512", "avx2" or "scalar"
 

@@ -75,6 +75,12 @@ inline void scatterRun(char* dst, const CT* src, int64_t n, int64_t stride, int3
     }
     case HALF: {
       uint16_t* d = (uint16_t*)dst;
+      if constexpr (std::is_same_v<CT, float>) {
+        if (stride == 1) {
+          floatRowToHalf(src, d, n);
+          return;
+        }
+      }
       for (int64_t j = 0; j < n; ++j) d[j * stride] = floatToHalf((float)src[j]);
       return;
     }

@@ -60,6 +60,7 @@ void planAxis(AxisPlan<K>& pl, const Tensor* const (&ts)[K], int axis) {
     pl.outer.push(t0.shape[d], st);
   }
   pl.rows = pl.outer.numel();
+  if (pl.rows == 0 || pl.n == 0) return;  // nothing to do (and no block sizes to derive)
   pl.outer.dropOnes();
   pl.outer.sortByStride(0);
   pl.outer.coalesce();
