@@ -100,8 +100,8 @@ void storeF(const float* src, char* dst, int64_t s, int64_t n) {
   }
 }
 
-// storeF, streaming contiguous 16-bit outputs (the only float32-domain stores that go through a
-// conversion block and can be large; FLOAT outputs stream inside the kernels).
+// storeF, streaming contiguous 16-bit outputs (used for large outputs written from a staging block:
+// casts and mixed-layout ops; direct FLOAT/HALF/BFLOAT16 kernels stream by themselves).
 template <int DT>
 void storeFStream(const float* src, char* dst, int64_t s, int64_t n) {
   if constexpr (DT == HALF || DT == BFLOAT16) {
