@@ -35,6 +35,21 @@ inline void floatToHalfLike(const float* src, uint16_t* p, int64_t n) {
   for (; i < n; ++i) p[i] = DT == HALF ? floatToHalf(src[i]) : floatToBf16(src[i]);
 }
 
+// Contiguous float -> 16-bit with non-temporal stores from a vector-aligned point (large outputs).
+// No fence here: it is called once per block, and a fence waits for the stores to drain.
+template <int DT>
+inline void floatToHalfLikeStream(const float* src, uint16_t* p, int64_t n) {
+  constexpr uintptr_t kAlign = sizeof(uint16_t) * VW;
+  const uintptr_t misalign = (uintptr_t)p & (kAlign - 1);
+  int64_t i = (misalign & 1) ? n : std::min<int64_t>(n, (int64_t)((kAlign - misalign) & (kAlign - 1)) / 2);
+  floatToHalfLike<DT>(src, p, i);
+  for (; i + VW <= n; i += VW) {
+    if (DT == HALF) streamHalf(p + i, Vf::load(src + i));
+    else streamBf16(p + i, Vf::load(src + i));
+  }
+  floatToHalfLike<DT>(src + i, p + i, n - i);  // the caller fences (EwKernels::fence)
+}
+
 template <int DT>
 void loadF(const char* src, int64_t s, float* dst, int64_t n) {
   using E = typename Elem<DT>::type;
@@ -83,6 +98,16 @@ void storeF(const float* src, char* dst, int64_t s, int64_t n) {
   } else {
     for (int64_t i = 0; i < n; ++i) storeFromDouble((char*)(p + i * s), DT, (double)src[i]);
   }
+}
+
+// storeF, streaming contiguous 16-bit outputs (used for large outputs written from a staging block:
+// casts and mixed-layout ops; direct FLOAT/HALF/BFLOAT16 kernels stream by themselves).
+template <int DT>
+void storeFStream(const float* src, char* dst, int64_t s, int64_t n) {
+  if constexpr (DT == HALF || DT == BFLOAT16) {
+    if (s == 1) return floatToHalfLikeStream<DT>(src, (uint16_t*)dst, n);
+  }
+  storeF<DT>(src, dst, s, n);
 }
 
 // ---- double domain -------------------------------------------------------------------------

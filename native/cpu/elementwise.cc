@@ -31,8 +31,9 @@ constexpr int64_t kBlock = 1024;         // elements per converted block (stack 
 constexpr int64_t kGrainCheap = 65536;
 constexpr int64_t kGrainCostly = 16384;
 constexpr int64_t kGrainLibm = 2048;
-// Outputs at least this large are written with non-temporal stores when contiguous float32 (they
-// would not stay in cache anyway; skipping the read for ownership saves a quarter of the traffic).
+// Outputs at least this large are written with non-temporal stores when contiguous FLOAT, HALF or
+// BFLOAT16 (they would not stay in cache anyway; skipping the read for ownership saves a quarter of
+// an add's traffic).
 const int64_t kStreamBytes = [] {
   const char* e = std::getenv("DL4TS_CPU_STREAM_BYTES");
   return e ? (int64_t)std::atoll(e) : (int64_t)16 << 20;
@@ -154,6 +155,7 @@ struct Dom<float> {
   static constexpr int32_t native = FLOAT;
   static LoadKF load(const EwKernels& k, int d) { return k.loadF[d]; }
   static StoreKF store(const EwKernels& k, int d) { return k.storeF[d]; }
+  static StoreKF storeStream(const EwKernels& k, int d) { return k.storeFStream[d]; }
   static UnaryKF unary(const EwKernels& k, int op) { return k.unaryF[op]; }
   static BinaryKF binary(const EwKernels& k, int op) { return k.binaryF[op]; }
 };
@@ -162,6 +164,7 @@ struct Dom<double> {
   static constexpr int32_t native = DOUBLE;
   static LoadKD load(const EwKernels& k, int d) { return k.loadD[d]; }
   static StoreKD store(const EwKernels& k, int d) { return k.storeD[d]; }
+  static StoreKD storeStream(const EwKernels& k, int d) { return k.storeD[d]; }
   static UnaryKD unary(const EwKernels& k, int op) { return k.unaryD[op]; }
   static BinaryKD binary(const EwKernels& k, int op) { return k.binaryD[op]; }
 };
@@ -170,6 +173,7 @@ struct Dom<int64_t> {
   static constexpr int32_t native = INT64;
   static LoadKI load(const EwKernels& k, int d) { return k.loadI[d]; }
   static StoreKI store(const EwKernels& k, int d) { return k.storeI[d]; }
+  static StoreKI storeStream(const EwKernels& k, int d) { return k.storeI[d]; }
   static UnaryKI unary(const EwKernels& k, int op) { return k.unaryI[op]; }
   static BinaryKI binary(const EwKernels& k, int op) { return k.binaryI[op]; }
 };
@@ -180,14 +184,17 @@ void runUnary(const EwKernels& K, const EwPlan& plan, int op, const EwParams& pr
               int64_t grain) {
   const auto f = Dom<C>::unary(K, op);
   const auto ld = Dom<C>::load(K, xdt);
-  const auto st = Dom<C>::store(K, odt);
   const int64_t xsz = (int64_t)dtypeSize(xdt), osz = (int64_t)dtypeSize(odt);
   EwParams direct = prm;
   direct.stream = plan.numel * osz >= kStreamBytes;
+  const auto st = direct.stream ? Dom<C>::storeStream(K, odt) : Dom<C>::store(K, odt);
+  const UnaryK16 f16 = Dom<C>::native != FLOAT || xdt != odt ? nullptr
+                      : xdt == HALF ? K.unaryH[op] : xdt == BFLOAT16 ? K.unaryB[op] : nullptr;
   forEachRow(plan, grain, [&](char* const* p, const int64_t* s, int64_t n) {
     const bool xDirect = xdt == Dom<C>::native && s[1] == 1;
     const bool oDirect = odt == Dom<C>::native && s[0] == 1;
     if (xDirect && oDirect) return f((const C*)p[1], (C*)p[0], n, direct);
+    if (f16 && s[0] == 1 && s[1] == 1) return f16((const uint16_t*)p[1], (uint16_t*)p[0], n, direct);
     alignas(64) C tx[kBlock], to[kBlock];
     for (int64_t i = 0; i < n; i += kBlock) {
       const int64_t m = std::min(kBlock, n - i);
@@ -197,6 +204,8 @@ void runUnary(const EwKernels& K, const EwPlan& plan, int op, const EwParams& pr
       f(x, o, m, prm);
       if (!oDirect) st(to, p[0] + i * s[0] * osz, s[0], m);
     }
+  }, [&] {
+    if (direct.stream) K.fence();  // non-temporal stores of this thread's rows
   });
 }
 
@@ -206,15 +215,20 @@ void runBinary(const EwKernels& K, const EwPlan& plan, int op, const EwParams& p
                int64_t grain) {
   const auto f = Dom<C>::binary(K, op);
   const auto ld = Dom<C>::load(K, idt);
-  const auto st = Dom<C>::store(K, odt);
   const int64_t isz = (int64_t)dtypeSize(idt), osz = (int64_t)dtypeSize(odt);
   EwParams direct = prm;
   direct.stream = plan.numel * osz >= kStreamBytes;
+  const auto st = direct.stream ? Dom<C>::storeStream(K, odt) : Dom<C>::store(K, odt);
+  const BinaryK16 f16 = Dom<C>::native != FLOAT || idt != odt ? nullptr
+                       : idt == HALF ? K.binaryH[op] : idt == BFLOAT16 ? K.binaryB[op] : nullptr;
   forEachRow(plan, grain, [&](char* const* p, const int64_t* s, int64_t n) {
     const bool aDirect = idt == Dom<C>::native && s[1] == 1;
     const bool bDirect = idt == Dom<C>::native && s[2] == 1;
     const bool oDirect = odt == Dom<C>::native && s[0] == 1;
     if (aDirect && bDirect && oDirect) return f((const C*)p[1], (const C*)p[2], (C*)p[0], n, direct);
+    if (f16 && s[0] == 1 && s[1] == 1 && s[2] == 1) {
+      return f16((const uint16_t*)p[1], (const uint16_t*)p[2], (uint16_t*)p[0], n, direct);
+    }
     alignas(64) C ta[kBlock], tb[kBlock], to[kBlock];
     for (int64_t i = 0; i < n; i += kBlock) {
       const int64_t m = std::min(kBlock, n - i);
@@ -226,6 +240,8 @@ void runBinary(const EwKernels& K, const EwPlan& plan, int op, const EwParams& p
       f(a, b, o, m, prm);
       if (!oDirect) st(to, p[0] + i * s[0] * osz, s[0], m);
     }
+  }, [&] {
+    if (direct.stream) K.fence();  // non-temporal stores of this thread's rows
   });
 }
 
@@ -233,8 +249,9 @@ void runBinary(const EwKernels& K, const EwPlan& plan, int op, const EwParams& p
 template <class C>
 void runCast(const EwKernels& K, const EwPlan& plan, int32_t xdt, int32_t odt) {
   const auto ld = Dom<C>::load(K, xdt);
-  const auto st = Dom<C>::store(K, odt);
   const int64_t xsz = (int64_t)dtypeSize(xdt), osz = (int64_t)dtypeSize(odt);
+  const bool stream = plan.numel * osz >= kStreamBytes;
+  const auto st = stream ? Dom<C>::storeStream(K, odt) : Dom<C>::store(K, odt);
   forEachRow(plan, kGrainCheap, [&](char* const* p, const int64_t* s, int64_t n) {
     if (xdt == Dom<C>::native && s[1] == 1) return st((const C*)p[1], p[0], s[0], n);
     if (odt == Dom<C>::native && s[0] == 1) return ld(p[1], s[1], (C*)p[0], n);
@@ -244,6 +261,8 @@ void runCast(const EwKernels& K, const EwPlan& plan, int32_t xdt, int32_t odt) {
       ld(p[1] + i * s[1] * xsz, s[1], t, m);
       st(t, p[0] + i * s[0] * osz, s[0], m);
     }
+  }, [&] {
+    if (stream) K.fence();
   });
 }
 

@@ -59,8 +59,10 @@ inline EwPlan makePlan(const Tensor* const* ts, int n) {
 
 // fn(char* const* ptrs, const int64_t* strides, int64_t n): one row segment, ptrs[k] the first
 // element of operand k, strides[k] its element stride along the row (0 = broadcast).
-template <class Fn>
-void forEachRow(const EwPlan& p, int64_t grain, const Fn& fn) {
+// done(): called by each thread after its last row (e.g. to fence non-temporal stores).
+inline void noEpilogue() {}
+template <class Fn, class Done = void (*)()>
+void forEachRow(const EwPlan& p, int64_t grain, const Fn& fn, const Done& done = noEpilogue) {
   if (p.numel <= 0) return;
   const int r = p.rank, nops = p.nops;
   const int64_t inner = p.shape[r - 1];
@@ -89,6 +91,7 @@ void forEachRow(const EwPlan& p, int64_t grain, const Fn& fn) {
         idx[d] = 0;
       }
     }
+    done();
   };
   // parallelFor wakes the pool as soon as n > grain even when that gives a single chunk.
   if (p.numel < 2 * grain) chunk(0, p.numel);

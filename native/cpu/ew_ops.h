@@ -120,6 +120,9 @@ using UnaryKI = void (*)(const int64_t* x, int64_t* out, int64_t n, const EwPara
 using BinaryKF = void (*)(const float* a, const float* b, float* out, int64_t n, const EwParams& p);
 using BinaryKD = void (*)(const double* a, const double* b, double* out, int64_t n, const EwParams& p);
 using BinaryKI = void (*)(const int64_t* a, const int64_t* b, int64_t* out, int64_t n, const EwParams& p);
+// Float32-domain kernels reading and writing 16-bit storage (HALF or BFLOAT16 bits) directly.
+using UnaryK16 = void (*)(const uint16_t* x, uint16_t* out, int64_t n, const EwParams& p);
+using BinaryK16 = void (*)(const uint16_t* a, const uint16_t* b, uint16_t* out, int64_t n, const EwParams& p);
 // Conversions between a strided row of some dtype (stride in elements, may be 0) and a contiguous
 // compute-type block. Stores follow storeFromDouble's semantics (round to nearest even, integer
 // truncation with saturation, NaN -> 0, BOOL = v != 0).
@@ -142,12 +145,16 @@ struct EwKernels {
   BinaryKF binaryF[BINARY_COUNT];
   BinaryKD binaryD[BINARY_COUNT];
   BinaryKI binaryI[BINARY_COUNT];  // nullptr where !binaryIntExact
+  UnaryK16 unaryH[UNARY_COUNT], unaryB[UNARY_COUNT];     // HALF / BFLOAT16 -> same; nullptr for not
+  BinaryK16 binaryH[BINARY_COUNT], binaryB[BINARY_COUNT];  // nullptr for BOOL-output ops
   LoadKF loadF[8];
   StoreKF storeF[8];
+  StoreKF storeFStream[8];  // storeF with non-temporal stores for contiguous HALF/BFLOAT16
   LoadKD loadD[8];
   StoreKD storeD[8];
   LoadKI loadI[8];
   StoreKI storeI[8];
+  void (*fence)();  // orders this thread's non-temporal stores (stream kernels, storeFStream)
   CopyK copy[4];
   WhereK where[4];
 };

@@ -62,20 +62,22 @@ inline Vf vfrexp(Vf x, Vf& e) {
   return _mm512_getmant_ps(x.v, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
 }
 inline Vf loadHalf(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p)); }
-inline void storeHalf(uint16_t* p, Vf x) {
-  _mm256_storeu_si256((__m256i*)p, _mm512_cvtps_ph(x.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-}
-inline Vf loadBf16(const uint16_t* p) {
-  __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-}
-inline void storeBf16(uint16_t* p, Vf x) {  // same rounding as floatToBf16 (subnormals kept)
+inline __m256i halfBits(Vf x) { return _mm512_cvtps_ph(x.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+inline __m256i bf16Bits(Vf x) {  // same rounding as floatToBf16 (subnormals kept, NaN quieted)
   __m512i b = _mm512_castps_si512(x.v);
   __m512i hi = _mm512_srli_epi32(b, 16);
   __m512i r = _mm512_add_epi32(b, _mm512_add_epi32(_mm512_and_si512(hi, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x7fff)));
   r = _mm512_srli_epi32(r, 16);
   r = _mm512_mask_mov_epi32(r, visnan(x).m, _mm512_or_si512(hi, _mm512_set1_epi32(0x40)));
-  _mm256_storeu_si256((__m256i*)p, _mm512_cvtepi32_epi16(r));
+  return _mm512_cvtepi32_epi16(r);
+}
+inline void storeHalf(uint16_t* p, Vf x) { _mm256_storeu_si256((__m256i*)p, halfBits(x)); }
+inline void storeBf16(uint16_t* p, Vf x) { _mm256_storeu_si256((__m256i*)p, bf16Bits(x)); }
+inline void streamHalf(uint16_t* p, Vf x) { _mm256_stream_si256((__m256i*)p, halfBits(x)); }  // 32-byte aligned
+inline void streamBf16(uint16_t* p, Vf x) { _mm256_stream_si256((__m256i*)p, bf16Bits(x)); }
+inline Vf loadBf16(const uint16_t* p) {
+  __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
 }
 
 #elif DL4TS_SIMD == 256
@@ -133,12 +135,8 @@ inline Vf vfrexp(Vf x, Vf& e) {
   return _mm256_castsi256_ps(m);
 }
 inline Vf loadHalf(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }
-inline void storeHalf(uint16_t* p, Vf x) { _mm_storeu_si128((__m128i*)p, _mm256_cvtps_ph(x.v, _MM_FROUND_TO_NEAREST_INT)); }
-inline Vf loadBf16(const uint16_t* p) {
-  __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
-}
-inline void storeBf16(uint16_t* p, Vf x) {
+inline __m128i halfBits(Vf x) { return _mm256_cvtps_ph(x.v, _MM_FROUND_TO_NEAREST_INT); }
+inline __m128i bf16Bits(Vf x) {
   __m256i b = _mm256_castps_si256(x.v);
   __m256i hi = _mm256_srli_epi32(b, 16);
   __m256i r = _mm256_add_epi32(b, _mm256_add_epi32(_mm256_and_si256(hi, _mm256_set1_epi32(1)), _mm256_set1_epi32(0x7fff)));
@@ -146,7 +144,15 @@ inline void storeBf16(uint16_t* p, Vf x) {
   __m256i nan = _mm256_castps_si256(visnan(x).m);
   r = _mm256_blendv_epi8(r, _mm256_or_si256(hi, _mm256_set1_epi32(0x40)), nan);
   __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);
-  _mm_storeu_si128((__m128i*)p, _mm256_castsi256_si128(packed));
+  return _mm256_castsi256_si128(packed);
+}
+inline void storeHalf(uint16_t* p, Vf x) { _mm_storeu_si128((__m128i*)p, halfBits(x)); }
+inline void storeBf16(uint16_t* p, Vf x) { _mm_storeu_si128((__m128i*)p, bf16Bits(x)); }
+inline void streamHalf(uint16_t* p, Vf x) { _mm_stream_si128((__m128i*)p, halfBits(x)); }  // 16-byte aligned
+inline void streamBf16(uint16_t* p, Vf x) { _mm_stream_si128((__m128i*)p, bf16Bits(x)); }
+inline Vf loadBf16(const uint16_t* p) {
+  __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
 }
 
 #else  // portable scalar: one lane
@@ -205,6 +211,8 @@ inline Vf loadHalf(const uint16_t* p) { return halfToFloat(*p); }
 inline void storeHalf(uint16_t* p, Vf x) { *p = floatToHalf(x.v); }
 inline Vf loadBf16(const uint16_t* p) { return bf16ToFloat(*p); }
 inline void storeBf16(uint16_t* p, Vf x) { *p = floatToBf16(x.v); }
+inline void streamHalf(uint16_t* p, Vf x) { storeHalf(p, x); }
+inline void streamBf16(uint16_t* p, Vf x) { storeBf16(p, x); }
 
 #endif
 
