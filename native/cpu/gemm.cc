@@ -1,8 +1,10 @@
 // The GEMM driver: instruction-set dispatch, the BLIS loop nest (jc over NC, pc over KC with the
 // packed B block, ic over MC with the packed A block, then the ISA macro-kernel), the thread
 // split (a 2-D grid of C tiles, one per thread, each running the serial loop nest with its own
-// packing buffers: no barriers, no shared writes), batching, and HALF/BFLOAT16 outputs through
-// a float32 scratch. Never throws (it runs inside pool tasks); reports allocation failure.
+// packing buffers: no barriers, no shared writes), the matrix-vector path (N == 1, or M == 1 by
+// transposing, when A has a contiguous dimension: no packing), batching, and HALF/BFLOAT16
+// outputs through a float32 scratch. Never throws (it runs inside pool tasks); reports allocation
+// failure.
 #include "gemm.h"
 
 #include <algorithm>

@@ -9,7 +9,8 @@
 // (converted to float32 while packing, accumulated in float32); C FLOAT, or HALF/BFLOAT16
 // (accumulated in a float32 scratch and rounded to nearest even once at the end).
 // beta == 0 never reads C (NaN garbage in C does not propagate); alpha == 0 or K == 0 never reads
-// A or B. Callers validate shapes, dtypes and bounds; the engine trusts them.
+// A or B. Callers validate shapes, dtypes and bounds and make sure C overlaps neither A nor B;
+// the engine trusts them.
 #pragma once
 #include <cstdint>
 
