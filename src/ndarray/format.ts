@@ -23,7 +23,7 @@ export function formatArray(shape: readonly number[], values: readonly number[],
       if (axis === shape.length - 1) return fmt(values[start + i]!).padStart(width);
       return render(axis + 1, start + i * inner, indent + ' ');
     });
-    const sep = axis === shape.length - 1 ? ', ' : `, \n${indent} `;
+    const sep = axis === shape.length - 1 ? ', ' : `,\n${indent} `;
     return `[${parts.join(sep)}]`;
   };
   return render(0, 0, '');
