@@ -10,20 +10,12 @@ import {
   BYTES_PER_CALL, CUBLAS_OP_N, CUBLAS_OP_T, INT32_MAX, MAX_OUTER_CALLS, contiguousStrides, forEachOuter, matrixLayout,
   planMatmul, rangesOverlap, type GemmCall, type MatmulPlan, type OperandCopy, type View,
 } from '../src/backend/cuda/matmul-plan.js';
-import { Rng } from './helpers.js';
+import { Rng, unravel } from './helpers.js';
 
 /** Row-major multi-indices of a shape. */
 function* indices(shape: readonly number[]): Generator<number[]> {
   const n = shape.reduce((a, b) => a * b, 1);
-  for (let lin = 0; lin < n; lin++) {
-    const idx = new Array<number>(shape.length);
-    let r = lin;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      idx[d] = r % shape[d]!;
-      r = Math.floor(r / shape[d]!);
-    }
-    yield idx;
-  }
+  for (let lin = 0; lin < n; lin++) yield unravel(lin, shape);
 }
 
 const at = (v: View, idx: readonly number[]): number => idx.reduce((s, i, d) => s + i * v.strides[d]!, v.offset);

@@ -9,22 +9,14 @@ import assert from 'node:assert/strict';
 import {
   planReduceLaunch, planRowLaunch, reduceLayout, rowLayout, type LaunchLimits, type ReduceLayout,
 } from '../src/backend/cuda/reduce-plan.js';
-import { Rng } from './helpers.js';
+import { Rng, unravel } from './helpers.js';
 
 const H100: LaunchLimits = { multiprocessors: 132, maxBlock: 512, maxGrid: 65535 };
 
 /** Row-major multi-indices of a shape. */
 function* indices(shape: readonly number[]): Generator<number[]> {
   const n = shape.reduce((a, b) => a * b, 1);
-  for (let lin = 0; lin < n; lin++) {
-    const idx = new Array<number>(shape.length);
-    let r = lin;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      idx[d] = r % shape[d]!;
-      r = Math.floor(r / shape[d]!);
-    }
-    yield idx;
-  }
+  for (let lin = 0; lin < n; lin++) yield unravel(lin, shape);
 }
 
 const dot = (idx: readonly number[], strides: readonly number[]): number => idx.reduce((s, v, d) => s + v * strides[d]!, 0);

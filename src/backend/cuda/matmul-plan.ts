@@ -1,4 +1,7 @@
+import { contiguousStrides } from '../../ndarray/shape.js';
 import { coalesce } from './tensor.js';
+
+export { contiguousStrides };
 
 /**
  * Pure planning of matmul on cuBLAS (no device calls, so it is unit-tested on the CPU).
@@ -58,17 +61,6 @@ export function matrixLayout(rows: number, cols: number, rs: number, cs: number)
     if (ld >= Math.max(1, rows) && ld <= INT32_MAX) return { order: 'col', ld };
   }
   return null;
-}
-
-/** Row-major strides of a shape (how a contiguous temporary is laid out). */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
 }
 
 /** Whether two non-empty views of one buffer (same element type) can touch a common element. */
