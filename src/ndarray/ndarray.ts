@@ -17,6 +17,7 @@ export type NestedArray = number | boolean | NestedArray[];
  */
 export class NDArray implements ScopedResource, Disposable, TensorRef {
   private store: Storage | null;
+  private registered = false;
   readonly shape: readonly number[];
   readonly strides: readonly number[];
   readonly offset: number;
@@ -33,12 +34,20 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
   constructor(storage: Storage, dtype: DataType, shape: Shape, strides?: readonly number[], offset = 0) {
     this.store = storage;
     this.dtype = dtype;
-    this.shape = Object.freeze([...shape]);
-    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    this.shape = shape.slice();
+    this.strides = strides ? strides.slice() : contiguousStrides(shape);
     this.offset = offset;
     OpenHandles.count++;
-    unreachable.register(this, storage, this);
-    trackInScope(this);
+    // Arrays made inside a scope are released by it; only those that escape need the GC safety net
+    // (registering every temporary costs more than the kernel of a small op).
+    if (!trackInScope(this)) this.escape();
+  }
+
+  /** Puts this array under the GC safety net (once). */
+  escape(): void {
+    if (this.registered || !this.store) return;
+    this.registered = true;
+    unreachable.register(this, this.store, this);
   }
 
   /** A new, zero-filled, contiguous array. */
@@ -105,7 +114,7 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
   /** Releases this handle's storage reference now. Idempotent. */
   close(): void {
     if (!this.store) return;
-    unreachable.unregister(this);
+    if (this.registered) unreachable.unregister(this);
     OpenHandles.count--;
     const s = this.store;
     this.store = null;

@@ -6,6 +6,8 @@
 export interface ScopedResource {
   close(): void;
   readonly closed: boolean;
+  /** Called when the resource leaves every scope alive (returned at top level, or kept): from then on only GC may release it. */
+  escape(): void;
 }
 
 interface Frame {
@@ -15,15 +17,19 @@ interface Frame {
 const frames: Frame[] = [];
 const kept = new WeakSet<ScopedResource>();
 
-export function trackInScope(r: ScopedResource): void {
+/** Gives `r` to the innermost open scope; false when no scope is open. */
+export function trackInScope(r: ScopedResource): boolean {
   const top = frames[frames.length - 1];
-  if (top) top.owned.add(r);
+  if (!top) return false;
+  top.owned.add(r);
+  return true;
 }
 
 /** Excludes `r` from every enclosing scope: it lives until closed or unreachable. */
 export function keep<T extends ScopedResource>(r: T): T {
   kept.add(r);
   for (const f of frames) f.owned.delete(r);
+  r.escape();
   return r;
 }
 
@@ -51,6 +57,7 @@ function endFrame(frame: Frame, result: unknown): void {
   for (const r of frame.owned) {
     if (returned.has(r)) {
       if (parent) parent.owned.add(r);
+      else r.escape();
     } else if (!kept.has(r)) {
       r.close();
     }
