@@ -12,3 +12,6 @@ export * from './ops/index.js';
 export type { Backend, BackendInfo, TensorRef } from './backend/backend.js';
 export { getBackend, setBackend, backendByName, backendStatus, backendInfo, registerBackendProvider, type BackendProvider, type BackendStatus } from './backend/registry.js';
 export { gradCheck, type GradCheckOptions, type GradCheckResult, type GradCheckEntry } from './autodiff/gradcheck.js';
+export { activate, isActivation, ACTIVATIONS, type Activation, type ActivationOptions } from './nn/activations.js';
+export { computeLoss, computeScoreArray, LOSS_FUNCTIONS, type LossFunction, type LossInput } from './nn/losses.js';
+export { initWeights, WEIGHT_INITS, type WeightInit, type Distribution, type InitOptions } from './nn/init.js';
