@@ -18,3 +18,4 @@ export { initWeights, WEIGHT_INITS, type WeightInit, type Distribution, type Ini
 export { scheduleValue, validateSchedule, type Schedule, type ScheduleType, type StepSchedule, type ExponentialSchedule, type InverseSchedule, type PolySchedule, type SigmoidSchedule, type CosineSchedule, type WarmupSchedule, type MapSchedule } from './nn/schedules.js';
 export { Updater, UPDATER_DEFAULTS, updaterStateNames, updaterLearningRate, validateUpdaterConfig, type UpdaterConfig, type UpdaterType, type SgdConfig, type NesterovsConfig, type AdamConfig, type AdamWConfig, type AdaMaxConfig, type NadamConfig, type AMSGradConfig, type RmsPropConfig, type AdaGradConfig, type AdaDeltaConfig, type NoOpConfig } from './nn/updaters.js';
 export { applyGradientNormalization, GRADIENT_NORMALIZATIONS, DEFAULT_GRADIENT_NORMALIZATION_THRESHOLD, type GradientNormalization } from './nn/gradient-normalization.js';
+export * from './eval/index.js';
