@@ -19,3 +19,4 @@ export { scheduleValue, validateSchedule, type Schedule, type ScheduleType, type
 export { Updater, UPDATER_DEFAULTS, updaterStateNames, updaterLearningRate, validateUpdaterConfig, type UpdaterConfig, type UpdaterType, type SgdConfig, type NesterovsConfig, type AdamConfig, type AdamWConfig, type AdaMaxConfig, type NadamConfig, type AMSGradConfig, type RmsPropConfig, type AdaGradConfig, type AdaDeltaConfig, type NoOpConfig } from './nn/updaters.js';
 export { applyGradientNormalization, GRADIENT_NORMALIZATIONS, DEFAULT_GRADIENT_NORMALIZATION_THRESHOLD, type GradientNormalization } from './nn/gradient-normalization.js';
 export * from './eval/index.js';
+export * from './data/index.js';
