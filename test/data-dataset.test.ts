@@ -103,6 +103,8 @@ test('DataSet.splitTestAndTrain: fraction and count, ordered and seeded', () => 
   assertConsistent(byCount.test);
   assert.throws(() => ds.splitTestAndTrain(10), /fraction in \(0, 1\) or an integer count in \[1, 10\)/);
   assert.throws(() => ds.splitTestAndTrain(1.5), /got 1.5/);
+  assert.throws(() => ds.splitTestAndTrain(0.01), /a fraction of 0.01 of 10 examples leaves 0 for training and 10 for testing/);
+  assert.throws(() => ds.splitTestAndTrain(0.99), /leaves 10 for training and 0 for testing/);
   for (const d of [ds, train, held, byCount.train, byCount.test]) d.close();
 });
 

@@ -132,6 +132,9 @@ export class DataSet {
     if (fractionOrCount > 0 && fractionOrCount < 1) numTrain = Math.round(n * fractionOrCount);
     else if (Number.isInteger(fractionOrCount) && fractionOrCount >= 1 && fractionOrCount < n) numTrain = fractionOrCount;
     else throw new Error(`DataSet.splitTestAndTrain: expected a fraction in (0, 1) or an integer count in [1, ${n}), got ${fractionOrCount}`);
+    if (numTrain < 1 || numTrain >= n) {
+      throw new Error(`DataSet.splitTestAndTrain: a fraction of ${fractionOrCount} of ${n} examples leaves ${numTrain} for training and ${n - numTrain} for testing; both need at least one`);
+    }
     const order = seed === undefined ? null : permutation(n, seed, 'DataSet.splitTestAndTrain');
     if (!order) return { train: this.slice(0, numTrain), test: this.slice(numTrain, n) };
     return { train: this.get(order.slice(0, numTrain)), test: this.get(order.slice(numTrain)) };
