@@ -65,6 +65,13 @@ describe('Evaluation: hand-worked 3-class example', () => {
     close(ev.gMeasure(1), Math.sqrt(0.5));
     // class 0: tp 2, fp 1, fn 1, tn 4
     close(ev.matthewsCorrelation(0), (2 * 4 - 1 * 1) / Math.sqrt(3 * 3 * 5 * 5));
+    // class 1: tp 2, fp 2, fn 0, tn 4; class 2: tp 1, fp 0, fn 2, tn 5
+    const mcc = [(2 * 4 - 1) / Math.sqrt(3 * 3 * 5 * 5), (2 * 4 - 0) / Math.sqrt(4 * 2 * 6 * 4), (1 * 5 - 0) / Math.sqrt(1 * 3 * 5 * 7)];
+    close(ev.matthewsCorrelation(), (mcc[0]! + mcc[1]! + mcc[2]!) / 3);
+    close(ev.scoreForMetric('MCC'), ev.matthewsCorrelation());
+    close(ev.scoreForMetric('ACCURACY'), 5 / 8);
+    close(ev.scoreForMetric('F1'), (2 / 3 + 2 / 3 + 1 / 2) / 3);
+    close(ev.gMeasure(), (Math.sqrt(4 / 9) + Math.sqrt(0.5) + Math.sqrt(1 / 3)) / 3);
   });
 
   it('stats() lays out metrics and the confusion matrix like DL4J', () => {
@@ -80,7 +87,7 @@ describe('Evaluation: hand-worked 3-class example', () => {
     assert.ok(lines.includes('=========================Confusion Matrix========================='));
     const at = lines.indexOf(' 0 1 2');
     assert.ok(at > 0, s);
-    assert.deepEqual(lines.slice(at + 1, at + 5), ['------', ' 2 1 0 | 0 = 0', ' 0 2 0 | 1 = 1', ' 1 1 1 | 2 = 2']);
+    assert.deepEqual(lines.slice(at + 1, at + 5), ['-------', ' 2 1 0 | 0 = 0', ' 0 2 0 | 1 = 1', ' 1 1 1 | 2 = 2']);
     assert.ok(lines.includes('Confusion matrix format: Actual (rowClass) predicted as (columnClass) N times'));
     assert.equal(lines[lines.length - 1], '==================================================================');
     assert.ok(!s.includes('Warning'));
@@ -238,6 +245,15 @@ describe('Evaluation: binary', () => {
     close(ev.precision('Macro'), (1 / 2 + 2 / 3) / 2);
     assert.ok(ev.stats().includes('Precision, recall & F1: reported for positive class (class 1 - "pos") only'));
     assert.ok(ev.stats().includes(' 1 1 | 0 = neg'));
+  });
+
+  it('confusion matrix cells widen with the largest count', () => {
+    // 12 examples of class 0 all predicted 0, one of class 1 predicted 0: counts [[12, 0], [1, 0]]
+    const actual = [...new Array<number>(12).fill(0), 1];
+    const ev = new dl.Evaluation();
+    ev.eval(dl.array(oneHot(actual, 2), D), dl.array(probsFor(actual.map(() => 0), 2), D));
+    const lines = ev.confusionToString().split('\n');
+    assert.deepEqual(lines.slice(0, 4), ['  0  1', '-------', ' 12  0 | 0 = 0', '  1  0 | 1 = 1']);
   });
 
   it('one sigmoid column, default 0.5 threshold and a custom decision threshold', () => {

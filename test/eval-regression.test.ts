@@ -73,6 +73,8 @@ describe('RegressionEvaluation', () => {
     close(ev.averageRelativeSquaredError(), mean((r) => r.rse));
     close(ev.averageRSquared(), mean((r) => r.r2));
     close(ev.averagePearsonCorrelation(), mean((r) => r.pc));
+    close(ev.scoreForMetric('R2'), mean((r) => r.r2));
+    close(ev.scoreForMetric('MAE'), mean((r) => r.mae));
 
     const first = new dl.RegressionEvaluation();
     first.eval(dl.array(a.y, D), dl.array(a.p, D));
@@ -118,5 +120,24 @@ describe('RegressionEvaluation', () => {
     assert.throws(() => ev.eval(dl.zeros([3, 3]), dl.zeros([3, 3])), /2 columns, the batch has 3/);
     assert.throws(() => ev.eval(dl.zeros([3, 2]), dl.zeros([3, 1])), /labels FLOAT\[3, 2\] and predictions FLOAT\[3, 1\]/);
     assert.throws(() => ev.eval(dl.zeros([3, 2]), dl.zeros([3, 2]), dl.zeros([2, 2])), /mask FLOAT\[2, 2\]/);
+  });
+});
+
+describe('RegressionEvaluation: precision', () => {
+  it('labels far from zero (1e8 + small) keep R^2 and Pearson accurate, also across merged batches', () => {
+    const rng = new Rng(12);
+    const { y, p } = randomData(rng, 40, 1);
+    const shift = (m: number[][]): number[][] => m.map((r) => r.map((v) => v + 1e8));
+    const ys = shift(y), ps = shift(p);
+    const a = new dl.RegressionEvaluation();
+    a.eval(dl.array(ys.slice(0, 15), D), dl.array(ps.slice(0, 15), D));
+    const b = new dl.RegressionEvaluation();
+    b.eval(dl.array(ys.slice(15), D), dl.array(ps.slice(15), D));
+    a.merge(b);
+    // the reference works on the unshifted values: the metrics do not depend on the offset
+    const r = refColumn(column(y, 0), column(p, 0));
+    close(a.rSquared(0), r.r2, 1e-6);
+    close(a.pearsonCorrelation(0), r.pc, 1e-6);
+    close(a.relativeSquaredError(0), r.rse, 1e-6);
   });
 });

@@ -11,6 +11,9 @@ import { readBatch, toMatrix, type Matrix } from './input.js';
 
 export type EvaluationAveraging = 'Macro' | 'Micro';
 
+/** DL4J's Evaluation.Metric: the single number scoreForMetric() reports (e.g. for early stopping). */
+export type EvaluationMetric = 'ACCURACY' | 'F1' | 'PRECISION' | 'RECALL' | 'GMEASURE' | 'MCC';
+
 export interface EvaluationOptions {
   /** Number of classes; by default taken from the first batch (2 for a single sigmoid column). */
   numClasses?: number;
@@ -311,11 +314,8 @@ export class Evaluation {
       const r = this.recall(arg, UNDEFINED);
       return p === UNDEFINED || r === UNDEFINED ? edge : fBetaOf(beta, p, r);
     }
+    if (arg === undefined && this.binaryClass() !== null) return this.fBeta(beta, this.binaryClass()!);
     if (this.numRowCounter() === 0) return NaN;
-    if (arg === undefined && this.binaryClass() !== null) {
-      const c = this.binaryClass()!;
-      return fBetaOf(beta, this.precision(c), this.recall(c));
-    }
     if (arg === 'Micro') {
       const s = this.sums();
       return fBetaOf(beta, ratio(s.tp, s.tp + s.fp, EDGE), ratio(s.tp, s.tp + s.fn, EDGE));
@@ -349,7 +349,10 @@ export class Evaluation {
     return s / this.nClasses;
   }
 
-  /** fn / (fn + tp): per class, binary positive class, or averaged over all classes. */
+  /**
+   * fn / (fn + tp): per class, binary positive class, or averaged over all classes. (Micro uses the
+   * summed fn and tp; DL4J's micro variant divides by fn + tn, which is not a false negative rate.)
+   */
   falseNegativeRate(arg?: number | EvaluationAveraging, edge = EDGE): number {
     if (typeof arg === 'number') return ratio(this.falseNegatives(arg), this.falseNegatives(arg) + this.truePositives(arg), edge);
     if (arg === undefined && this.binaryClass() !== null) return this.falseNegativeRate(this.binaryClass()!);
@@ -379,6 +382,19 @@ export class Evaluation {
     return s / this.nClasses;
   }
 
+  /** One metric by name, with the same defaults as its method (GMEASURE and MCC macro-averaged). */
+  scoreForMetric(metric: EvaluationMetric): number {
+    switch (metric) {
+      case 'ACCURACY': return this.accuracy();
+      case 'F1': return this.f1();
+      case 'PRECISION': return this.precision();
+      case 'RECALL': return this.recall();
+      case 'GMEASURE': return this.gMeasure('Macro');
+      case 'MCC': return this.matthewsCorrelation('Macro');
+      default: throw new Error(`Evaluation.scoreForMetric: unknown metric ${String(metric)}; expected ACCURACY, F1, PRECISION, RECALL, GMEASURE or MCC`);
+    }
+  }
+
   // ---- text ------------------------------------------------------------------------------------
 
   /** Name of a class: the given label, else its index. */
@@ -386,15 +402,18 @@ export class Evaluation {
     return this.labelNames?.[c] ?? String(c);
   }
 
-  /** The confusion matrix as DL4J prints it: predicted classes across, actual classes down. */
+  /**
+   * The confusion matrix as DL4J's stats() prints it: predicted classes across, actual classes down,
+   * each cell one wider than the widest count, the divider one longer than the header.
+   */
   confusionToString(): string {
     const n = this.nClasses;
-    let width = String(Math.max(0, n - 1)).length;
-    for (const row of this.confusion) for (const v of row) width = Math.max(width, String(v).length);
-    const cell = (v: number | string): string => ` ${String(v).padStart(width)}`;
+    let digits = String(Math.max(0, n - 1)).length;
+    for (const row of this.confusion) for (const v of row) digits = Math.max(digits, String(v).length);
+    const cell = (v: number): string => String(v).padStart(digits + 1);
     let header = '';
     for (let c = 0; c < n; c++) header += cell(c);
-    const lines = [header, '-'.repeat(header.length)];
+    const lines = [header, '-'.repeat((digits + 1) * n + 1)];
     for (let a = 0; a < n; a++) lines.push(`${this.confusion[a]!.map(cell).join('')} | ${a} = ${this.className(a)}`);
     lines.push('', 'Confusion matrix format: Actual (rowClass) predicted as (columnClass) N times');
     return lines.join('\n');

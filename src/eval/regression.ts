@@ -1,6 +1,8 @@
 /**
  * RegressionEvaluation (DL4J's org.nd4j.evaluation.regression.RegressionEvaluation): per-column
- * error metrics accumulated over batches as running sums (so batches and workers merge exactly).
+ * error metrics accumulated over batches. Means and (co)variances are kept as Welford/Chan running
+ * moments rather than raw sums of squares, so labels far from zero (say 1e8 ± 1) keep their precision
+ * and evaluations of different batches or workers merge exactly.
  */
 import type { NDArray } from '../ndarray/ndarray.js';
 import { formatExp, readBatch } from './input.js';
@@ -14,19 +16,54 @@ export interface RegressionEvaluationOptions {
   precision?: number;
 }
 
-/** Running sums of one column. */
+/** DL4J's RegressionEvaluation.Metric: scoreForMetric() averages it over the columns. */
+export type RegressionMetric = 'MSE' | 'MAE' | 'RMSE' | 'RSE' | 'PC' | 'R2';
+
+/** Running moments of one column: means, squared deviations (M2) and co-deviation of labels and predictions. */
 interface ColumnSums {
   n: number;
-  sumLabel: number;
-  sumLabelSq: number;
-  sumPred: number;
-  sumPredSq: number;
-  sumLabelPred: number;
+  meanLabel: number;
+  meanPred: number;
+  m2Label: number;
+  m2Pred: number;
+  coLabelPred: number;
   sumAbsErr: number;
   sumSqErr: number;
 }
 
-const emptySums = (): ColumnSums => ({ n: 0, sumLabel: 0, sumLabelSq: 0, sumPred: 0, sumPredSq: 0, sumLabelPred: 0, sumAbsErr: 0, sumSqErr: 0 });
+const emptySums = (): ColumnSums => ({ n: 0, meanLabel: 0, meanPred: 0, m2Label: 0, m2Pred: 0, coLabelPred: 0, sumAbsErr: 0, sumSqErr: 0 });
+
+/** Welford's update with one (label, prediction) pair. */
+function addValue(s: ColumnSums, y: number, p: number): void {
+  s.n++;
+  const dy = y - s.meanLabel;
+  const dp = p - s.meanPred;
+  s.meanLabel += dy / s.n;
+  s.meanPred += dp / s.n;
+  s.m2Label += dy * (y - s.meanLabel);
+  s.m2Pred += dp * (p - s.meanPred);
+  s.coLabelPred += dy * (p - s.meanPred);
+  const e = p - y;
+  s.sumAbsErr += Math.abs(e);
+  s.sumSqErr += e * e;
+}
+
+/** Chan et al.'s combination of two sets of moments into `a`. */
+function combine(a: ColumnSums, b: ColumnSums): void {
+  if (b.n === 0) return;
+  const n = a.n + b.n;
+  const dy = b.meanLabel - a.meanLabel;
+  const dp = b.meanPred - a.meanPred;
+  const w = (a.n * b.n) / n;
+  a.m2Label += b.m2Label + dy * dy * w;
+  a.m2Pred += b.m2Pred + dp * dp * w;
+  a.coLabelPred += b.coLabelPred + dy * dp * w;
+  a.meanLabel += (dy * b.n) / n;
+  a.meanPred += (dp * b.n) / n;
+  a.n = n;
+  a.sumAbsErr += b.sumAbsErr;
+  a.sumSqErr += b.sumSqErr;
+}
 
 export class RegressionEvaluation {
   private cols: ColumnSums[] = [];
@@ -59,18 +96,7 @@ export class RegressionEvaluation {
       for (let c = 0; c < cols; c++) {
         const i = r * cols + c;
         if (b.outputMask && b.outputMask[i] === 0) continue;
-        const y = b.labels.values[i]!;
-        const p = b.predictions.values[i]!;
-        const s = this.cols[c]!;
-        const e = p - y;
-        s.n++;
-        s.sumLabel += y;
-        s.sumLabelSq += y * y;
-        s.sumPred += p;
-        s.sumPredSq += p * p;
-        s.sumLabelPred += y * p;
-        s.sumAbsErr += Math.abs(e);
-        s.sumSqErr += e * e;
+        addValue(this.cols[c]!, b.labels.values[i]!, b.predictions.values[i]!);
       }
     }
   }
@@ -79,11 +105,7 @@ export class RegressionEvaluation {
     if (other.cols.length === 0) return;
     if (this.cols.length === 0) this.cols = Array.from({ length: other.cols.length }, emptySums);
     if (other.cols.length !== this.cols.length) throw new Error(`RegressionEvaluation.merge: cannot merge ${other.cols.length} columns into ${this.cols.length}`);
-    for (let c = 0; c < this.cols.length; c++) {
-      const a = this.cols[c]!;
-      const b = other.cols[c]!;
-      for (const k of Object.keys(a) as (keyof ColumnSums)[]) a[k] += b[k];
-    }
+    this.cols.forEach((a, c) => combine(a, other.cols[c]!));
   }
 
   reset(): void {
@@ -123,15 +145,10 @@ export class RegressionEvaluation {
     return Math.sqrt(this.meanSquaredError(column));
   }
 
-  /** Total squared deviation of the labels from their mean. */
-  private totalSumOfSquares(s: ColumnSums): number {
-    return s.sumLabelSq - (s.sumLabel * s.sumLabel) / s.n;
-  }
-
   /** Relative squared error: squared error over the labels' squared deviation from their mean. */
   relativeSquaredError(column: number): number {
     const s = this.col('relativeSquaredError', column);
-    return s.sumSqErr / this.totalSumOfSquares(s);
+    return s.sumSqErr / s.m2Label;
   }
 
   /** Coefficient of determination 1 − SSE / SST. */
@@ -142,9 +159,7 @@ export class RegressionEvaluation {
   /** Pearson correlation between labels and predictions. */
   pearsonCorrelation(column: number): number {
     const s = this.col('pearsonCorrelation', column);
-    const num = s.n * s.sumLabelPred - s.sumLabel * s.sumPred;
-    const den = Math.sqrt(s.n * s.sumLabelSq - s.sumLabel * s.sumLabel) * Math.sqrt(s.n * s.sumPredSq - s.sumPred * s.sumPred);
-    return num / den;
+    return s.coLabelPred / Math.sqrt(s.m2Label * s.m2Pred);
   }
 
   private average(metric: (c: number) => number): number {
@@ -175,6 +190,19 @@ export class RegressionEvaluation {
 
   averageRSquared(): number {
     return this.average((c) => this.rSquared(c));
+  }
+
+  /** One metric averaged over the columns, by DL4J's name. */
+  scoreForMetric(metric: RegressionMetric): number {
+    switch (metric) {
+      case 'MSE': return this.averageMeanSquaredError();
+      case 'MAE': return this.averageMeanAbsoluteError();
+      case 'RMSE': return this.averageRootMeanSquaredError();
+      case 'RSE': return this.averageRelativeSquaredError();
+      case 'PC': return this.averagePearsonCorrelation();
+      case 'R2': return this.averageRSquared();
+      default: throw new Error(`RegressionEvaluation.scoreForMetric: unknown metric ${String(metric)}; expected MSE, MAE, RMSE, RSE, PC or R2`);
+    }
   }
 
   /** A table like DL4J's RegressionEvaluation.stats(): one row per column, values as %.Ne. */
