@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { array, DataSet, ImagePreProcessingScaler, ListDataSetIterator, NormalizerMinMaxScaler, NormalizerStandardize, normalizerFromJSON, type DataSetIterator, type NDArray } from '../src/index.js';
+import { array, DataSet, ImagePreProcessingScaler, ListDataSetIterator, NormalizerMinMaxScaler, NormalizerStandardize, normalizerFromJSON, type DataSetIterator, type NDArray, type NormalizerJSON } from '../src/index.js';
 import { assertClose, Rng } from './helpers.js';
 
 /** Random [n, f] data with a different offset and scale per column, plus its columns in plain JS. */
@@ -153,4 +153,46 @@ test('Normalizers: unfitted use, bad JSON and empty iterators give clear errors'
   assert.deepEqual(y.toFlatArray(), [0, 0]);
   x.close();
   y.close();
+});
+
+test('fitLabel: regression labels standardized / min-max scaled with their own stats, reverted, saved', () => {
+  const rng = new Rng(31);
+  const n = 17;
+  const x = columnsData(rng, n, 2);
+  const y = columnsData(rng, n, 3);
+  const ds = new DataSet(array(x.flat, [n, 2], { dtype: 'DOUBLE' }), array(y.flat, [n, 3], { dtype: 'DOUBLE' }));
+
+  const st = new NormalizerStandardize().fitLabel(true);
+  st.fit(new ListDataSetIterator(ds, 6));
+  assertClose(st.labelMean, y.cols.map(jsMean), { rtol: 1e-12, atol: 1e-12 });
+  assertClose(st.labelStd, y.cols.map(jsStd), { rtol: 1e-12 });
+  const t = ds.copy();
+  st.transform(t);
+  assertClose(t.labels.toFlatArray(), y.flat.map((v, i) => (v - jsMean(y.cols[i % 3]!)) / jsStd(y.cols[i % 3]!)), { rtol: 1e-10, atol: 1e-12 });
+  assertClose(t.features.toFlatArray(), x.flat.map((v, i) => (v - jsMean(x.cols[i % 2]!)) / jsStd(x.cols[i % 2]!)), { rtol: 1e-10, atol: 1e-12 });
+  const restored = normalizerFromJSON(JSON.parse(JSON.stringify(st.toJSON())) as NormalizerJSON);
+  restored.revert(t);
+  assertClose(t.labels.toFlatArray(), y.flat, { rtol: 1e-10, atol: 1e-10, message: 'labels reverted by the restored normalizer' });
+  assertClose(t.features.toFlatArray(), x.flat, { rtol: 1e-10, atol: 1e-10 });
+  t.close();
+
+  const mm = new NormalizerMinMaxScaler().fitLabel();
+  mm.fit(ds);
+  const lo = y.cols.map((c) => Math.min(...c));
+  const hi = y.cols.map((c) => Math.max(...c));
+  const scaled = mm.transformLabels(ds.labels);
+  assertClose(scaled.toFlatArray(), y.flat.map((v, i) => (v - lo[i % 3]!) / (hi[i % 3]! - lo[i % 3]!)), { rtol: 1e-10, atol: 1e-12 });
+  const back = (normalizerFromJSON(mm.toJSON()) as NormalizerMinMaxScaler).revertLabels(scaled);
+  assertClose(back.toFlatArray(), y.flat, { rtol: 1e-10, atol: 1e-10 });
+  scaled.close();
+  back.close();
+
+  const plain = new NormalizerStandardize();
+  plain.fit(ds);
+  assert.throws(() => plain.transformLabels(ds.labels), /labels were not fitted; call fitLabel\(true\) before fit\(\)/);
+  const copy = ds.copy();
+  plain.transform(copy);
+  assert.deepEqual(copy.labels.toFlatArray(), y.flat, 'labels untouched without fitLabel');
+  copy.close();
+  ds.close();
 });

@@ -35,10 +35,13 @@ function reduceToNumbers(fn: (x: NDArray, axes: number[]) => NDArray, x: NDArray
   }
 }
 
-/** Visits the features of each batch of the source. */
-export function forEachFeatures(source: FitSource, op: string, visit: (x: NDArray) => void): void {
+/** Which array of a DataSet a normalizer fits and transforms. */
+export type NormalizedArray = 'features' | 'labels';
+
+/** Visits the chosen array of each batch of the source. */
+export function forEachBatch(source: FitSource, op: string, which: NormalizedArray, visit: (x: NDArray) => void): void {
   if (source instanceof DataSet) {
-    visit(source.features);
+    visit(source[which]);
     return;
   }
   if (source.resetSupported) source.reset();
@@ -46,7 +49,7 @@ export function forEachFeatures(source: FitSource, op: string, visit: (x: NDArra
   while (source.hasNext()) {
     const ds = source.next();
     try {
-      visit(ds.features);
+      visit(ds[which]);
     } finally {
       ds.close();
     }
@@ -56,12 +59,12 @@ export function forEachFeatures(source: FitSource, op: string, visit: (x: NDArra
   if (batches === 0) throw new Error(`${op}.fit: the iterator returned no data`);
 }
 
-/** Per-feature mean and population std, combining batches with Chan et al.'s parallel update (float64). */
-export function meanStd(source: FitSource, op: string): { mean: number[]; std: number[]; count: number } {
+/** Per-column (axis 1) mean and population std, combining batches with Chan et al.'s parallel update (float64). */
+export function meanStd(source: FitSource, op: string, which: NormalizedArray = 'features'): { mean: number[]; std: number[]; count: number } {
   let count = 0;
   let mu: number[] = [];
   let m2: number[] = [];
-  forEachFeatures(source, op, (x) => {
+  forEachBatch(source, op, which, (x) => {
     const n = x.size / featureCount(x);
     const bm = reduceToNumbers((a, ax) => mean(a, ax), x);
     const bv = reduceToNumbers((a, ax) => variance(a, ax), x);
@@ -83,10 +86,10 @@ export function meanStd(source: FitSource, op: string): { mean: number[]; std: n
   return { mean: mu, std: m2.map((v) => Math.sqrt(v / count)), count };
 }
 
-/** Per-feature minimum and maximum over all batches. */
-export function minMax(source: FitSource, op: string): { min: number[]; max: number[] } {
+/** Per-column (axis 1) minimum and maximum over all batches. */
+export function minMax(source: FitSource, op: string, which: NormalizedArray = 'features'): { min: number[]; max: number[] } {
   const acc = { min: [] as number[], max: [] as number[], seen: false };
-  forEachFeatures(source, op, (x) => {
+  forEachBatch(source, op, which, (x) => {
     const bl = reduceToNumbers((a, ax) => min(a, ax), x);
     const bh = reduceToNumbers((a, ax) => max(a, ax), x);
     if (!acc.seen) {

@@ -8,8 +8,8 @@ import { broadcastStat, meanStd, minMax, type FitSource } from './normalizer-sta
 
 /** The saved form of a normalizer (toJSON / normalizerFromJSON). */
 export type NormalizerJSON =
-  | { type: 'NormalizerStandardize'; mean: number[]; std: number[] }
-  | { type: 'NormalizerMinMaxScaler'; min: number[]; max: number[]; minRange: number; maxRange: number }
+  | { type: 'NormalizerStandardize'; mean: number[]; std: number[]; labelMean?: number[]; labelStd?: number[] }
+  | { type: 'NormalizerMinMaxScaler'; min: number[]; max: number[]; minRange: number; maxRange: number; labelMin?: number[]; labelMax?: number[] }
   | { type: 'ImagePreProcessingScaler'; minRange: number; maxRange: number; maxBits: number };
 
 /**
@@ -58,55 +58,110 @@ function checkNumbers(op: string, name: string, v: unknown): number[] {
   return v as number[];
 }
 
+interface MeanStd {
+  mean: number[];
+  std: number[];
+}
+
+interface MinMax {
+  min: number[];
+  max: number[];
+}
+
+/** Stats restored from JSON: two equally long arrays of finite numbers. */
+function restorePair(op: string, names: [string, string], a: unknown, b: unknown): [number[], number[]] {
+  const x = checkNumbers(op, names[0], a);
+  const y = checkNumbers(op, names[1], b);
+  if (x.length !== y.length) throw new Error(`${op}.fromJSON: ${names[0]} has ${x.length} values, ${names[1]} ${y.length}`);
+  return [[...x], [...y]];
+}
+
 /**
  * Zero mean, unit variance per feature (DL4J's NormalizerStandardize): x' = (x - mean) / std with
  * the population std; a feature with std below 1e-8 (constant) is only centred, not divided.
+ * With fitLabel(true) the labels are standardized too (for regression), with their own stats.
  */
 export class NormalizerStandardize implements Normalizer {
-  private meanValues: number[] | null = null;
-  private stdValues: number[] | null = null;
+  private featureStats: MeanStd | null = null;
+  private labelStats: MeanStd | null = null;
+  private withLabels = false;
+
+  /** Also fit, transform and revert the labels (DL4J's fitLabel). Takes effect at the next fit(). */
+  fitLabel(flag = true): this {
+    this.withLabels = flag;
+    return this;
+  }
+
+  get isFitLabel(): boolean {
+    return this.withLabels;
+  }
 
   get isFitted(): boolean {
-    return this.meanValues !== null;
+    return this.featureStats !== null;
   }
 
   get mean(): readonly number[] {
-    requireFitted('NormalizerStandardize.mean', this.isFitted);
-    return this.meanValues!;
+    return this.stats('mean', false).mean;
   }
 
   get std(): readonly number[] {
-    requireFitted('NormalizerStandardize.std', this.isFitted);
-    return this.stdValues!;
+    return this.stats('std', false).std;
+  }
+
+  get labelMean(): readonly number[] {
+    return this.stats('labelMean', true).mean;
+  }
+
+  get labelStd(): readonly number[] {
+    return this.stats('labelStd', true).std;
+  }
+
+  private stats(op: string, labels: boolean): MeanStd {
+    requireFitted(`NormalizerStandardize.${op}`, this.isFitted);
+    if (!labels) return this.featureStats!;
+    if (!this.labelStats) throw new Error(`NormalizerStandardize.${op}: labels were not fitted; call fitLabel(true) before fit()`);
+    return this.labelStats;
   }
 
   fit(source: FitSource): void {
-    const s = meanStd(source, 'NormalizerStandardize');
-    this.meanValues = s.mean;
-    this.stdValues = s.std;
+    const f = meanStd(source, 'NormalizerStandardize');
+    const l = this.withLabels ? meanStd(source, 'NormalizerStandardize', 'labels') : null;
+    this.featureStats = { mean: f.mean, std: f.std };
+    this.labelStats = l ? { mean: l.mean, std: l.std } : null;
   }
 
-  private safeStd(): number[] {
-    return this.stdValues!.map((s) => (s < 1e-8 ? 1 : s));
+  private forward(x: NDArray, st: MeanStd, op: string): NDArray {
+    return affine(x, op, st.mean, safeStd(st.std).map((s) => 1 / s), null);
+  }
+
+  private inverse(x: NDArray, st: MeanStd, op: string): NDArray {
+    return affine(x, op, st.mean.map(() => 0), safeStd(st.std), st.mean);
   }
 
   transformFeatures(x: NDArray): NDArray {
-    requireFitted('NormalizerStandardize.transform', this.isFitted);
-    return affine(x, 'NormalizerStandardize.transform', this.meanValues!, this.safeStd().map((s) => 1 / s), null);
+    return this.forward(x, this.stats('transform', false), 'NormalizerStandardize.transform');
   }
 
   revertFeatures(x: NDArray): NDArray {
-    requireFitted('NormalizerStandardize.revert', this.isFitted);
-    const zeros = this.meanValues!.map(() => 0);
-    return affine(x, 'NormalizerStandardize.revert', zeros, this.safeStd(), this.meanValues!);
+    return this.inverse(x, this.stats('revert', false), 'NormalizerStandardize.revert');
+  }
+
+  transformLabels(y: NDArray): NDArray {
+    return this.forward(y, this.stats('transformLabels', true), 'NormalizerStandardize.transformLabels');
+  }
+
+  revertLabels(y: NDArray): NDArray {
+    return this.inverse(y, this.stats('revertLabels', true), 'NormalizerStandardize.revertLabels');
   }
 
   transform(ds: DataSet): void {
     replaceFeatures(ds, (x) => this.transformFeatures(x));
+    if (this.labelStats) ds.setArray('labels', this.transformLabels(ds.labels));
   }
 
   revert(ds: DataSet): void {
     replaceFeatures(ds, (x) => this.revertFeatures(x));
+    if (this.labelStats) ds.setArray('labels', this.revertLabels(ds.labels));
   }
 
   preProcess(ds: DataSet): void {
@@ -114,29 +169,44 @@ export class NormalizerStandardize implements Normalizer {
   }
 
   toJSON(): NormalizerJSON {
-    requireFitted('NormalizerStandardize.toJSON', this.isFitted);
-    return { type: 'NormalizerStandardize', mean: [...this.meanValues!], std: [...this.stdValues!] };
+    const f = this.stats('toJSON', false);
+    const json: NormalizerJSON = { type: 'NormalizerStandardize', mean: [...f.mean], std: [...f.std] };
+    if (this.labelStats) {
+      json.labelMean = [...this.labelStats.mean];
+      json.labelStd = [...this.labelStats.std];
+    }
+    return json;
   }
 
   static fromJSON(json: NormalizerJSON): NormalizerStandardize {
-    if (json.type !== 'NormalizerStandardize') throw new Error(`NormalizerStandardize.fromJSON: got a '${String(json.type)}'`);
-    const mean = checkNumbers('NormalizerStandardize', 'mean', json.mean);
-    const std = checkNumbers('NormalizerStandardize', 'std', json.std);
-    if (mean.length !== std.length) throw new Error(`NormalizerStandardize.fromJSON: mean has ${mean.length} values, std ${std.length}`);
+    const op = 'NormalizerStandardize';
+    if (json.type !== 'NormalizerStandardize') throw new Error(`${op}.fromJSON: got a '${String(json.type)}'`);
     const n = new NormalizerStandardize();
-    n.meanValues = [...mean];
-    n.stdValues = [...std];
+    const [mean, std] = restorePair(op, ['mean', 'std'], json.mean, json.std);
+    n.featureStats = { mean, std };
+    if (json.labelMean !== undefined || json.labelStd !== undefined) {
+      const [lm, ls] = restorePair(op, ['labelMean', 'labelStd'], json.labelMean, json.labelStd);
+      n.labelStats = { mean: lm, std: ls };
+      n.withLabels = true;
+    }
     return n;
   }
 }
 
+/** Std per column with constant columns (std below 1e-8) mapped to 1, so they are not divided by zero. */
+function safeStd(std: readonly number[]): number[] {
+  return std.map((s) => (s < 1e-8 ? 1 : s));
+}
+
 /**
  * Scales each feature linearly so its fitted [min, max] maps onto [minRange, maxRange] (DL4J's
- * NormalizerMinMaxScaler, default [0, 1]); a constant feature maps to minRange.
+ * NormalizerMinMaxScaler, default [0, 1]); a constant feature maps to minRange. With
+ * fitLabel(true) the labels are scaled too, with their own min and max.
  */
 export class NormalizerMinMaxScaler implements Normalizer {
-  private minValues: number[] | null = null;
-  private maxValues: number[] | null = null;
+  private featureStats: MinMax | null = null;
+  private labelStats: MinMax | null = null;
+  private withLabels = false;
   readonly minRange: number;
   readonly maxRange: number;
 
@@ -148,51 +218,89 @@ export class NormalizerMinMaxScaler implements Normalizer {
     this.maxRange = maxRange;
   }
 
+  /** Also fit, transform and revert the labels (DL4J's fitLabel). Takes effect at the next fit(). */
+  fitLabel(flag = true): this {
+    this.withLabels = flag;
+    return this;
+  }
+
+  get isFitLabel(): boolean {
+    return this.withLabels;
+  }
+
   get isFitted(): boolean {
-    return this.minValues !== null;
+    return this.featureStats !== null;
   }
 
   get min(): readonly number[] {
-    requireFitted('NormalizerMinMaxScaler.min', this.isFitted);
-    return this.minValues!;
+    return this.stats('min', false).min;
   }
 
   get max(): readonly number[] {
-    requireFitted('NormalizerMinMaxScaler.max', this.isFitted);
-    return this.maxValues!;
+    return this.stats('max', false).max;
+  }
+
+  get labelMin(): readonly number[] {
+    return this.stats('labelMin', true).min;
+  }
+
+  get labelMax(): readonly number[] {
+    return this.stats('labelMax', true).max;
+  }
+
+  private stats(op: string, labels: boolean): MinMax {
+    requireFitted(`NormalizerMinMaxScaler.${op}`, this.isFitted);
+    if (!labels) return this.featureStats!;
+    if (!this.labelStats) throw new Error(`NormalizerMinMaxScaler.${op}: labels were not fitted; call fitLabel(true) before fit()`);
+    return this.labelStats;
   }
 
   fit(source: FitSource): void {
-    const s = minMax(source, 'NormalizerMinMaxScaler');
-    this.minValues = s.min;
-    this.maxValues = s.max;
+    this.featureStats = minMax(source, 'NormalizerMinMaxScaler');
+    this.labelStats = this.withLabels ? minMax(source, 'NormalizerMinMaxScaler', 'labels') : null;
   }
 
-  /** Data range per feature, 1 for constant features so they do not divide by zero. */
-  private spans(): number[] {
-    return this.maxValues!.map((hi, i) => (hi - this.minValues![i]! > 0 ? hi - this.minValues![i]! : 1));
+  /** Data range per column, 1 for constant columns so they do not divide by zero. */
+  private static spans(st: MinMax): number[] {
+    return st.max.map((hi, i) => (hi - st.min[i]! > 0 ? hi - st.min[i]! : 1));
+  }
+
+  private forward(x: NDArray, st: MinMax, op: string): NDArray {
+    const r = this.maxRange - this.minRange;
+    const scale = NormalizerMinMaxScaler.spans(st).map((s) => r / s);
+    return affine(x, op, st.min, scale, st.min.map(() => this.minRange));
+  }
+
+  private inverse(x: NDArray, st: MinMax, op: string): NDArray {
+    const r = this.maxRange - this.minRange;
+    const scale = NormalizerMinMaxScaler.spans(st).map((s) => s / r);
+    return affine(x, op, st.min.map(() => this.minRange), scale, st.min);
   }
 
   transformFeatures(x: NDArray): NDArray {
-    requireFitted('NormalizerMinMaxScaler.transform', this.isFitted);
-    const r = this.maxRange - this.minRange;
-    const scale = this.spans().map((s) => r / s);
-    return affine(x, 'NormalizerMinMaxScaler.transform', this.minValues!, scale, this.minValues!.map(() => this.minRange));
+    return this.forward(x, this.stats('transform', false), 'NormalizerMinMaxScaler.transform');
   }
 
   revertFeatures(x: NDArray): NDArray {
-    requireFitted('NormalizerMinMaxScaler.revert', this.isFitted);
-    const r = this.maxRange - this.minRange;
-    const scale = this.spans().map((s) => s / r);
-    return affine(x, 'NormalizerMinMaxScaler.revert', this.minValues!.map(() => this.minRange), scale, this.minValues!);
+    return this.inverse(x, this.stats('revert', false), 'NormalizerMinMaxScaler.revert');
+  }
+
+  transformLabels(y: NDArray): NDArray {
+    return this.forward(y, this.stats('transformLabels', true), 'NormalizerMinMaxScaler.transformLabels');
+  }
+
+  revertLabels(y: NDArray): NDArray {
+    return this.inverse(y, this.stats('revertLabels', true), 'NormalizerMinMaxScaler.revertLabels');
   }
 
   transform(ds: DataSet): void {
     replaceFeatures(ds, (x) => this.transformFeatures(x));
+    if (this.labelStats) ds.setArray('labels', this.transformLabels(ds.labels));
   }
 
   revert(ds: DataSet): void {
     replaceFeatures(ds, (x) => this.revertFeatures(x));
+    if (this.labelStats) ds.setArray('labels', this.revertLabels(ds.labels));
   }
 
   preProcess(ds: DataSet): void {
@@ -200,18 +308,26 @@ export class NormalizerMinMaxScaler implements Normalizer {
   }
 
   toJSON(): NormalizerJSON {
-    requireFitted('NormalizerMinMaxScaler.toJSON', this.isFitted);
-    return { type: 'NormalizerMinMaxScaler', min: [...this.minValues!], max: [...this.maxValues!], minRange: this.minRange, maxRange: this.maxRange };
+    const f = this.stats('toJSON', false);
+    const json: NormalizerJSON = { type: 'NormalizerMinMaxScaler', min: [...f.min], max: [...f.max], minRange: this.minRange, maxRange: this.maxRange };
+    if (this.labelStats) {
+      json.labelMin = [...this.labelStats.min];
+      json.labelMax = [...this.labelStats.max];
+    }
+    return json;
   }
 
   static fromJSON(json: NormalizerJSON): NormalizerMinMaxScaler {
-    if (json.type !== 'NormalizerMinMaxScaler') throw new Error(`NormalizerMinMaxScaler.fromJSON: got a '${String(json.type)}'`);
-    const lo = checkNumbers('NormalizerMinMaxScaler', 'min', json.min);
-    const hi = checkNumbers('NormalizerMinMaxScaler', 'max', json.max);
-    if (lo.length !== hi.length) throw new Error(`NormalizerMinMaxScaler.fromJSON: min has ${lo.length} values, max ${hi.length}`);
+    const op = 'NormalizerMinMaxScaler';
+    if (json.type !== 'NormalizerMinMaxScaler') throw new Error(`${op}.fromJSON: got a '${String(json.type)}'`);
     const n = new NormalizerMinMaxScaler(json.minRange, json.maxRange);
-    n.minValues = [...lo];
-    n.maxValues = [...hi];
+    const [lo, hi] = restorePair(op, ['min', 'max'], json.min, json.max);
+    n.featureStats = { min: lo, max: hi };
+    if (json.labelMin !== undefined || json.labelMax !== undefined) {
+      const [llo, lhi] = restorePair(op, ['labelMin', 'labelMax'], json.labelMin, json.labelMax);
+      n.labelStats = { min: llo, max: lhi };
+      n.withLabels = true;
+    }
     return n;
   }
 }
