@@ -5,7 +5,7 @@
 export { NDArray, type NestedArray } from './ndarray/ndarray.js';
 export { type DataType, DATA_TYPES, defaultFloatType, setDefaultDataType, promoteTypes, dtypeSize, isFloating } from './ndarray/dtype.js';
 export { point, interval, all as allIndices, newAxis, type IndexSpec } from './ndarray/indexing.js';
-export { scope, scopeAsync, keep } from './ndarray/scope.js';
+export { scope, scopeAsync, keep, scopeChildren, type HoldsArrays } from './ndarray/scope.js';
 export { memoryReport, type MemoryReport } from './ndarray/memory.js';
 export { noGrad, isGradEnabled } from './autodiff/tape.js';
 export * from './ops/index.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { array, DataSet, MultiDataSet, type NDArray } from '../src/index.js';
+import { array, DataSet, MultiDataSet, scope, type NDArray } from '../src/index.js';
 import { assertClose, Rng } from './helpers.js';
 
 /** Rows of a row-major [n, k] flat array. */
@@ -165,4 +165,11 @@ test('MultiDataSet: holds several arrays, checks counts, converts from and to Da
   single.close();
   assert.ok(ds.features.closed);
   bad.close();
+});
+
+test('a DataSet returned from scope() keeps its arrays', () => {
+  const ds = scope(() => new DataSet(array([[1, 2], [3, 4]]), array([[1, 0], [0, 1]])));
+  assert.deepEqual(ds.features.toArray(), [[1, 2], [3, 4]]);
+  assert.deepEqual(ds.labels.toArray(), [[1, 0], [0, 1]]);
+  ds.close();
 });

@@ -1,4 +1,5 @@
 import { NDArray } from '../ndarray/ndarray.js';
+import { scopeChildren, type HoldsArrays } from '../ndarray/scope.js';
 import { interval } from '../ndarray/indexing.js';
 import { formatShape } from '../ndarray/shape.js';
 import { array } from '../ops/create.js';
@@ -21,7 +22,7 @@ type ArrayName = (typeof NAMES)[number];
  * The DataSet owns its arrays: close() closes them, and the mutating methods (shuffle, and
  * normalizers' transform) replace them with new arrays and close the old ones.
  */
-export class DataSet {
+export class DataSet implements HoldsArrays {
   features: NDArray;
   labels: NDArray;
   featuresMask: NDArray | null;
@@ -43,6 +44,11 @@ export class DataSet {
     this.featuresMask = featuresMask ?? null;
     this.labelsMask = labelsMask ?? null;
   }
+  /** Returning a DataSet from scope() keeps its arrays. */
+  [scopeChildren](): Iterable<NDArray | null> {
+    return [this.features, this.labels, this.featuresMask, this.labelsMask];
+  }
+
 
   get numExamples(): number {
     return this.features.shape[0]!;

@@ -10,6 +10,16 @@ export interface ScopedResource {
   escape(): void;
 }
 
+/**
+ * Objects that hold arrays (a DataSet, later a network) list them under this key, so that returning
+ * the object from a scope keeps its arrays as returning the arrays themselves would.
+ */
+export const scopeChildren: unique symbol = Symbol('dl4ts.scopeChildren');
+
+export interface HoldsArrays {
+  [scopeChildren](): Iterable<unknown>;
+}
+
 interface Frame {
   readonly owned: Set<ScopedResource>;
 }
@@ -40,7 +50,9 @@ function collectReturned(value: unknown, out: Set<ScopedResource>, seen: Set<unk
     out.add(value as ScopedResource);
     return;
   }
-  if (Array.isArray(value)) {
+  if (scopeChildren in value) {
+    for (const v of (value as HoldsArrays)[scopeChildren]()) collectReturned(v, out, seen);
+  } else if (Array.isArray(value)) {
     for (const v of value) collectReturned(v, out, seen);
   } else if (value instanceof Map) {
     for (const v of value.values()) collectReturned(v, out, seen);
