@@ -20,3 +20,7 @@ export { Updater, UPDATER_DEFAULTS, updaterStateNames, updaterLearningRate, vali
 export { applyGradientNormalization, GRADIENT_NORMALIZATIONS, DEFAULT_GRADIENT_NORMALIZATION_THRESHOLD, type GradientNormalization } from './nn/gradient-normalization.js';
 export * from './eval/index.js';
 export * from './data/index.js';
+export { NeuralNetConfiguration, validateConfiguration, resolveConfiguration, configurationToJSON, configurationFromJSON, type LayerConfig, type LayerType, type DenseLayerConfig, type OutputLayerConfig, type ActivationLayerConfig, type DropoutLayerConfig, type LossLayerConfig, type ParamLayerOptions, type FeedForwardInputType, type ResolvedLayer, type ResolvedConfiguration } from './nn/config.js';
+export { createLayer, isOutputLayer, DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, LossLayer, type Layer, type OutputLayerLike } from './nn/layers/index.js';
+export { MultiLayerNetwork } from './nn/multilayer-network.js';
+export { ScoreIterationListener, type TrainingListener, type TrainableModel } from './nn/listeners.js';

@@ -1,0 +1,19 @@
+/** DL4J's ActivationLayer: applies an activation function, no parameters. */
+import type { NDArray } from '../../ndarray/ndarray.js';
+import { activate } from '../activations.js';
+import type { ResolvedLayer } from '../config.js';
+import type { Layer } from './layer.js';
+
+export class ActivationLayer implements Layer {
+  readonly params: ReadonlyMap<string, NDArray> = new Map();
+
+  constructor(readonly config: ResolvedLayer) {}
+
+  forward(x: NDArray): NDArray {
+    return activate(this.config.activation, x);
+  }
+
+  regularization(): null {
+    return null;
+  }
+}

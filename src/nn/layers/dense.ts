@@ -1,0 +1,66 @@
+/**
+ * DL4J's DenseLayer and OutputLayer: z = dropOut(x) W + b, activations = activation(z). Weights
+ * 'W' [nIn, nOut] and bias 'b' [nOut] (zeros, DL4J's biasInit 0) are leaves that require grad.
+ */
+import type { NDArray } from '../../ndarray/ndarray.js';
+import { keep } from '../../ndarray/scope.js';
+import { noGrad } from '../../autodiff/tape.js';
+import { abs, square } from '../../ops/unary.js';
+import { add, mul } from '../../ops/binary.js';
+import { sum } from '../../ops/reduce.js';
+import { matmul } from '../../ops/linalg.js';
+import { zeros } from '../../ops/create.js';
+import { activate } from '../activations.js';
+import { initWeights } from '../init.js';
+import type { ResolvedLayer } from '../config.js';
+import type { DataType } from '../../ndarray/dtype.js';
+import type { Layer, OutputLayerLike } from './layer.js';
+import { applyDropOut } from './dropout.js';
+
+export class DenseLayer implements Layer {
+  readonly params: ReadonlyMap<string, NDArray>;
+
+  /** `seed` makes the weight draw reproducible (the network derives one per layer from its seed). */
+  constructor(readonly config: ResolvedLayer, dtype: DataType, seed?: number | bigint) {
+    const { nIn, nOut, weightInit, distribution, hasBias } = config;
+    const params = new Map<string, NDArray>();
+    noGrad(() => {
+      const w = initWeights(weightInit, [nIn, nOut], {
+        fanIn: nIn, fanOut: nOut, dtype, ...(seed !== undefined ? { seed } : {}), ...(distribution ? { distribution } : {}),
+      });
+      params.set('W', keep(w).requireGrad());
+      if (hasBias) params.set('b', keep(zeros([nOut], { dtype })).requireGrad());
+    });
+    this.params = params;
+  }
+
+  preOutput(x: NDArray, training: boolean): NDArray {
+    const { nIn, index, name } = this.config;
+    if (x.rank !== 2 || x.shape[1] !== nIn) {
+      throw new Error(`layer ${index} (${this.config.type} '${name}'): expected input [N, ${nIn}], got ${x.dtype}[${x.shape.join(', ')}]`);
+    }
+    const z = matmul(applyDropOut(x, this.config.dropOut, training), this.params.get('W')!);
+    const b = this.params.get('b');
+    return b ? add(z, b) : z;
+  }
+
+  forward(x: NDArray, training: boolean): NDArray {
+    return activate(this.config.activation, this.preOutput(x, training));
+  }
+
+  /** l1 * sum|W| + l2 / 2 * sum(W^2) over the weights (DL4J regularizes biases only through l1Bias/l2Bias). */
+  regularization(): NDArray | null {
+    const { l1, l2 } = this.config;
+    const w = this.params.get('W')!;
+    let total: NDArray | null = null;
+    if (l1 > 0) total = mul(sum(abs(w)), l1);
+    if (l2 > 0) {
+      const t = mul(sum(square(w)), l2 / 2);
+      total = total ? add(total, t) : t;
+    }
+    return total;
+  }
+}
+
+/** The output layer: a dense layer whose pre-output feeds the network's loss. */
+export class OutputLayer extends DenseLayer implements OutputLayerLike {}

@@ -1,0 +1,21 @@
+/** Builds the layer object for a resolved layer configuration. */
+import type { DataType } from '../../ndarray/dtype.js';
+import type { ResolvedLayer } from '../config.js';
+import type { Layer } from './layer.js';
+import { DenseLayer, OutputLayer } from './dense.js';
+import { ActivationLayer } from './activation.js';
+import { DropoutLayer } from './dropout.js';
+import { LossLayer } from './loss.js';
+
+export { type Layer, type OutputLayerLike, isOutputLayer } from './layer.js';
+export { DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, LossLayer };
+
+export function createLayer(config: ResolvedLayer, dtype: DataType, seed?: number | bigint): Layer {
+  switch (config.type) {
+    case 'dense': return new DenseLayer(config, dtype, seed);
+    case 'output': return new OutputLayer(config, dtype, seed);
+    case 'activation': return new ActivationLayer(config);
+    case 'dropout': return new DropoutLayer(config);
+    case 'loss': return new LossLayer(config);
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The layer contract of MultiLayerNetwork: a layer owns its parameters (leaves that require grad)
+ * and defines only its forward pass with differentiable ops; autograd supplies the gradients.
+ */
+import type { NDArray } from '../../ndarray/ndarray.js';
+import type { ResolvedLayer } from '../config.js';
+
+export interface Layer {
+  readonly config: ResolvedLayer;
+  /** Parameters in DL4J order ('W' [nIn, nOut], then 'b' [nOut]); empty for parameterless layers. */
+  readonly params: ReadonlyMap<string, NDArray>;
+  /** The layer's activations for input x; dropout and similar apply only when training. */
+  forward(x: NDArray, training: boolean): NDArray;
+  /** The l1/l2 penalty of this layer's weights as a 0-d array (DL4J's calcRegularizationScore), or null when none. */
+  regularization(): NDArray | null;
+}
+
+/** A layer the network computes its loss from (output and loss layers). */
+export interface OutputLayerLike extends Layer {
+  /** The pre-activation output z; the network applies the activation inside the loss (fused paths). */
+  preOutput(x: NDArray, training: boolean): NDArray;
+}
+
+export function isOutputLayer(layer: Layer): layer is OutputLayerLike {
+  return layer.config.lossFunction !== null;
+}

@@ -1,0 +1,34 @@
+/**
+ * DL4J's TrainingListener and ScoreIterationListener. Listeners are called after each minibatch
+ * step; reading the score (model.score()) copies one number back from the device, so only
+ * listeners that ask for it pay that cost.
+ */
+
+/** What a listener may read from the model (MultiLayerNetwork implements it). */
+export interface TrainableModel {
+  /** The score (loss + regularization) of the last minibatch step. */
+  score(): number;
+}
+
+export interface TrainingListener {
+  /** After each minibatch step; iteration and epoch are the counts before this step was counted (as DL4J). */
+  iterationDone?(model: TrainableModel, iteration: number, epoch: number): void;
+  onEpochStart?(model: TrainableModel): void;
+  onEpochEnd?(model: TrainableModel): void;
+}
+
+/** Logs "Score at iteration N is S" every `printEvery` iterations (DL4J's ScoreIterationListener). */
+export class ScoreIterationListener implements TrainingListener {
+  readonly printEvery: number;
+  private readonly log: (line: string) => void;
+
+  constructor(printEvery = 10, log: (line: string) => void = (line) => console.log(line)) {
+    if (!Number.isInteger(printEvery) || printEvery < 1) throw new Error(`ScoreIterationListener: printEvery must be a positive integer, got ${printEvery}`);
+    this.printEvery = printEvery;
+    this.log = log;
+  }
+
+  iterationDone(model: TrainableModel, iteration: number): void {
+    if (iteration % this.printEvery === 0) this.log(`Score at iteration ${iteration} is ${model.score()}`);
+  }
+}
