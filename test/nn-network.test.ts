@@ -214,6 +214,35 @@ test('SGD step equals params - lr * gradient; per-layer updater overrides apply'
   net.close();
 });
 
+test('fit order as DL4J: gradient normalization on loss gradients, then l2, then weight decay on W', () => {
+  const lr = 0.1;
+  const [l2, wd, clipAt] = [0.05, 0.02, 0.01];
+  const layers: NeuralNetConfiguration['layers'] = [
+    { type: 'dense', nIn: N_IN, nOut: HIDDEN, activation: 'tanh' },
+    { type: 'output', nOut: N_OUT, activation: 'softmax', lossFunction: 'MCXENT' },
+  ];
+  const plain = new MultiLayerNetwork(smallConf({ l1: 0, l2: 0, layers })).init();
+  const net = new MultiLayerNetwork(smallConf({
+    l1: 0, l2, weightDecay: wd, gradientNormalization: 'ClipElementWiseAbsoluteValue', gradientNormalizationThreshold: clipAt, layers,
+  })).init();
+  const { ds } = randomData(new Rng(12), 6);
+  const p = scope(() => net.params().toFlatArray());
+  assert.deepEqual(scope(() => plain.params().toFlatArray()), p, 'same seed, same initial parameters');
+  plain.computeGradientAndScore(ds);
+  const g = [...plain.gradient().values()].flatMap((a) => a.toFlatArray());
+  net.fit(ds);
+  const w0 = N_IN * HIDDEN;
+  const isW = (k: number): boolean => k < w0 || (k >= w0 + HIDDEN && k < w0 + HIDDEN + HIDDEN * N_OUT);
+  const expected = p.map((v, k) => {
+    const clipped = Math.min(clipAt, Math.max(-clipAt, g[k]!));
+    return isW(k) ? v - lr * (clipped + l2 * v) - lr * wd * v : v - lr * clipped;
+  });
+  assertClose(scope(() => net.params().toFlatArray()), expected, { rtol: 1e-12, atol: 1e-14 });
+  ds.close();
+  plain.close();
+  net.close();
+});
+
 test('listeners see DL4J iteration/epoch counts; ScoreIterationListener logs the score', () => {
   const net = new MultiLayerNetwork(smallConf()).init();
   const { ds } = randomData(new Rng(8), 10);

@@ -145,6 +145,13 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
 
   /** Loss (averaged over examples) plus the regularization penalty, differentiable w.r.t. the parameters. */
   private lossOf(ds: DataSet, training: boolean, op: string): NDArray {
+    const loss = this.dataLoss(ds, training, op);
+    const reg = this.regularization();
+    return reg ? add(loss, reg) : loss;
+  }
+
+  /** The loss function's value averaged over examples, without the l1/l2 penalty. */
+  private dataLoss(ds: DataSet, training: boolean, op: string): NDArray {
     const layers = this.initialized(op);
     const last = layers[layers.length - 1]!;
     if (!isOutputLayer(last)) throw new Error(`MultiLayerNetwork.${op}: the last layer has no loss function`);
@@ -157,9 +164,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
       throw new Error(`MultiLayerNetwork.${op}: labels ${labels.dtype}${formatShape(labels.shape)} do not match the network output ${z.dtype}${formatShape(z.shape)}`);
     }
     const mask = ds.labelsMask ? this.asNetType(ds.labelsMask) : undefined;
-    const loss = computeLoss(out.config.lossFunction!, { labels, preOutput: z, activation: out.config.activation, ...(mask ? { mask } : {}) });
-    const reg = this.regularization();
-    return reg ? add(loss, reg) : loss;
+    return computeLoss(out.config.lossFunction!, { labels, preOutput: z, activation: out.config.activation, ...(mask ? { mask } : {}) });
   }
 
   // ---- score and gradients ------------------------------------------------------------------------
@@ -183,16 +188,23 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     }
   }
 
-  /** Forward + backward on ds (training mode); the gradients then sit on the parameters' .grad (see gradient()). */
-  private backprop(ds: DataSet, op: string): void {
+  /**
+   * Forward + backward on ds (training mode); the gradients then sit on the parameters' .grad (see
+   * gradient()). As DL4J, `normalize` (gradient normalization) sees the loss gradients only; the
+   * l1/l2 gradients are added after it, by a second backward() that accumulates into .grad.
+   */
+  private backprop(ds: DataSet, op: string, normalize?: () => void): void {
     this.clearGradients();
-    const loss = this.lossOf(ds, true, op);
+    const loss = this.dataLoss(ds, true, op);
     backward(loss);
-    const s = noGrad(() => keep(loss.dup()));
-    this.lastScore?.close();
-    this.lastScore = s;
     // A parameter the loss does not reach gets a zero gradient, so the updaters see every parameter.
     for (const e of this.entries) e.array.grad ??= keep(zeros(e.array.shape, { dtype: e.array.dtype, backend: e.array.backend }));
+    normalize?.();
+    const reg = this.regularization();
+    if (reg) backward(reg);
+    const s = noGrad(() => keep(reg ? add(loss, reg) : loss.dup()));
+    this.lastScore?.close();
+    this.lastScore = s;
   }
 
   /** Computes the gradients for ds (available from gradient()) and returns the score. */
@@ -231,24 +243,28 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   private step(ds: DataSet): void {
     const iteration = this.iterationCount;
     const epoch = this.epochCount;
+    const layers = this.resolved.layers;
+    const normalize = (): void =>
+      layers.forEach((c, i) => {
+        const grads: Record<string, NDArray> = {};
+        for (const e of this.entries) if (e.layer === i) grads[e.name] = e.array.grad!;
+        if (Object.keys(grads).length > 0) applyGradientNormalization(c.gradientNormalization, grads, c.gradientNormalizationThreshold);
+      });
     scope(() => {
-      this.backprop(ds, 'fit');
+      this.backprop(ds, 'fit', normalize);
       noGrad(() => {
-        const layers = this.resolved.layers;
-        layers.forEach((c, i) => {
-          const grads: Record<string, NDArray> = {};
-          for (const e of this.entries) if (e.layer === i) grads[e.name] = e.array.grad!;
-          if (Object.keys(grads).length > 0) applyGradientNormalization(c.gradientNormalization, grads, c.gradientNormalizationThreshold);
-        });
         for (const b of this.blocks) {
           const ps = b.params.map((k) => this.entries[k]!);
-          b.updater.apply(ps.map((e) => e.array), ps.map((e) => e.array.grad!), iteration, epoch);
-          // DL4J's WeightDecay (applyLR): W -= lr * decay * W after the updater, weights only.
+          // DL4J's WeightDecay (applyLR, weights only): lr * decay * W of the parameters before this update.
           const lr = b.updater.learningRate(iteration, epoch);
-          for (const e of ps) {
+          const decay = ps.map((e) => {
             const wd = layers[e.layer]!.weightDecay;
-            if (wd > 0 && e.name === 'W') scope(() => e.array.subi(mul(e.array, (Number.isNaN(lr) ? 1 : lr) * wd)));
-          }
+            return wd > 0 && e.name === 'W' ? mul(e.array, (Number.isNaN(lr) ? 1 : lr) * wd) : null;
+          });
+          b.updater.apply(ps.map((e) => e.array), ps.map((e) => e.array.grad!), iteration, epoch);
+          ps.forEach((e, k) => {
+            if (decay[k]) e.array.subi(decay[k]);
+          });
         }
       });
       this.clearGradients();
