@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  MultiLayerNetwork, ScoreIterationListener, DataSet, ListDataSetIterator, array, scope, memoryReport,
+  MultiLayerNetwork, ScoreIterationListener, DataSet, ListDataSetIterator, array, scope, memoryReport, gradCheck,
   type NeuralNetConfiguration, type TrainingListener,
 } from '../src/index.js';
 import { Rng, assertClose } from './helpers.js';
@@ -110,6 +110,15 @@ test('computeGradientAndScore gradients match central differences of the score (
     return (at(eps) - at(-eps)) / (2 * eps);
   });
   assertClose(analytic, viaNet, { rtol: 1e-5, atol: 1e-8 });
+  ds.close();
+  net.close();
+});
+
+test('gradCheck: the network score is differentiable w.r.t. its input features (DOUBLE)', () => {
+  const net = new MultiLayerNetwork(smallConf({ l1: 0 })).init();
+  const { ds } = randomData(new Rng(13), 4);
+  const r = gradCheck((x) => net.computeScore(new DataSet(x, ds.labels)), [ds.features]);
+  assert.ok(r.passed, `max relative error ${r.maxRelError}`);
   ds.close();
   net.close();
 });
@@ -298,6 +307,13 @@ test('dropout only in training; closed networks refuse work', () => {
   const trained = scope(() => net.output(x, true).toFlatArray());
   assert.ok(trained.every((v) => v === 0 || v === 2), 'inverted dropout: 0 or 1/retain');
   assert.ok(trained.some((v) => v === 0) && trained.some((v) => v === 2));
+  // Outputs are new arrays even when every layer is the identity at inference.
+  const out = net.output(x);
+  const acts = net.feedForward(x);
+  assert.ok(out !== x && acts.every((a) => a !== x) && new Set(acts).size === acts.length);
+  out.close();
+  for (const a of acts) a.close();
+  assert.equal(x.closed, false);
   x.close();
   net.close();
   assert.throws(() => net.output(x), /closed/);

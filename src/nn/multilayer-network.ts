@@ -115,7 +115,8 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
       scope(() => {
         let h = this.asNetType(x);
         for (const l of layers) h = l.forward(h, train);
-        return h;
+        // Identity-only networks would hand back the caller's own array; the result is always new.
+        return h === x ? x.dup() : h;
       }),
     );
   }
@@ -126,8 +127,13 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     return noGrad(() =>
       scope(() => {
         const acts = [this.asNetType(x)];
-        for (const l of layers) acts.push(l.forward(acts[acts.length - 1]!, train));
         if (acts[0] === x) acts[0] = x.dup();
+        for (const l of layers) {
+          const prev = acts[acts.length - 1]!;
+          const y = l.forward(prev, train);
+          // Each entry is its own array (identity layers return their input), so each can be closed.
+          acts.push(y === prev ? prev.dup() : y);
+        }
         return acts;
       }),
     );
@@ -179,6 +185,15 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
       return this.lastScore.item();
     }
     return noGrad(() => scope(() => this.lossOf(ds, training, 'score').item()));
+  }
+
+  /**
+   * The score of ds (loss + l1/l2) as a 0-d array that records gradients: for custom training
+   * loops and gradient checks. A backward() from it accumulates into the parameters' .grad.
+   */
+  computeScore(ds: DataSet, training = false): NDArray {
+    this.checkOpen('computeScore');
+    return this.lossOf(ds, training, 'computeScore');
   }
 
   private clearGradients(): void {
