@@ -123,6 +123,22 @@ test('gradCheck: the network score is differentiable w.r.t. its input features (
   net.close();
 });
 
+test('a labels mask drops examples from the score (still averaged over all N, as DL4J)', () => {
+  const net = new MultiLayerNetwork(smallConf({ l1: 0, l2: 0 })).init();
+  const { x, y, ds } = randomData(new Rng(14), 6);
+  const keepRows = [1, 0, 1, 1, 0, 1];
+  const masked = new DataSet(ds.features.dup(), ds.labels.dup(), null, array(keepRows, { dtype: 'DOUBLE' }));
+  const flat = scope(() => net.params().toFlatArray());
+  const p = refForward(flat, x);
+  let expected = 0;
+  p.forEach((row, r) => row.forEach((v, c) => (expected -= keepRows[r]! * y[r]![c]! * Math.log(v))));
+  expected /= x.length;
+  assert.ok(Math.abs(net.score(masked) - expected) < 1e-10, `${net.score(masked)} vs ${expected}`);
+  masked.close();
+  ds.close();
+  net.close();
+});
+
 /** Two Gaussian-ish blobs split by the line x0 + 2 x1 = 0, with a margin. */
 function separable(rng: Rng, n: number): DataSet {
   const xs: number[][] = [];
