@@ -132,8 +132,9 @@ test('MnistDataSetIterator: features scaled or binarized, one-hot labels, order 
   });
 });
 
-test('MnistDataSetIterator: missing directory, missing files and count mismatch', () => {
-  assert.throws(() => new MnistDataSetIterator({ batch: 1, train: true }), /`directory` is required/);
+test('MnistDataSetIterator: no directory (bundled), missing files and count mismatch', () => {
+  // Without `directory` the bundled digits are used (test/data-mnist-bundled.test.ts covers them).
+  assert.equal(new MnistDataSetIterator({ batch: 1, train: true }).numExamples, 8000);
   withDir((dir) => {
     assert.throws(() => new MnistDataSetIterator({ batch: 1, train: true, directory: dir }), /train-images-idx3-ubyte' \(or \.gz\) not found/);
     writeFileSync(join(dir, 'train-images-idx3-ubyte'), idxBytes(0x803, [3, 3, 4], new Array<number>(36).fill(0)));

