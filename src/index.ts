@@ -24,3 +24,6 @@ export { NeuralNetConfiguration, validateConfiguration, resolveConfiguration, co
 export { createLayer, isOutputLayer, DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, LossLayer, type Layer, type OutputLayerLike } from './nn/layers/index.js';
 export { MultiLayerNetwork } from './nn/multilayer-network.js';
 export { ScoreIterationListener, type TrainingListener, type TrainableModel } from './nn/listeners.js';
+export { ModelSerializer, serializeModel, deserializeModel, type WriteModelOptions, type RestoreOptions, type RestoredModel } from './nn/model-serializer.js';
+export { exportSafetensors, importSafetensors, safetensorsBytes, loadSafetensorsBytes, type SafetensorsDType } from './nn/safetensors.js';
+export { crc32 } from './nn/crc32.js';

@@ -1,0 +1,197 @@
+/**
+ * DL4J's ModelSerializer for MultiLayerNetwork: one binary file holding the configuration, the
+ * counters, the parameters, the updater state and optionally a normalizer, so a restored network
+ * gives bit-identical outputs and continues training exactly as the saved one would.
+ *
+ * Layout (all integers little-endian):
+ *   0  8 bytes  magic "DL4TSNET"
+ *   8  u32      format version (1)
+ *  12  u32      header length H in bytes
+ *  16  u32      CRC-32 over everything from byte 20 to the end (header and tensor data)
+ *  20  H bytes  JSON header (ModelFileHeader)
+ *  20+H         tensor data: each tensor's raw row-major values at header.tensors[i].offset
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import type { NDArray } from '../ndarray/ndarray.js';
+import { isDataType, dtypeSize, type DataType } from '../ndarray/dtype.js';
+import { sizeOf, formatShape } from '../ndarray/shape.js';
+import { scope } from '../ndarray/scope.js';
+import { noGrad } from '../autodiff/tape.js';
+import { normalizerFromJSON, type Normalizer, type NormalizerJSON } from '../data/normalizers.js';
+import { configurationFromJSON, configurationToJSON } from './config.js';
+import { MultiLayerNetwork } from './multilayer-network.js';
+import { crc32 } from './crc32.js';
+import { tensorBytes, tensorFromBytes } from './tensor-bytes.js';
+
+const MAGIC = Buffer.from('DL4TSNET', 'latin1');
+const VERSION = 1;
+const PREFIX = 20;
+
+/** One tensor in the data section; offsets are relative to the start of the data section. */
+interface TensorEntry {
+  /** 'param/0_W' for parameters, 'updater/<paramIndex>/<stateName>' for updater state. */
+  name: string;
+  dtype: DataType;
+  shape: number[];
+  offset: number;
+  length: number;
+}
+
+interface ModelFileHeader {
+  format: 'dl4ts-multilayernetwork';
+  configuration: unknown;
+  iterationCount: number;
+  epochCount: number;
+  normalizer: NormalizerJSON | null;
+  tensors: TensorEntry[];
+}
+
+export interface WriteModelOptions {
+  /** Store the updater state, so training can continue exactly (default true). */
+  saveUpdater?: boolean;
+  /** A fitted normalizer saved alongside (DL4J's addNormalizerToModel). */
+  normalizer?: Normalizer;
+}
+
+export interface RestoreOptions {
+  /** Restore the updater state when the file has it (default true); otherwise updaters start fresh. */
+  loadUpdater?: boolean;
+}
+
+export interface RestoredModel {
+  network: MultiLayerNetwork;
+  normalizer: Normalizer | null;
+}
+
+/** The file's bytes for `net` (see writeModel). */
+export function serializeModel(net: MultiLayerNetwork, options: WriteModelOptions = {}): Buffer {
+  const where = 'ModelSerializer.writeModel';
+  const named: [string, NDArray][] = [...net.paramTable()].map(([k, a]) => [`param/${k}`, a]);
+  if (options.saveUpdater ?? true) {
+    for (const [k, a] of Object.entries(net.updaterState())) named.push([`updater/${k}`, a]);
+  }
+  const chunks: Buffer[] = [];
+  const tensors: TensorEntry[] = [];
+  let offset = 0;
+  for (const [name, a] of named) {
+    const bytes = tensorBytes(a, where);
+    tensors.push({ name, dtype: a.dtype, shape: [...a.shape], offset, length: bytes.byteLength });
+    chunks.push(bytes);
+    offset += bytes.byteLength;
+  }
+  const header: ModelFileHeader = {
+    format: 'dl4ts-multilayernetwork',
+    configuration: JSON.parse(configurationToJSON(net.conf)) as unknown,
+    iterationCount: net.iterationCount,
+    epochCount: net.epochCount,
+    normalizer: options.normalizer ? options.normalizer.toJSON() : null,
+    tensors,
+  };
+  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
+  const body = Buffer.concat([headerBytes, ...chunks]);
+  const prefix = Buffer.alloc(PREFIX);
+  MAGIC.copy(prefix, 0);
+  prefix.writeUInt32LE(VERSION, 8);
+  prefix.writeUInt32LE(headerBytes.byteLength, 12);
+  prefix.writeUInt32LE(crc32(body), 16);
+  return Buffer.concat([prefix, body]);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkHeader(h: unknown, dataLength: number, bad: (why: string) => Error): ModelFileHeader {
+  if (!isRecord(h) || h['format'] !== 'dl4ts-multilayernetwork') throw bad('the header is not a dl4ts MultiLayerNetwork header');
+  if (!Number.isInteger(h['iterationCount']) || !Number.isInteger(h['epochCount'])) throw bad('the header lacks iterationCount/epochCount');
+  if (!Array.isArray(h['tensors'])) throw bad('the header lacks the tensor table');
+  for (const t of h['tensors'] as unknown[]) {
+    if (!isRecord(t) || typeof t['name'] !== 'string' || !isDataType(t['dtype']) || !Array.isArray(t['shape'])
+      || !(t['shape'] as unknown[]).every((d) => Number.isInteger(d) && (d as number) >= 0)
+      || !Number.isInteger(t['offset']) || !Number.isInteger(t['length'])) {
+      throw bad(`malformed tensor entry ${JSON.stringify(t)}`);
+    }
+    const e = t as unknown as TensorEntry;
+    if (e.length !== sizeOf(e.shape) * dtypeSize(e.dtype)) throw bad(`tensor '${e.name}' ${e.dtype}${formatShape(e.shape)} has length ${e.length}`);
+    if (e.offset < 0 || e.offset + e.length > dataLength) throw bad(`tensor '${e.name}' [${e.offset}, ${e.offset + e.length}) lies outside the ${dataLength} data bytes (truncated file?)`);
+  }
+  return h as unknown as ModelFileHeader;
+}
+
+/** Rebuilds a network from the bytes of a model file; `file` names the source in errors. */
+export function deserializeModel(bytes: Uint8Array, file: string, options: RestoreOptions = {}): RestoredModel {
+  const bad = (why: string): Error => new Error(`ModelSerializer.restoreMultiLayerNetwork: '${file}' ${why}`);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.byteLength < PREFIX) throw bad(`is truncated: ${buf.byteLength} bytes, shorter than the ${PREFIX}-byte prefix`);
+  if (!buf.subarray(0, 8).equals(MAGIC)) throw bad('is not a dl4ts model file (bad magic)');
+  const version = buf.readUInt32LE(8);
+  if (version !== VERSION) throw bad(`has format version ${version}; this reader supports ${VERSION}`);
+  const headerLength = buf.readUInt32LE(12);
+  if (PREFIX + headerLength > buf.byteLength) throw bad(`is truncated: the header needs ${headerLength} bytes, only ${buf.byteLength - PREFIX} follow`);
+  const body = buf.subarray(PREFIX);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.subarray(0, headerLength).toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const data = body.subarray(headerLength);
+  if (crc32(body) !== buf.readUInt32LE(16)) {
+    // Name truncation as such when the surviving header says how long the data should be.
+    if (isRecord(parsed) && Array.isArray(parsed['tensors'])) {
+      const needed = (parsed['tensors'] as unknown[]).reduce<number>((m, t) => (isRecord(t) && typeof t['offset'] === 'number' && typeof t['length'] === 'number' ? Math.max(m, t['offset'] + t['length']) : m), 0);
+      if (needed > data.byteLength) throw bad(`is truncated: ${data.byteLength} tensor data bytes, ${needed} expected`);
+    }
+    throw bad('is corrupted: CRC-32 mismatch');
+  }
+  if (parsed === undefined) throw bad('has a header that is not valid JSON');
+  const header = checkHeader(parsed, data.byteLength, bad);
+
+  const network = new MultiLayerNetwork(configurationFromJSON(header.configuration as object)).init();
+  try {
+    const params = network.paramTable();
+    const seen = new Set<string>();
+    const updater: Record<string, NDArray> = {};
+    noGrad(() => scope(() => {
+      for (const t of header.tensors) {
+        const a = tensorFromBytes(data.subarray(t.offset, t.offset + t.length), t.dtype, t.shape, `ModelSerializer.restoreMultiLayerNetwork('${file}')`);
+        if (t.name.startsWith('param/')) {
+          const key = t.name.slice(6);
+          const p = params.get(key);
+          if (!p) throw bad(`holds parameter '${key}', which the network does not have`);
+          if (p.dtype !== a.dtype || formatShape(p.shape) !== formatShape(a.shape)) {
+            throw bad(`parameter '${key}' is ${a.dtype}${formatShape(a.shape)}; the network expects ${p.dtype}${formatShape(p.shape)}`);
+          }
+          p.assign(a);
+          seen.add(key);
+        } else if (t.name.startsWith('updater/')) {
+          updater[t.name.slice(8)] = a;
+        } else {
+          throw bad(`holds an unknown tensor '${t.name}'`);
+        }
+      }
+      for (const key of params.keys()) if (!seen.has(key)) throw bad(`lacks parameter '${key}'`);
+      if ((options.loadUpdater ?? true) && Object.keys(updater).length > 0) network.setUpdaterState(updater);
+    }));
+    network.iterationCount = header.iterationCount;
+    network.epochCount = header.epochCount;
+    const normalizer = header.normalizer ? normalizerFromJSON(header.normalizer) : null;
+    return { network, normalizer };
+  } catch (e) {
+    network.close();
+    throw e;
+  }
+}
+
+/** Saves and restores MultiLayerNetworks (DL4J's ModelSerializer). */
+export const ModelSerializer = {
+  /** Writes the network (configuration, counters, parameters, updater state, normalizer) to one file. */
+  async writeModel(net: MultiLayerNetwork, path: string, options: WriteModelOptions = {}): Promise<void> {
+    await writeFile(path, serializeModel(net, options));
+  },
+
+  /** Reads a file written by writeModel; throws naming the file when it is corrupted or truncated. */
+  async restoreMultiLayerNetwork(path: string, options: RestoreOptions = {}): Promise<RestoredModel> {
+    return deserializeModel(await readFile(path), path, options);
+  },
+};
