@@ -9,6 +9,7 @@ import { isActivation, ACTIVATIONS, type Activation } from './activations.js';
 import { LOSS_FUNCTIONS, type LossFunction } from './losses.js';
 import { WEIGHT_INITS, type Distribution, type WeightInit } from './init.js';
 import { validateUpdaterConfig, type UpdaterConfig } from './updaters.js';
+import { resolveWindow, type CnnShape, type ConvolutionalFlatInputType, type ConvolutionalInputType, type GlobalPoolingType, type PoolingType, type WindowGeometry, type WindowOptions } from './cnn-config.js';
 import { GRADIENT_NORMALIZATIONS, DEFAULT_GRADIENT_NORMALIZATION_THRESHOLD, type GradientNormalization } from './gradient-normalization.js';
 
 /** Options every parameterized layer may override (DL4J's per-layer builder options). */
@@ -61,7 +62,48 @@ export interface LossLayerConfig {
   activation?: Activation;
 }
 
-export type LayerConfig = DenseLayerConfig | OutputLayerConfig | ActivationLayerConfig | DropoutLayerConfig | LossLayerConfig;
+/** DL4J's ConvolutionLayer: weights 'W' [nOut, nIn, kh, kw], bias 'b' [nOut]; nIn = input channels. */
+export interface ConvolutionLayerConfig extends ParamLayerOptions, WindowOptions {
+  type: 'convolution2d';
+  /** Default [5, 5] (DL4J's default). */
+  kernelSize?: WindowOptions['kernelSize'];
+}
+
+/** DL4J's SubsamplingLayer (pooling, no parameters). */
+export interface SubsamplingLayerConfig extends WindowOptions {
+  type: 'subsampling';
+  name?: string;
+  /** Default 'max'. */
+  poolingType?: PoolingType;
+  /** The p of 'pnorm' pooling (default 2). */
+  pnorm?: number;
+}
+
+/** DL4J's BatchNormalization over [N, C] or per channel over [N, C, H, W]. */
+export interface BatchNormalizationConfig {
+  type: 'batchNormalization';
+  name?: string;
+  nIn?: number;
+  nOut?: number;
+  /** Running-statistics decay (default 0.9, DL4J's). */
+  decay?: number;
+  /** Default 1e-5. */
+  eps?: number;
+  updater?: UpdaterConfig;
+}
+
+/** DL4J's GlobalPoolingLayer over H and W: [N, C, H, W] to [N, C]. */
+export interface GlobalPoolingConfig {
+  type: 'globalPooling';
+  name?: string;
+  /** Default 'max'. */
+  poolingType?: GlobalPoolingType;
+  /** Default 2. */
+  pnorm?: number;
+}
+
+export type LayerConfig = DenseLayerConfig | OutputLayerConfig | ActivationLayerConfig | DropoutLayerConfig | LossLayerConfig
+  | ConvolutionLayerConfig | SubsamplingLayerConfig | BatchNormalizationConfig | GlobalPoolingConfig;
 export type LayerType = LayerConfig['type'];
 
 /** DL4J's InputType.feedForward(size). */
@@ -82,7 +124,7 @@ export interface NeuralNetConfiguration {
   gradientNormalization?: GradientNormalization;
   gradientNormalizationThreshold?: number;
   dataType?: DataType;
-  inputType?: FeedForwardInputType;
+  inputType?: FeedForwardInputType | ConvolutionalInputType | ConvolutionalFlatInputType;
   layers: LayerConfig[];
 }
 
@@ -106,6 +148,16 @@ export interface ResolvedLayer {
   readonly lossFunction: LossFunction | null;
   readonly gradientNormalization: GradientNormalization;
   readonly gradientNormalizationThreshold: number;
+  /** Image input of this layer when it receives activations of a convolutional layer (or input type). */
+  readonly inputImage?: CnnShape;
+  /** Image output (convolution, subsampling, batch normalization over images). */
+  readonly outputImage?: CnnShape;
+  /** Window geometry of convolution and subsampling layers. */
+  readonly window?: WindowGeometry;
+  /** Pooling type of subsampling and global pooling layers, with the p of pnorm. */
+  readonly pooling?: { readonly type: PoolingType | GlobalPoolingType; readonly pnorm: number };
+  /** Batch normalization's running-statistics decay and epsilon. */
+  readonly batchNorm?: { readonly decay: number; readonly eps: number };
 }
 
 export interface ResolvedConfiguration {
@@ -118,7 +170,7 @@ export interface ResolvedConfiguration {
 const DEFAULT_ACTIVATION: Activation = 'sigmoid';
 const DEFAULT_WEIGHT_INIT: WeightInit = 'XAVIER';
 const DEFAULT_UPDATER: UpdaterConfig = { type: 'sgd' };
-const LAYER_TYPES: readonly LayerType[] = ['dense', 'output', 'activation', 'dropout', 'loss'];
+const LAYER_TYPES: readonly LayerType[] = ['dense', 'output', 'activation', 'dropout', 'loss', 'convolution2d', 'subsampling', 'batchNormalization', 'globalPooling'];
 
 function layerLabel(i: number, l: { type?: unknown; name?: unknown }): string {
   return `layer ${i} (${String(l.type)}${typeof l.name === 'string' ? ` '${l.name}'` : ''})`;
@@ -175,6 +227,16 @@ function checkRetain(where: string, v: number | undefined): void {
   if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= 1)) fail(where, `dropOut is DL4J's retain probability and must be in (0, 1], got ${String(v)}`);
 }
 
+function needImage(where: string, prev: CnnShape | undefined): CnnShape {
+  if (!prev) fail(where, "needs a convolutional input: set inputType { type: 'convolutional' | 'convolutionalFlat', height, width, channels } or put it after a convolutional layer");
+  return prev;
+}
+
+function checkPnorm(where: string, p: number | undefined): number {
+  if (p !== undefined && !(Number.isFinite(p) && p > 0)) fail(where, `pnorm must be a positive number, got ${String(p)}`);
+  return p ?? 2;
+}
+
 /**
  * Checks a configuration and returns it resolved (defaults applied, nIn inferred). Throws an error
  * naming the layer index, type and name, and the offending option.
@@ -187,12 +249,25 @@ export function resolveConfiguration(conf: NeuralNetConfiguration): ResolvedConf
   if (!(DATA_TYPES as readonly string[]).includes(dataType) || !isFloating(dataType)) fail('dataType', `must be a floating type, got '${String(dataType)}'`);
   checkActivation('global', conf.activation);
   checkCommon('global', conf, undefined);
+  let prevImage: CnnShape | undefined;
+  let prevOut: number | undefined;
   if (conf.inputType !== undefined) {
-    if (conf.inputType.type !== 'feedForward') fail('inputType', `only { type: 'feedForward', size } is supported, got type '${String(conf.inputType.type)}'`);
-    checkSize('inputType', 'size', conf.inputType.size);
+    const it = conf.inputType;
+    if (it.type === 'feedForward') {
+      checkSize('inputType', 'size', it.size);
+      prevOut = it.size;
+    } else if (it.type === 'convolutional' || it.type === 'convolutionalFlat') {
+      for (const k of ['height', 'width', 'channels'] as const) {
+        checkSize('inputType', k, it[k]);
+        if (it[k] === undefined) fail('inputType', `${k} is required`);
+      }
+      prevImage = { channels: it.channels, height: it.height, width: it.width };
+      prevOut = it.channels * it.height * it.width;
+    } else {
+      fail('inputType', `expected type 'feedForward', 'convolutional' or 'convolutionalFlat', got '${String((it as { type: unknown }).type)}'`);
+    }
   }
   const resolved: ResolvedLayer[] = [];
-  let prevOut: number | undefined = conf.inputType?.size;
   conf.layers.forEach((l, i) => {
     if (l === null || typeof l !== 'object') fail(`layer ${i}`, `expected a layer configuration object, got ${String(l)}`);
     const where = layerLabel(i, l);
@@ -218,6 +293,7 @@ export function resolveConfiguration(conf: NeuralNetConfiguration): ResolvedConf
         if (l.type === 'output') checkLoss(where, l.lossFunction);
         const nIn = l.nIn ?? prevOut;
         if (nIn === undefined) fail(where, 'nIn is not set and cannot be inferred (no previous layer and no inputType)');
+        const flattenFrom = prevImage;
         if (l.nIn !== undefined && prevOut !== undefined && l.nIn !== prevOut) {
           fail(where, `nIn ${l.nIn} does not match the ${i === 0 ? "inputType's size" : "previous layer's nOut"} ${prevOut}`);
         }
@@ -231,8 +307,10 @@ export function resolveConfiguration(conf: NeuralNetConfiguration): ResolvedConf
           lossFunction: l.type === 'output' ? l.lossFunction : null,
           gradientNormalization: l.gradientNormalization ?? base.gradientNormalization,
           gradientNormalizationThreshold: l.gradientNormalizationThreshold ?? base.gradientNormalizationThreshold,
+          ...(flattenFrom ? { inputImage: flattenFrom } : {}),
         });
         prevOut = l.nOut;
+        prevImage = undefined;
         return;
       }
       case 'activation':
@@ -256,10 +334,82 @@ export function resolveConfiguration(conf: NeuralNetConfiguration): ResolvedConf
           activation = l.activation ?? 'identity';
           lossFunction = l.lossFunction;
         }
-        resolved.push({ ...base, nIn: prevOut, nOut: prevOut, activation, dropOut, lossFunction });
+        if (l.type === 'loss' && prevImage) fail(where, 'a loss layer cannot follow a convolutional layer (add a globalPooling or dense/output layer)');
+        resolved.push({ ...base, nIn: prevOut, nOut: prevOut, activation, dropOut, lossFunction, ...(prevImage ? { inputImage: prevImage, outputImage: prevImage } : {}) });
+        return;
+      }
+      case 'convolution2d': {
+        checkSize(where, 'nIn', l.nIn);
+        checkSize(where, 'nOut', l.nOut);
+        if (l.nOut === undefined) fail(where, 'nOut is required');
+        checkActivation(where, l.activation);
+        checkCommon(where, l, conf.distribution);
+        checkRetain(where, l.dropOut);
+        const input = needImage(where, prevImage);
+        if (l.nIn !== undefined && l.nIn !== input.channels) fail(where, `nIn ${l.nIn} does not match the input's ${input.channels} channels`);
+        const { geometry, out } = resolveWindow(where, l, 5, 1, input);
+        resolved.push({
+          ...base, nIn: input.channels, nOut: l.nOut,
+          activation: l.activation ?? conf.activation ?? DEFAULT_ACTIVATION,
+          weightInit: l.weightInit ?? base.weightInit, distribution: l.distribution ?? base.distribution,
+          updater: l.updater ?? base.updater,
+          l1: l.l1 ?? conf.l1 ?? 0, l2: l.l2 ?? conf.l2 ?? 0, weightDecay: l.weightDecay ?? conf.weightDecay ?? 0,
+          dropOut: l.dropOut ?? 1, hasBias: l.hasBias ?? true,
+          gradientNormalization: l.gradientNormalization ?? base.gradientNormalization,
+          gradientNormalizationThreshold: l.gradientNormalizationThreshold ?? base.gradientNormalizationThreshold,
+          inputImage: input, outputImage: { channels: l.nOut, height: out[0], width: out[1] }, window: geometry,
+        });
+        break;
+      }
+      case 'subsampling': {
+        const input = needImage(where, prevImage);
+        const type = l.poolingType ?? 'max';
+        if (!['max', 'avg', 'pnorm'].includes(type)) fail(where, `poolingType must be 'max', 'avg' or 'pnorm', got '${String(type)}'`);
+        const pnorm = checkPnorm(where, l.pnorm);
+        const kernel = l.kernelSize ?? 2;
+        const { geometry, out } = resolveWindow(where, l, kernel, l.stride ?? kernel, input);
+        resolved.push({
+          ...base, nIn: input.channels, nOut: input.channels, activation: 'identity',
+          inputImage: input, outputImage: { channels: input.channels, height: out[0], width: out[1] }, window: geometry,
+          pooling: { type, pnorm },
+        });
+        break;
+      }
+      case 'batchNormalization': {
+        checkSize(where, 'nIn', l.nIn);
+        checkSize(where, 'nOut', l.nOut);
+        const n = prevImage ? prevImage.channels : prevOut;
+        if (n === undefined) fail(where, 'nIn cannot be inferred (no previous layer and no inputType)');
+        for (const [k, v] of [['nIn', l.nIn], ['nOut', l.nOut]] as const) {
+          if (v !== undefined && v !== n) fail(where, `${k} ${v} does not match the input's ${prevImage ? 'channels' : 'size'} ${n}`);
+        }
+        const decay = l.decay ?? 0.9;
+        const eps = l.eps ?? 1e-5;
+        if (!(Number.isFinite(decay) && decay >= 0 && decay <= 1)) fail(where, `decay must be in [0, 1], got ${String(decay)}`);
+        if (!(Number.isFinite(eps) && eps > 0)) fail(where, `eps must be a positive number, got ${String(eps)}`);
+        checkCommon(where, l, conf.distribution);
+        resolved.push({
+          ...base, nIn: n, nOut: n, activation: 'identity', updater: l.updater ?? base.updater, hasBias: true,
+          batchNorm: { decay, eps }, ...(prevImage ? { inputImage: prevImage, outputImage: prevImage } : {}),
+        });
+        // Over images the output stays an image (prevImage and prevOut unchanged).
+        if (!prevImage) prevOut = n;
+        return;
+      }
+      case 'globalPooling': {
+        const input = needImage(where, prevImage);
+        const type = l.poolingType ?? 'max';
+        if (!['max', 'avg', 'sum', 'pnorm'].includes(type)) fail(where, `poolingType must be 'max', 'avg', 'sum' or 'pnorm', got '${String(type)}'`);
+        resolved.push({ ...base, nIn: input.channels, nOut: input.channels, activation: 'identity', inputImage: input, pooling: { type, pnorm: checkPnorm(where, l.pnorm) } });
+        prevOut = input.channels;
+        prevImage = undefined;
         return;
       }
     }
+    // Convolution and subsampling end here: their output is an image.
+    const img = resolved[resolved.length - 1]!.outputImage!;
+    prevImage = img;
+    prevOut = img.channels * img.height * img.width;
   });
   resolved.forEach((r, i) => {
     if (r.lossFunction !== null && i !== resolved.length - 1) fail(layerLabel(i, conf.layers[i]!), `an '${r.type}' layer must be the last layer`);

@@ -29,6 +29,8 @@ interface ParamEntry {
   readonly layer: number;
   readonly name: string;
   readonly array: NDArray;
+  /** False for state kept as a parameter but not trained (batch normalization's running mean/var). */
+  readonly trainable: boolean;
 }
 
 /** A run of consecutive parameters sharing one updater configuration (DL4J's UpdaterBlock). */
@@ -40,6 +42,7 @@ interface UpdaterBlock {
 
 const LAYER_CLASS: Readonly<Record<string, string>> = {
   dense: 'DenseLayer', output: 'OutputLayer', activation: 'ActivationLayer', dropout: 'DropoutLayer', loss: 'LossLayer',
+  convolution2d: 'ConvolutionLayer', subsampling: 'SubsamplingLayer', batchNormalization: 'BatchNormalization', globalPooling: 'GlobalPoolingLayer',
 };
 
 export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
@@ -69,9 +72,10 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     if (this.layerList) return this;
     const { seed, dataType } = this.resolved;
     this.layerList = this.resolved.layers.map((c, i) => createLayer(c, dataType, seed === undefined ? undefined : BigInt(seed) + BigInt(i)));
-    this.entries = this.layerList.flatMap((l, i) => [...l.params].map(([name, array]) => ({ layer: i, name, array })));
+    this.entries = this.layerList.flatMap((l, i) => [...l.params].map(([name, array]) => ({ layer: i, name, array, trainable: !l.nonTrainable?.has(name) })));
     let current: { key: string; updater: Updater; params: number[] } | null = null;
     this.entries.forEach((e, k) => {
+      if (!e.trainable) return;
       const config = this.resolved.layers[e.layer]!.updater;
       const key = JSON.stringify(config);
       if (!current || current.key !== key) {
@@ -213,7 +217,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     const loss = this.dataLoss(ds, true, op);
     backward(loss);
     // A parameter the loss does not reach gets a zero gradient, so the updaters see every parameter.
-    for (const e of this.entries) e.array.grad ??= keep(zeros(e.array.shape, { dtype: e.array.dtype, backend: e.array.backend }));
+    for (const e of this.entries) if (e.trainable) e.array.grad ??= keep(zeros(e.array.shape, { dtype: e.array.dtype, backend: e.array.backend }));
     normalize?.();
     const reg = this.regularization();
     if (reg) backward(reg);
@@ -234,6 +238,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     this.initialized('gradient');
     const out = new Map<string, NDArray>();
     for (const e of this.entries) {
+      if (!e.trainable) continue;
       if (!e.array.grad) throw new Error('MultiLayerNetwork.gradient: no gradients; call computeGradientAndScore first');
       out.set(`${e.layer}_${e.name}`, e.array.grad);
     }
@@ -262,7 +267,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     const normalize = (): void =>
       layers.forEach((c, i) => {
         const grads: Record<string, NDArray> = {};
-        for (const e of this.entries) if (e.layer === i) grads[e.name] = e.array.grad!;
+        for (const e of this.entries) if (e.layer === i && e.trainable) grads[e.name] = e.array.grad!;
         if (Object.keys(grads).length > 0) applyGradientNormalization(c.gradientNormalization, grads, c.gradientNormalizationThreshold);
       });
     scope(() => {
@@ -426,8 +431,9 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     const line = (cells: readonly string[]): string => cells.slice(0, 4).map((s, k) => s.padEnd(widths[k]!)).join('   ').trimEnd();
     const rule = '='.repeat(widths.reduce((a, w) => a + w, 0) + 3 * (widths.length - 1));
     const total = this.numParams();
+    const frozen = this.entries.reduce((n, e) => n + (e.trainable ? 0 : e.array.size), 0);
     return [rule, line(header), rule, ...rows.map(line), '-'.repeat(rule.length),
-      `            Total Parameters:  ${total}`, `        Trainable Parameters:  ${total}`, `           Frozen Parameters:  0`, rule].join('\n');
+      `            Total Parameters:  ${total}`, `        Trainable Parameters:  ${total - frozen}`, `           Frozen Parameters:  ${frozen}`, rule].join('\n');
   }
 
   /** Releases the parameters, gradients, updater state and score. */

@@ -9,6 +9,7 @@ import { abs, square } from '../../ops/unary.js';
 import { add, mul } from '../../ops/binary.js';
 import { sum } from '../../ops/reduce.js';
 import { matmul } from '../../ops/linalg.js';
+import { reshape } from '../../ops/views.js';
 import { zeros } from '../../ops/create.js';
 import { activate } from '../activations.js';
 import { initWeights } from '../init.js';
@@ -36,6 +37,8 @@ export class DenseLayer implements Layer {
 
   preOutput(x: NDArray, training: boolean): NDArray {
     const { nIn, index, name } = this.config;
+    // DL4J's CnnToFeedForwardPreProcessor: [N, C, H, W] flattened in C, H, W order.
+    if (this.config.inputImage && x.rank === 4) x = reshape(x, [x.shape[0]!, nIn]);
     if (x.rank !== 2 || x.shape[1] !== nIn) {
       throw new Error(`layer ${index} (${this.config.type} '${name}'): expected input [N, ${nIn}], got ${x.dtype}[${x.shape.join(', ')}]`);
     }

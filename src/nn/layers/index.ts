@@ -6,9 +6,13 @@ import { DenseLayer, OutputLayer } from './dense.js';
 import { ActivationLayer } from './activation.js';
 import { DropoutLayer } from './dropout.js';
 import { LossLayer } from './loss.js';
+import { ConvolutionLayer } from './convolution.js';
+import { SubsamplingLayer } from './subsampling.js';
+import { BatchNormalizationLayer } from './batch-normalization.js';
+import { GlobalPoolingLayer } from './global-pooling.js';
 
 export { type Layer, type OutputLayerLike, isOutputLayer } from './layer.js';
-export { DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, LossLayer };
+export { DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, LossLayer, ConvolutionLayer, SubsamplingLayer, BatchNormalizationLayer, GlobalPoolingLayer };
 
 export function createLayer(config: ResolvedLayer, dtype: DataType, seed?: number | bigint): Layer {
   switch (config.type) {
@@ -17,5 +21,9 @@ export function createLayer(config: ResolvedLayer, dtype: DataType, seed?: numbe
     case 'activation': return new ActivationLayer(config);
     case 'dropout': return new DropoutLayer(config);
     case 'loss': return new LossLayer(config);
+    case 'convolution2d': return new ConvolutionLayer(config, dtype, seed);
+    case 'subsampling': return new SubsamplingLayer(config);
+    case 'batchNormalization': return new BatchNormalizationLayer(config, dtype);
+    case 'globalPooling': return new GlobalPoolingLayer(config);
   }
 }

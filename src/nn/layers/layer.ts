@@ -9,6 +9,8 @@ export interface Layer {
   readonly config: ResolvedLayer;
   /** Parameters in DL4J order ('W' [nIn, nOut], then 'b' [nOut]); empty for parameterless layers. */
   readonly params: ReadonlyMap<string, NDArray>;
+  /** Parameters the updaters never train and that get no gradient (batch normalization's running statistics). */
+  readonly nonTrainable?: ReadonlySet<string>;
   /** The layer's activations for input x; dropout and similar apply only when training. */
   forward(x: NDArray, training: boolean): NDArray;
   /** The l1/l2 penalty of this layer's weights as a 0-d array (DL4J's calcRegularizationScore), or null when none. */
