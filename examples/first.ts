@@ -1,5 +1,5 @@
 /**
- * A first tour of dl4ts (`npm start`): arrays, broadcasting, reductions, matrix products, and a
+ * A first tour of dl4ts (`npm run example:first`): arrays, broadcasting, reductions, matrix products, and a
  * small neural network trained with autograd to separate two interleaved spirals.
  */
 import {

@@ -30,3 +30,4 @@ export { ScoreIterationListener, type TrainingListener, type TrainableModel } fr
 export { ModelSerializer, serializeModel, deserializeModel, type WriteModelOptions, type RestoreOptions, type RestoredModel } from './nn/model-serializer.js';
 export { exportSafetensors, importSafetensors, safetensorsBytes, loadSafetensorsBytes, type SafetensorsDType } from './nn/safetensors.js';
 export { crc32 } from './nn/crc32.js';
+export { PerformanceListener, ProgressBarListener, type PerformanceListenerOptions, type PerformanceReport, type ProgressBarOptions, type ProgressStream } from './nn/listeners-extra.js';
