@@ -3,7 +3,7 @@
 // configuration validation and inference, and a tiny CNN learning horizontal vs vertical bars.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MultiLayerNetwork, DataSet, array, scope, noGrad, type NeuralNetConfiguration, type NDArray } from '../src/index.js';
+import { MultiLayerNetwork, DataSet, array, scope, noGrad, serializeModel, deserializeModel, type NeuralNetConfiguration, type NDArray } from '../src/index.js';
 import { Rng, assertClose } from './helpers.js';
 
 type Img = number[][][][]; // [N][C][H][W]
@@ -310,6 +310,13 @@ test('configuration: nIn/output-size inference and clear errors naming the layer
   assert.deepEqual(r.map((l) => [l.nIn, l.nOut]), [[1, 6], [6, 6], [6, 4], [4, 4], [4 * 6 * 6, 10]]);
   assert.deepEqual(r[1]!.outputImage, { channels: 6, height: 12, width: 12 });
   assert.deepEqual(r[2]!.outputImage, { channels: 4, height: 6, width: 6 });
+  // The global convolutionMode applies where a layer sets none: Same gives ceil(in / stride).
+  const same = new MultiLayerNetwork({
+    convolutionMode: 'Same', inputType: { type: 'convolutional', height: 7, width: 5, channels: 1 },
+    layers: [{ type: 'convolution2d', nOut: 2, kernelSize: 3, stride: 2 }, { type: 'subsampling', kernelSize: 2, convolutionMode: 'Truncate' }, { type: 'output', nOut: 2, lossFunction: 'MCXENT' }],
+  });
+  assert.deepEqual(same.resolved.layers[0]!.outputImage, { channels: 2, height: 4, width: 3 });
+  assert.deepEqual(same.resolved.layers[1]!.outputImage, { channels: 2, height: 2, width: 1 });
   const base = { inputType: { type: 'convolutional', height: 4, width: 4, channels: 1 } } as const;
   const out = { type: 'output', nOut: 2, lossFunction: 'MCXENT' } as const;
   assert.throws(() => new MultiLayerNetwork({ ...base, layers: [{ type: 'convolution2d', nOut: 2, kernelSize: 5 }, out] }), /layer 0 \(convolution2d\).*larger than the padded input/);
@@ -360,6 +367,38 @@ test('a tiny CNN learns horizontal vs vertical bars to > 95% accuracy', () => {
   const out = net.output(img(testSet.x, 'FLOAT')).toFlatArray();
   const correct = testSet.y.filter((t, i) => (out[2 * i + 1]! > out[2 * i]! ? 1 : 0) === t[1]).length;
   assert.ok(correct / testSet.x.length > 0.95, `accuracy ${correct / testSet.x.length}`);
+  ds.close();
+  net.close();
+});
+
+test('a trained CNN with batch normalization survives clone() and a ModelSerializer round trip (running stats included)', () => {
+  const rng = new Rng(31);
+  const data = bars(rng, 16);
+  const net = new MultiLayerNetwork({
+    seed: 2, dataType: 'DOUBLE', updater: { type: 'adam', learningRate: 0.01 },
+    inputType: { type: 'convolutional', height: 8, width: 8, channels: 1 },
+    layers: [
+      { type: 'convolution2d', nOut: 2, kernelSize: 3, activation: 'relu' },
+      { type: 'batchNormalization' },
+      { type: 'subsampling', kernelSize: 2 },
+      { type: 'globalPooling', poolingType: 'avg' },
+      { type: 'output', nOut: 2, lossFunction: 'MCXENT' },
+    ],
+  }).init();
+  const ds = new DataSet(img(data.x), array(data.y, { dtype: 'DOUBLE' }));
+  net.fit(ds, 3);
+  // Training moved the running statistics away from their initial 0 / 1.
+  assert.ok(paramsOf(net, '1_mean').some((v) => Math.abs(v) > 1e-6));
+  const expected = net.output(ds.features);
+  const copies = [net.clone(), deserializeModel(serializeModel(net), 'memory').network];
+  for (const c of copies) {
+    assertClose(paramsOf(c, '1_var'), paramsOf(net, '1_var'), tol);
+    const o = c.output(ds.features);
+    assertClose(o.toFlatArray(), expected.toFlatArray(), tol);
+    o.close();
+    c.close();
+  }
+  expected.close();
   ds.close();
   net.close();
 });

@@ -9,7 +9,7 @@ import { isActivation, ACTIVATIONS, type Activation } from './activations.js';
 import { LOSS_FUNCTIONS, type LossFunction } from './losses.js';
 import { WEIGHT_INITS, type Distribution, type WeightInit } from './init.js';
 import { validateUpdaterConfig, type UpdaterConfig } from './updaters.js';
-import { resolveWindow, type CnnShape, type ConvolutionalFlatInputType, type ConvolutionalInputType, type GlobalPoolingType, type PoolingType, type WindowGeometry, type WindowOptions } from './cnn-config.js';
+import { resolveWindow, type CnnShape, type ConvolutionalFlatInputType, type ConvolutionalInputType, type ConvolutionMode, type GlobalPoolingType, type PoolingType, type WindowGeometry, type WindowOptions } from './cnn-config.js';
 import { GRADIENT_NORMALIZATIONS, DEFAULT_GRADIENT_NORMALIZATION_THRESHOLD, type GradientNormalization } from './gradient-normalization.js';
 
 /** Options every parameterized layer may override (DL4J's per-layer builder options). */
@@ -125,6 +125,8 @@ export interface NeuralNetConfiguration {
   gradientNormalizationThreshold?: number;
   dataType?: DataType;
   inputType?: FeedForwardInputType | ConvolutionalInputType | ConvolutionalFlatInputType;
+  /** Default convolutionMode of convolution and subsampling layers (DL4J's global option; default 'Truncate'). */
+  convolutionMode?: ConvolutionMode;
   layers: LayerConfig[];
 }
 
@@ -347,7 +349,7 @@ export function resolveConfiguration(conf: NeuralNetConfiguration): ResolvedConf
         checkRetain(where, l.dropOut);
         const input = needImage(where, prevImage);
         if (l.nIn !== undefined && l.nIn !== input.channels) fail(where, `nIn ${l.nIn} does not match the input's ${input.channels} channels`);
-        const { geometry, out } = resolveWindow(where, l, 5, 1, input);
+        const { geometry, out } = resolveWindow(where, { ...l, convolutionMode: l.convolutionMode ?? conf.convolutionMode ?? 'Truncate' }, 5, 1, input);
         resolved.push({
           ...base, nIn: input.channels, nOut: l.nOut,
           activation: l.activation ?? conf.activation ?? DEFAULT_ACTIVATION,
@@ -367,7 +369,7 @@ export function resolveConfiguration(conf: NeuralNetConfiguration): ResolvedConf
         if (!['max', 'avg', 'pnorm'].includes(type)) fail(where, `poolingType must be 'max', 'avg' or 'pnorm', got '${String(type)}'`);
         const pnorm = checkPnorm(where, l.pnorm);
         const kernel = l.kernelSize ?? 2;
-        const { geometry, out } = resolveWindow(where, l, kernel, l.stride ?? kernel, input);
+        const { geometry, out } = resolveWindow(where, { ...l, convolutionMode: l.convolutionMode ?? conf.convolutionMode ?? 'Truncate' }, kernel, l.stride ?? kernel, input);
         resolved.push({
           ...base, nIn: input.channels, nOut: input.channels, activation: 'identity',
           inputImage: input, outputImage: { channels: input.channels, height: out[0], width: out[1] }, window: geometry,
