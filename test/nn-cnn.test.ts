@@ -115,6 +115,8 @@ test('subsampling forward (max/avg/pnorm, Truncate and Same) matches a float64 l
     { opts: { poolingType: 'max', kernelSize: 2, convolutionMode: 'Same' }, type: 'max', win: { kh: 2, kw: 2, sh: 2, sw: 2, pad: [0, 1, 0, 0] } },
     // Same, kernel 3 stride 1: symmetric padding 1, averaged over the in-bounds part.
     { opts: { poolingType: 'avg', kernelSize: 3, stride: 1, convolutionMode: 'Same' }, type: 'avgInBounds', win: { kh: 3, kw: 3, sh: 1, sw: 1, pad: [1, 1, 1, 1] } },
+    // Same, kernel 2 stride 2 (asymmetric rows [0, 1]), averaged over the in-bounds part.
+    { opts: { poolingType: 'avg', kernelSize: 2, convolutionMode: 'Same' }, type: 'avgInBounds', win: { kh: 2, kw: 2, sh: 2, sw: 2, pad: [0, 1, 0, 0] } },
   ];
   for (const { opts, type, win, p } of cases) {
     const net = new MultiLayerNetwork({
@@ -279,7 +281,9 @@ test('gradients of conv nets match central differences of the score through setP
     layers: [
       { type: 'convolution2d', nOut: 3, kernelSize: 2, convolutionMode: 'Same', activation: 'tanh' },
       { type: 'batchNormalization' },
-      { type: 'subsampling', poolingType: 'max', kernelSize: 2, stride: 2 },
+      // 5x5 -> 3x3 -> 2x2, both with asymmetric Same padding [0, 1].
+      { type: 'subsampling', poolingType: 'max', kernelSize: 2, stride: 2, convolutionMode: 'Same' },
+      { type: 'subsampling', poolingType: 'avg', kernelSize: 2, convolutionMode: 'Same' },
       { type: 'output', nOut: 3, activation: 'softmax', lossFunction: 'MCXENT' },
     ],
   }, x, 7);

@@ -4,7 +4,8 @@
  */
 import type { NDArray } from '../../ndarray/ndarray.js';
 import { abs, powScalar } from '../../ops/unary.js';
-import { mul } from '../../ops/binary.js';
+import { div, mul } from '../../ops/binary.js';
+import { ones } from '../../ops/create.js';
 import { avgPool2d, maxPool2d } from '../../ops/conv.js';
 import type { ResolvedLayer } from '../config.js';
 import type { Layer } from './layer.js';
@@ -23,8 +24,13 @@ export class SubsamplingLayer implements Layer {
     const p = padForWindow(x, g, type === 'max' ? -Infinity : 0);
     const opts = { kernel: [...g.kernel] as [number, number], stride: [...g.stride] as [number, number], padding: p.padding, dilation: [...g.dilation] as [number, number] };
     if (type === 'max') return maxPool2d(p.x, opts);
-    // Same mode averages over the in-bounds part of each window only (symmetric padding case).
-    if (type === 'avg') return avgPool2d(p.x, { ...opts, countIncludePad: g.mode !== 'Same' });
+    if (type === 'avg') {
+      if (g.mode !== 'Same') return avgPool2d(p.x, { ...opts, countIncludePad: true });
+      // Same mode averages over the in-bounds part of each window only: the window sums divided by
+      // the in-bounds counts (the same pooling of an all-ones image), which also covers asymmetric padding.
+      const count = padForWindow(ones([1, 1, x.shape[2]!, x.shape[3]!], { dtype: x.dtype, backend: x.backend }), g, 0);
+      return div(avgPool2d(p.x, { ...opts, countIncludePad: true }), avgPool2d(count.x, { ...opts, countIncludePad: true }));
+    }
     const windowSum = mul(avgPool2d(powScalar(abs(p.x), pnorm), { ...opts, countIncludePad: true }), g.kernel[0] * g.kernel[1]);
     return powScalar(windowSum, 1 / pnorm);
   }
