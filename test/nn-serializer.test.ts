@@ -235,3 +235,26 @@ test('safetensors import: a hand-built file, and validation of names, shapes, dt
     net.close();
   });
 });
+
+test('16-bit floats travel as their IEEE bit patterns in both directions', async () => {
+  const { tensorBytes, tensorFromBytes } = await import('../src/nn/tensor-bytes.js');
+  const values = [0.5, -2, 1.25, 0, 1];
+  // Standard encodings: half 0.5=0x3800, -2=0xC000, 1.25=0x3D00, 0=0, 1=0x3C00; bfloat16 = top 16 bits of float32.
+  const cases = { HALF: [0x3800, 0xc000, 0x3d00, 0x0000, 0x3c00], BFLOAT16: [0x3f00, 0xc000, 0x3fa0, 0x0000, 0x3f80] } as const;
+  for (const [dtype, bits] of Object.entries(cases) as [('HALF' | 'BFLOAT16'), readonly number[]][]) {
+    const a = array(values, [5], { dtype });
+    const bytes = tensorBytes(a, 'test');
+    assert.deepEqual([0, 1, 2, 3, 4].map((i) => bytes.readUInt16LE(2 * i)), bits, dtype);
+    const extra = [2 ** -24, 65504, -0.0009765625];
+    const raw = Buffer.alloc(2 * (bits.length + extra.length));
+    bits.forEach((b, i) => raw.writeUInt16LE(b, 2 * i));
+    if (dtype === 'HALF') [0x0001, 0x7bff, 0x9400].forEach((b, i) => raw.writeUInt16LE(b, 2 * (bits.length + i)));
+    else extra.forEach((v, i) => { const f = Buffer.alloc(4); f.writeFloatLE(v); raw.writeUInt16LE(f.readUInt16LE(2), 2 * (bits.length + i)); });
+    const back = tensorFromBytes(raw, dtype, [8], 'test');
+    assert.deepEqual(tensorBytes(back, 'test'), raw, `${dtype} bits round trip`);
+    if (dtype === 'HALF') assert.deepEqual(back.toFlatArray(), [...values, ...extra]);
+    assert.throws(() => tensorFromBytes(raw.subarray(2), dtype, [8], 'test'), /14 bytes do not hold/);
+    a.close();
+    back.close();
+  }
+});
