@@ -29,6 +29,11 @@ const expectedBatches = (n: number, b: number): number[][] => {
   return out;
 };
 
+/** Lets the prefetcher run: it fetches one batch per event-loop turn, so counting turns (not milliseconds) keeps this deterministic under load. */
+async function idleTurns(turns = 50): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+}
+
 test('ListDataSetIterator: batches in order, last partial, reset, for..of restarts', () => {
   const ds = numbered(10);
   const it = new ListDataSetIterator(ds, 4);
@@ -75,7 +80,7 @@ test('AsyncDataSetIterator: prefetches up to queueSize between calls, same batch
   const ds = numbered(13);
   const base = new ListDataSetIterator(ds, 3);
   const it = new AsyncDataSetIterator(base, { queueSize: 2 });
-  await new Promise((r) => setTimeout(r, 20));
+  await idleTurns();
   assert.equal(it.queued, 2, 'two batches fetched while idle, not more');
   const first = it.next();
   assert.deepEqual(first.labels.toFlatArray(), [0, 2, 4]);
@@ -102,18 +107,18 @@ test('AsyncDataSetIterator: batches prefetched while an async scope is open outl
   const ds = numbered(6);
   const it = new AsyncDataSetIterator(new ListDataSetIterator(ds, 2), { queueSize: 3 });
   const labels = await scopeAsync(async () => {
-    await new Promise((r) => setTimeout(r, 20));
+    await idleTurns();
     const b = it.next();
     const v = b.labels.toFlatArray();
     b.close();
-    await new Promise((r) => setTimeout(r, 20));
+    await idleTurns();
     return v;
   });
   assert.deepEqual(labels, [0, 2]);
   assert.equal(it.queued, 2);
   assert.deepEqual(drain(it), [[4, 6], [8, 10]], 'queued arrays are still open after the scope ended');
   it.reset();
-  await new Promise((r) => setTimeout(r, 20));
+  await idleTurns();
   it.reset();
   assert.deepEqual(drain(it), expectedBatches(6, 2));
   it.shutdown();
@@ -142,7 +147,7 @@ test('AsyncDataSetIterator: an error of the base surfaces on the consumer side',
     },
   };
   const it = new AsyncDataSetIterator(failing, { queueSize: 4 });
-  await new Promise((r) => setTimeout(r, 20));
+  await idleTurns();
   assert.throws(() => it.next(), /disk gone/);
   it.shutdown();
 });
