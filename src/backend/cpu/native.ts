@@ -36,7 +36,7 @@ export interface NativeCpu {
 /** Finds build/Release/dl4ts_cpu.node from the package root (src and dist/src both work). */
 function addonPath(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 8; i++) {
     const candidate = join(dir, 'build', 'Release', 'dl4ts_cpu.node');
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);

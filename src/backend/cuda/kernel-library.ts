@@ -9,7 +9,7 @@ import { compileToCubin, nvrtcVersion } from './nvrtc.js';
 /** The package's kernels/cuda folder, from src/ or dist/src/. */
 function kernelsDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 8; i++) {
     const candidate = join(dir, 'kernels', 'cuda');
     if (existsSync(join(candidate, 'common.cuh'))) return candidate;
     dir = dirname(dir);
