@@ -77,14 +77,21 @@ function restorePair(op: string, names: [string, string], a: unknown, b: unknown
 }
 
 /**
- * Zero mean, unit variance per feature (DL4J's NormalizerStandardize): x' = (x - mean) / std with
- * the population std; a feature with std below 1e-8 (constant) is only centred, not divided.
- * With fitLabel(true) the labels are standardized too (for regression), with their own stats.
+ * What NormalizerStandardize and NormalizerMinMaxScaler share: per-column statistics of the
+ * features (and, with fitLabel, of the labels), and applying them to whole DataSets.
  */
-export class NormalizerStandardize implements Normalizer {
-  private featureStats: MeanStd | null = null;
-  private labelStats: MeanStd | null = null;
-  private withLabels = false;
+abstract class ColumnStatsNormalizer<S> implements Normalizer {
+  protected featureStats: S | null = null;
+  protected labelStats: S | null = null;
+  protected withLabels = false;
+  protected abstract readonly kind: string;
+
+  abstract fit(source: FitSource): void;
+  abstract transformFeatures(x: NDArray): NDArray;
+  abstract revertFeatures(x: NDArray): NDArray;
+  abstract transformLabels(y: NDArray): NDArray;
+  abstract revertLabels(y: NDArray): NDArray;
+  abstract toJSON(): NormalizerJSON;
 
   /** Also fit, transform and revert the labels (DL4J's fitLabel). Takes effect at the next fit(). */
   fitLabel(flag = true): this {
@@ -100,6 +107,36 @@ export class NormalizerStandardize implements Normalizer {
     return this.featureStats !== null;
   }
 
+  protected stats(op: string, labels: boolean): S {
+    requireFitted(`${this.kind}.${op}`, this.isFitted);
+    if (!labels) return this.featureStats!;
+    if (!this.labelStats) throw new Error(`${this.kind}.${op}: labels were not fitted; call fitLabel(true) before fit()`);
+    return this.labelStats;
+  }
+
+  transform(ds: DataSet): void {
+    replaceFeatures(ds, (x) => this.transformFeatures(x));
+    if (this.labelStats) ds.setArray('labels', this.transformLabels(ds.labels));
+  }
+
+  revert(ds: DataSet): void {
+    replaceFeatures(ds, (x) => this.revertFeatures(x));
+    if (this.labelStats) ds.setArray('labels', this.revertLabels(ds.labels));
+  }
+
+  preProcess(ds: DataSet): void {
+    this.transform(ds);
+  }
+}
+
+/**
+ * Zero mean, unit variance per feature (DL4J's NormalizerStandardize): x' = (x - mean) / std with
+ * the population std; a feature with std below 1e-8 (constant) is only centred, not divided.
+ * With fitLabel(true) the labels are standardized too (for regression), with their own stats.
+ */
+export class NormalizerStandardize extends ColumnStatsNormalizer<MeanStd> {
+  protected readonly kind = 'NormalizerStandardize';
+
   get mean(): readonly number[] {
     return this.stats('mean', false).mean;
   }
@@ -114,13 +151,6 @@ export class NormalizerStandardize implements Normalizer {
 
   get labelStd(): readonly number[] {
     return this.stats('labelStd', true).std;
-  }
-
-  private stats(op: string, labels: boolean): MeanStd {
-    requireFitted(`NormalizerStandardize.${op}`, this.isFitted);
-    if (!labels) return this.featureStats!;
-    if (!this.labelStats) throw new Error(`NormalizerStandardize.${op}: labels were not fitted; call fitLabel(true) before fit()`);
-    return this.labelStats;
   }
 
   fit(source: FitSource): void {
@@ -152,20 +182,6 @@ export class NormalizerStandardize implements Normalizer {
 
   revertLabels(y: NDArray): NDArray {
     return this.inverse(y, this.stats('revertLabels', true), 'NormalizerStandardize.revertLabels');
-  }
-
-  transform(ds: DataSet): void {
-    replaceFeatures(ds, (x) => this.transformFeatures(x));
-    if (this.labelStats) ds.setArray('labels', this.transformLabels(ds.labels));
-  }
-
-  revert(ds: DataSet): void {
-    replaceFeatures(ds, (x) => this.revertFeatures(x));
-    if (this.labelStats) ds.setArray('labels', this.revertLabels(ds.labels));
-  }
-
-  preProcess(ds: DataSet): void {
-    this.transform(ds);
   }
 
   toJSON(): NormalizerJSON {
@@ -203,33 +219,18 @@ function safeStd(std: readonly number[]): number[] {
  * NormalizerMinMaxScaler, default [0, 1]); a constant feature maps to minRange. With
  * fitLabel(true) the labels are scaled too, with their own min and max.
  */
-export class NormalizerMinMaxScaler implements Normalizer {
-  private featureStats: MinMax | null = null;
-  private labelStats: MinMax | null = null;
-  private withLabels = false;
+export class NormalizerMinMaxScaler extends ColumnStatsNormalizer<MinMax> {
+  protected readonly kind = 'NormalizerMinMaxScaler';
   readonly minRange: number;
   readonly maxRange: number;
 
   constructor(minRange = 0, maxRange = 1) {
+    super();
     if (!(Number.isFinite(minRange) && Number.isFinite(maxRange) && minRange < maxRange)) {
       throw new Error(`NormalizerMinMaxScaler: expected finite minRange < maxRange, got [${minRange}, ${maxRange}]`);
     }
     this.minRange = minRange;
     this.maxRange = maxRange;
-  }
-
-  /** Also fit, transform and revert the labels (DL4J's fitLabel). Takes effect at the next fit(). */
-  fitLabel(flag = true): this {
-    this.withLabels = flag;
-    return this;
-  }
-
-  get isFitLabel(): boolean {
-    return this.withLabels;
-  }
-
-  get isFitted(): boolean {
-    return this.featureStats !== null;
   }
 
   get min(): readonly number[] {
@@ -246,13 +247,6 @@ export class NormalizerMinMaxScaler implements Normalizer {
 
   get labelMax(): readonly number[] {
     return this.stats('labelMax', true).max;
-  }
-
-  private stats(op: string, labels: boolean): MinMax {
-    requireFitted(`NormalizerMinMaxScaler.${op}`, this.isFitted);
-    if (!labels) return this.featureStats!;
-    if (!this.labelStats) throw new Error(`NormalizerMinMaxScaler.${op}: labels were not fitted; call fitLabel(true) before fit()`);
-    return this.labelStats;
   }
 
   fit(source: FitSource): void {
@@ -291,20 +285,6 @@ export class NormalizerMinMaxScaler implements Normalizer {
 
   revertLabels(y: NDArray): NDArray {
     return this.inverse(y, this.stats('revertLabels', true), 'NormalizerMinMaxScaler.revertLabels');
-  }
-
-  transform(ds: DataSet): void {
-    replaceFeatures(ds, (x) => this.transformFeatures(x));
-    if (this.labelStats) ds.setArray('labels', this.transformLabels(ds.labels));
-  }
-
-  revert(ds: DataSet): void {
-    replaceFeatures(ds, (x) => this.revertFeatures(x));
-    if (this.labelStats) ds.setArray('labels', this.revertLabels(ds.labels));
-  }
-
-  preProcess(ds: DataSet): void {
-    this.transform(ds);
   }
 
   toJSON(): NormalizerJSON {
