@@ -6,16 +6,13 @@
 import type { NDArray } from '../../ndarray/ndarray.js';
 import { keep } from '../../ndarray/scope.js';
 import { noGrad } from '../../autodiff/tape.js';
-import { abs, square } from '../../ops/unary.js';
-import { add, mul } from '../../ops/binary.js';
-import { sum } from '../../ops/reduce.js';
 import { zeros } from '../../ops/create.js';
 import { conv2d } from '../../ops/conv.js';
 import { activate } from '../activations.js';
 import { initWeights } from '../init.js';
 import type { ResolvedLayer } from '../config.js';
 import type { DataType } from '../../ndarray/dtype.js';
-import type { Layer } from './layer.js';
+import { weightPenalty, type Layer } from './layer.js';
 import { applyDropOut } from './dropout.js';
 import { padForWindow, toImage } from './image.js';
 
@@ -49,14 +46,6 @@ export class ConvolutionLayer implements Layer {
 
   /** l1 * sum|W| + l2 / 2 * sum(W^2), as the dense layer. */
   regularization(): NDArray | null {
-    const { l1, l2 } = this.config;
-    const w = this.params.get('W')!;
-    let total: NDArray | null = null;
-    if (l1 > 0) total = mul(sum(abs(w)), l1);
-    if (l2 > 0) {
-      const t = mul(sum(square(w)), l2 / 2);
-      total = total ? add(total, t) : t;
-    }
-    return total;
+    return weightPenalty(this.params.get('W')!, this.config.l1, this.config.l2);
   }
 }

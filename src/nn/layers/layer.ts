@@ -3,6 +3,9 @@
  * and defines only its forward pass with differentiable ops; autograd supplies the gradients.
  */
 import type { NDArray } from '../../ndarray/ndarray.js';
+import { abs, square } from '../../ops/unary.js';
+import { add, mul } from '../../ops/binary.js';
+import { sum } from '../../ops/reduce.js';
 import type { ResolvedLayer } from '../config.js';
 
 export interface Layer {
@@ -25,4 +28,15 @@ export interface OutputLayerLike extends Layer {
 
 export function isOutputLayer(layer: Layer): layer is OutputLayerLike {
   return layer.config.lossFunction !== null;
+}
+
+/** l1 * sum|W| + l2 / 2 * sum(W^2): the weight penalty of layers with weights (null when both are 0). */
+export function weightPenalty(w: NDArray, l1: number, l2: number): NDArray | null {
+  let total: NDArray | null = null;
+  if (l1 > 0) total = mul(sum(abs(w)), l1);
+  if (l2 > 0) {
+    const t = mul(sum(square(w)), l2 / 2);
+    total = total ? add(total, t) : t;
+  }
+  return total;
 }
