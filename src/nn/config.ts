@@ -3,14 +3,22 @@
  * defaults plus a list of layer configurations that may override them. validateConfiguration()
  * checks everything up front (naming the layer and option), and resolveConfiguration() fills in
  * defaults and infers nIn from the previous layer, so the layers themselves never see undefined.
+ * Each layer type has a resolver (src/nn/resolvers) mapping its input's ActivationType to a
+ * ResolvedLayer and its output type; ComputationGraph uses the same resolvers through resolveLayer().
  */
 import { DATA_TYPES, isFloating, type DataType } from '../ndarray/dtype.js';
-import { isActivation, ACTIVATIONS, type Activation } from './activations.js';
-import { LOSS_FUNCTIONS, type LossFunction } from './losses.js';
-import { WEIGHT_INITS, type Distribution, type WeightInit } from './init.js';
-import { validateUpdaterConfig, type UpdaterConfig } from './updaters.js';
-import { resolveWindow, type CnnShape, type ConvolutionalFlatInputType, type ConvolutionalInputType, type ConvolutionMode, type GlobalPoolingType, type PoolingType, type WindowGeometry, type WindowOptions } from './cnn-config.js';
-import { GRADIENT_NORMALIZATIONS, DEFAULT_GRADIENT_NORMALIZATION_THRESHOLD, type GradientNormalization } from './gradient-normalization.js';
+import type { Activation } from './activations.js';
+import type { LossFunction } from './losses.js';
+import type { Distribution, WeightInit } from './init.js';
+import type { UpdaterConfig } from './updaters.js';
+import type { CnnShape, ConvolutionalFlatInputType, ConvolutionalInputType, ConvolutionMode, GlobalPoolingType, PoolingType, WindowGeometry, WindowOptions } from './cnn-config.js';
+import type { GradientNormalization } from './gradient-normalization.js';
+import {
+  checkActivation, checkCommon, checkSize, fail, layerBase, layerLabel,
+  type ActivationType, type LayerResolution, type LayerResolver,
+} from './resolvers/context.js';
+import { resolveBatchNormalization, resolveDense, resolveShapePreserving } from './resolvers/feed-forward.js';
+import { resolveConvolution, resolveGlobalPooling, resolveSubsampling } from './resolvers/convolutional.js';
 
 /** Options every parameterized layer may override (DL4J's per-layer builder options). */
 export interface ParamLayerOptions {
@@ -112,8 +120,8 @@ export interface FeedForwardInputType {
   size: number;
 }
 
-export interface NeuralNetConfiguration {
-  seed?: number;
+/** The global options that layers inherit (DL4J's NeuralNetConfiguration.Builder values). */
+export interface NeuralNetDefaults {
   updater?: UpdaterConfig;
   weightInit?: WeightInit;
   distribution?: Distribution;
@@ -123,10 +131,16 @@ export interface NeuralNetConfiguration {
   weightDecay?: number;
   gradientNormalization?: GradientNormalization;
   gradientNormalizationThreshold?: number;
-  dataType?: DataType;
-  inputType?: FeedForwardInputType | ConvolutionalInputType | ConvolutionalFlatInputType;
   /** Default convolutionMode of convolution and subsampling layers (DL4J's global option; default 'Truncate'). */
   convolutionMode?: ConvolutionMode;
+}
+
+export type NetworkInputType = FeedForwardInputType | ConvolutionalInputType | ConvolutionalFlatInputType;
+
+export interface NeuralNetConfiguration extends NeuralNetDefaults {
+  seed?: number;
+  dataType?: DataType;
+  inputType?: NetworkInputType;
   layers: LayerConfig[];
 }
 
@@ -168,75 +182,54 @@ export interface ResolvedConfiguration {
   readonly layers: readonly ResolvedLayer[];
 }
 
-/** DL4J's defaults: SIGMOID activation, XAVIER init, Sgd. */
-const DEFAULT_ACTIVATION: Activation = 'sigmoid';
-const DEFAULT_WEIGHT_INIT: WeightInit = 'XAVIER';
-const DEFAULT_UPDATER: UpdaterConfig = { type: 'sgd' };
-const LAYER_TYPES: readonly LayerType[] = ['dense', 'output', 'activation', 'dropout', 'loss', 'convolution2d', 'subsampling', 'batchNormalization', 'globalPooling'];
+const LAYER_RESOLVERS: { readonly [K in LayerType]: LayerResolver<Extract<LayerConfig, { type: K }>> } = {
+  dense: resolveDense,
+  output: resolveDense,
+  activation: resolveShapePreserving,
+  dropout: resolveShapePreserving,
+  loss: resolveShapePreserving,
+  batchNormalization: resolveBatchNormalization,
+  convolution2d: resolveConvolution,
+  subsampling: resolveSubsampling,
+  globalPooling: resolveGlobalPooling,
+};
+const LAYER_TYPES = Object.keys(LAYER_RESOLVERS) as LayerType[];
 
-function layerLabel(i: number, l: { type?: unknown; name?: unknown }): string {
-  return `layer ${i} (${String(l.type)}${typeof l.name === 'string' ? ` '${l.name}'` : ''})`;
-}
-
-function fail(where: string, msg: string): never {
-  throw new Error(`NeuralNetConfiguration: ${where}: ${msg}`);
-}
-
-function checkNonNegative(where: string, name: string, v: number | undefined): void {
-  if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) fail(where, `${name} must be a finite number >= 0, got ${String(v)}`);
-}
-
-function checkSize(where: string, name: string, v: number | undefined): void {
-  if (v !== undefined && !(Number.isInteger(v) && v > 0)) fail(where, `${name} must be a positive integer, got ${String(v)}`);
-}
-
-function checkActivation(where: string, v: unknown): void {
-  if (v !== undefined && !(typeof v === 'string' && isActivation(v))) fail(where, `unknown activation '${String(v)}'; expected one of ${ACTIVATIONS.join(', ')}`);
-}
-
-function checkLoss(where: string, v: unknown): void {
-  if (!(typeof v === 'string' && (LOSS_FUNCTIONS as readonly string[]).includes(v))) {
-    fail(where, `unknown or missing lossFunction '${String(v)}'; expected one of ${LOSS_FUNCTIONS.join(', ')}`);
+/** The activation type of a network input (convolutionalFlat input is reshaped to images by the first layer). */
+export function inputActivationType(it: NeuralNetConfiguration['inputType'], where = 'inputType'): ActivationType {
+  if (it === null || typeof it !== 'object') fail(where, `expected an input type object, got ${String(it)}`);
+  if (it.type === 'feedForward') {
+    checkSize(where, 'size', it.size);
+    if (it.size === undefined) fail(where, 'size is required');
+    return { kind: 'feedForward', size: it.size };
   }
-}
-
-function checkCommon(where: string, o: {
-  weightInit?: unknown; updater?: UpdaterConfig; l1?: number; l2?: number; weightDecay?: number;
-  gradientNormalization?: unknown; gradientNormalizationThreshold?: number; distribution?: Distribution;
-}, globalDistribution: Distribution | undefined): void {
-  if (o.weightInit !== undefined && !(typeof o.weightInit === 'string' && (WEIGHT_INITS as readonly string[]).includes(o.weightInit))) {
-    fail(where, `unknown weightInit '${String(o.weightInit)}'; expected one of ${WEIGHT_INITS.join(', ')}`);
-  }
-  if (o.weightInit === 'DISTRIBUTION' && !(o.distribution ?? globalDistribution)) fail(where, `weightInit 'DISTRIBUTION' needs a distribution`);
-  if (o.updater !== undefined) {
-    try {
-      validateUpdaterConfig(o.updater);
-    } catch (e) {
-      fail(where, `invalid updater: ${(e as Error).message}`);
+  if (it.type === 'convolutional' || it.type === 'convolutionalFlat') {
+    for (const k of ['height', 'width', 'channels'] as const) {
+      checkSize(where, k, it[k]);
+      if (it[k] === undefined) fail(where, `${k} is required`);
     }
+    return { kind: 'convolutional', channels: it.channels, height: it.height, width: it.width };
   }
-  checkNonNegative(where, 'l1', o.l1);
-  checkNonNegative(where, 'l2', o.l2);
-  checkNonNegative(where, 'weightDecay', o.weightDecay);
-  if (o.gradientNormalization !== undefined && !(GRADIENT_NORMALIZATIONS as readonly unknown[]).includes(o.gradientNormalization)) {
-    fail(where, `unknown gradientNormalization '${String(o.gradientNormalization)}'; expected one of ${GRADIENT_NORMALIZATIONS.join(', ')}`);
-  }
-  const t = o.gradientNormalizationThreshold;
-  if (t !== undefined && !(Number.isFinite(t) && t > 0)) fail(where, `gradientNormalizationThreshold must be a positive number, got ${String(t)}`);
+  return fail(where, `expected type 'feedForward', 'convolutional' or 'convolutionalFlat', got '${String((it as { type: unknown }).type)}'`);
 }
 
-function checkRetain(where: string, v: number | undefined): void {
-  if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= 1)) fail(where, `dropOut is DL4J's retain probability and must be in (0, 1], got ${String(v)}`);
+/** Checks and resolves one layer given its input; shared by MultiLayerNetwork and ComputationGraph. */
+export function resolveLayer(l: LayerConfig, index: number, label: string | number, input: ActivationType | undefined, defaults: NeuralNetDefaults): LayerResolution {
+  if (l === null || typeof l !== 'object') fail(`layer ${label}`, `expected a layer configuration object, got ${String(l)}`);
+  const where = layerLabel(label, l);
+  if (!LAYER_TYPES.includes(l.type)) fail(where, `unknown layer type '${String(l.type)}'; expected one of ${LAYER_TYPES.join(', ')}`);
+  const resolver = LAYER_RESOLVERS[l.type] as LayerResolver<LayerConfig>;
+  return resolver(l, { where, defaults, input, base: layerBase(index, l, defaults) });
 }
 
-function needImage(where: string, prev: CnnShape | undefined): CnnShape {
-  if (!prev) fail(where, "needs a convolutional input: set inputType { type: 'convolutional' | 'convolutionalFlat', height, width, channels } or put it after a convolutional layer");
-  return prev;
-}
-
-function checkPnorm(where: string, p: number | undefined): number {
-  if (p !== undefined && !(Number.isFinite(p) && p > 0)) fail(where, `pnorm must be a positive number, got ${String(p)}`);
-  return p ?? 2;
+/** Checks the global options (everything but layers and inputType). */
+export function checkDefaults(conf: NeuralNetDefaults & { seed?: number; dataType?: DataType }): DataType {
+  if (conf.seed !== undefined && !Number.isSafeInteger(conf.seed)) fail('seed', `must be a safe integer, got ${String(conf.seed)}`);
+  const dataType = conf.dataType ?? 'FLOAT';
+  if (!(DATA_TYPES as readonly string[]).includes(dataType) || !isFloating(dataType)) fail('dataType', `must be a floating type, got '${String(dataType)}'`);
+  checkActivation('global', conf.activation);
+  checkCommon('global', conf, undefined);
+  return dataType;
 }
 
 /**
@@ -246,172 +239,12 @@ function checkPnorm(where: string, p: number | undefined): number {
 export function resolveConfiguration(conf: NeuralNetConfiguration): ResolvedConfiguration {
   if (conf === null || typeof conf !== 'object') fail('configuration', `expected an object, got ${String(conf)}`);
   if (!Array.isArray(conf.layers) || conf.layers.length === 0) fail('layers', 'at least one layer is required');
-  if (conf.seed !== undefined && !Number.isSafeInteger(conf.seed)) fail('seed', `must be a safe integer, got ${String(conf.seed)}`);
-  const dataType = conf.dataType ?? 'FLOAT';
-  if (!(DATA_TYPES as readonly string[]).includes(dataType) || !isFloating(dataType)) fail('dataType', `must be a floating type, got '${String(dataType)}'`);
-  checkActivation('global', conf.activation);
-  checkCommon('global', conf, undefined);
-  let prevImage: CnnShape | undefined;
-  let prevOut: number | undefined;
-  if (conf.inputType !== undefined) {
-    const it = conf.inputType;
-    if (it.type === 'feedForward') {
-      checkSize('inputType', 'size', it.size);
-      prevOut = it.size;
-    } else if (it.type === 'convolutional' || it.type === 'convolutionalFlat') {
-      for (const k of ['height', 'width', 'channels'] as const) {
-        checkSize('inputType', k, it[k]);
-        if (it[k] === undefined) fail('inputType', `${k} is required`);
-      }
-      prevImage = { channels: it.channels, height: it.height, width: it.width };
-      prevOut = it.channels * it.height * it.width;
-    } else {
-      fail('inputType', `expected type 'feedForward', 'convolutional' or 'convolutionalFlat', got '${String((it as { type: unknown }).type)}'`);
-    }
-  }
-  const resolved: ResolvedLayer[] = [];
-  conf.layers.forEach((l, i) => {
-    if (l === null || typeof l !== 'object') fail(`layer ${i}`, `expected a layer configuration object, got ${String(l)}`);
-    const where = layerLabel(i, l);
-    if (!LAYER_TYPES.includes(l.type)) fail(where, `unknown layer type '${String(l.type)}'; expected one of ${LAYER_TYPES.join(', ')}`);
-    const name = l.name ?? `layer${i}`;
-    const base = {
-      index: i, type: l.type, name,
-      weightInit: conf.weightInit ?? DEFAULT_WEIGHT_INIT, distribution: conf.distribution,
-      updater: conf.updater ?? DEFAULT_UPDATER, l1: 0, l2: 0, weightDecay: 0, dropOut: 1, hasBias: false, lossFunction: null,
-      gradientNormalization: conf.gradientNormalization ?? 'None',
-      gradientNormalizationThreshold: conf.gradientNormalizationThreshold ?? DEFAULT_GRADIENT_NORMALIZATION_THRESHOLD,
-    } as const;
-    switch (l.type) {
-      case 'dense':
-      case 'output': {
-        checkSize(where, 'nIn', l.nIn);
-        checkSize(where, 'nOut', l.nOut);
-        if (l.nOut === undefined) fail(where, 'nOut is required');
-        checkActivation(where, l.activation);
-        checkCommon(where, l, conf.distribution);
-        checkRetain(where, l.dropOut);
-        if (l.hasBias !== undefined && typeof l.hasBias !== 'boolean') fail(where, `hasBias must be a boolean, got ${String(l.hasBias)}`);
-        if (l.type === 'output') checkLoss(where, l.lossFunction);
-        const nIn = l.nIn ?? prevOut;
-        if (nIn === undefined) fail(where, 'nIn is not set and cannot be inferred (no previous layer and no inputType)');
-        const flattenFrom = prevImage;
-        if (l.nIn !== undefined && prevOut !== undefined && l.nIn !== prevOut) {
-          fail(where, `nIn ${l.nIn} does not match the ${i === 0 ? "inputType's size" : "previous layer's nOut"} ${prevOut}`);
-        }
-        resolved.push({
-          ...base, nIn, nOut: l.nOut,
-          activation: l.activation ?? conf.activation ?? (l.type === 'output' ? 'softmax' : DEFAULT_ACTIVATION),
-          weightInit: l.weightInit ?? base.weightInit, distribution: l.distribution ?? base.distribution,
-          updater: l.updater ?? base.updater,
-          l1: l.l1 ?? conf.l1 ?? 0, l2: l.l2 ?? conf.l2 ?? 0, weightDecay: l.weightDecay ?? conf.weightDecay ?? 0,
-          dropOut: l.dropOut ?? 1, hasBias: l.hasBias ?? true,
-          lossFunction: l.type === 'output' ? l.lossFunction : null,
-          gradientNormalization: l.gradientNormalization ?? base.gradientNormalization,
-          gradientNormalizationThreshold: l.gradientNormalizationThreshold ?? base.gradientNormalizationThreshold,
-          ...(flattenFrom ? { inputImage: flattenFrom } : {}),
-        });
-        prevOut = l.nOut;
-        prevImage = undefined;
-        return;
-      }
-      case 'activation':
-      case 'dropout':
-      case 'loss': {
-        if (prevOut === undefined) fail(where, 'its size cannot be inferred (no previous layer and no inputType)');
-        let activation: Activation = 'identity';
-        let dropOut = 1;
-        let lossFunction: LossFunction | null = null;
-        if (l.type === 'activation') {
-          if (l.activation === undefined) fail(where, 'activation is required');
-          checkActivation(where, l.activation);
-          activation = l.activation;
-        } else if (l.type === 'dropout') {
-          if (l.dropOut === undefined) fail(where, 'dropOut is required');
-          checkRetain(where, l.dropOut);
-          dropOut = l.dropOut;
-        } else {
-          checkLoss(where, l.lossFunction);
-          checkActivation(where, l.activation);
-          activation = l.activation ?? 'identity';
-          lossFunction = l.lossFunction;
-        }
-        if (l.type === 'loss' && prevImage) fail(where, 'a loss layer cannot follow a convolutional layer (add a globalPooling or dense/output layer)');
-        resolved.push({ ...base, nIn: prevOut, nOut: prevOut, activation, dropOut, lossFunction, ...(prevImage ? { inputImage: prevImage, outputImage: prevImage } : {}) });
-        return;
-      }
-      case 'convolution2d': {
-        checkSize(where, 'nIn', l.nIn);
-        checkSize(where, 'nOut', l.nOut);
-        if (l.nOut === undefined) fail(where, 'nOut is required');
-        checkActivation(where, l.activation);
-        checkCommon(where, l, conf.distribution);
-        checkRetain(where, l.dropOut);
-        const input = needImage(where, prevImage);
-        if (l.nIn !== undefined && l.nIn !== input.channels) fail(where, `nIn ${l.nIn} does not match the input's ${input.channels} channels`);
-        const { geometry, out } = resolveWindow(where, { ...l, convolutionMode: l.convolutionMode ?? conf.convolutionMode ?? 'Truncate' }, 5, 1, input);
-        resolved.push({
-          ...base, nIn: input.channels, nOut: l.nOut,
-          activation: l.activation ?? conf.activation ?? DEFAULT_ACTIVATION,
-          weightInit: l.weightInit ?? base.weightInit, distribution: l.distribution ?? base.distribution,
-          updater: l.updater ?? base.updater,
-          l1: l.l1 ?? conf.l1 ?? 0, l2: l.l2 ?? conf.l2 ?? 0, weightDecay: l.weightDecay ?? conf.weightDecay ?? 0,
-          dropOut: l.dropOut ?? 1, hasBias: l.hasBias ?? true,
-          gradientNormalization: l.gradientNormalization ?? base.gradientNormalization,
-          gradientNormalizationThreshold: l.gradientNormalizationThreshold ?? base.gradientNormalizationThreshold,
-          inputImage: input, outputImage: { channels: l.nOut, height: out[0], width: out[1] }, window: geometry,
-        });
-        break;
-      }
-      case 'subsampling': {
-        const input = needImage(where, prevImage);
-        const type = l.poolingType ?? 'max';
-        if (!['max', 'avg', 'pnorm'].includes(type)) fail(where, `poolingType must be 'max', 'avg' or 'pnorm', got '${String(type)}'`);
-        const pnorm = checkPnorm(where, l.pnorm);
-        const kernel = l.kernelSize ?? 2;
-        const { geometry, out } = resolveWindow(where, { ...l, convolutionMode: l.convolutionMode ?? conf.convolutionMode ?? 'Truncate' }, kernel, l.stride ?? kernel, input);
-        resolved.push({
-          ...base, nIn: input.channels, nOut: input.channels, activation: 'identity',
-          inputImage: input, outputImage: { channels: input.channels, height: out[0], width: out[1] }, window: geometry,
-          pooling: { type, pnorm },
-        });
-        break;
-      }
-      case 'batchNormalization': {
-        checkSize(where, 'nIn', l.nIn);
-        checkSize(where, 'nOut', l.nOut);
-        const n = prevImage ? prevImage.channels : prevOut;
-        if (n === undefined) fail(where, 'nIn cannot be inferred (no previous layer and no inputType)');
-        for (const [k, v] of [['nIn', l.nIn], ['nOut', l.nOut]] as const) {
-          if (v !== undefined && v !== n) fail(where, `${k} ${v} does not match the input's ${prevImage ? 'channels' : 'size'} ${n}`);
-        }
-        const decay = l.decay ?? 0.9;
-        const eps = l.eps ?? 1e-5;
-        if (!(Number.isFinite(decay) && decay >= 0 && decay <= 1)) fail(where, `decay must be in [0, 1], got ${String(decay)}`);
-        if (!(Number.isFinite(eps) && eps > 0)) fail(where, `eps must be a positive number, got ${String(eps)}`);
-        checkCommon(where, l, conf.distribution);
-        resolved.push({
-          ...base, nIn: n, nOut: n, activation: 'identity', updater: l.updater ?? base.updater, hasBias: true,
-          batchNorm: { decay, eps }, ...(prevImage ? { inputImage: prevImage, outputImage: prevImage } : {}),
-        });
-        // Over images the output stays an image (prevImage and prevOut unchanged).
-        if (!prevImage) prevOut = n;
-        return;
-      }
-      case 'globalPooling': {
-        const input = needImage(where, prevImage);
-        const type = l.poolingType ?? 'max';
-        if (!['max', 'avg', 'sum', 'pnorm'].includes(type)) fail(where, `poolingType must be 'max', 'avg', 'sum' or 'pnorm', got '${String(type)}'`);
-        resolved.push({ ...base, nIn: input.channels, nOut: input.channels, activation: 'identity', inputImage: input, pooling: { type, pnorm: checkPnorm(where, l.pnorm) } });
-        prevOut = input.channels;
-        prevImage = undefined;
-        return;
-      }
-    }
-    // Convolution and subsampling end here: their output is an image.
-    const img = resolved[resolved.length - 1]!.outputImage!;
-    prevImage = img;
-    prevOut = img.channels * img.height * img.width;
+  const dataType = checkDefaults(conf);
+  let input = conf.inputType === undefined ? undefined : inputActivationType(conf.inputType);
+  const resolved = conf.layers.map((l, i) => {
+    const r = resolveLayer(l, i, i, input, conf);
+    input = r.output;
+    return r.layer;
   });
   resolved.forEach((r, i) => {
     if (r.lossFunction !== null && i !== resolved.length - 1) fail(layerLabel(i, conf.layers[i]!), `an '${r.type}' layer must be the last layer`);
