@@ -4,10 +4,17 @@
  * listeners that ask for it pay that cost.
  */
 
+import type { NDArray } from '../ndarray/ndarray.js';
+
 /** What a listener may read from the model (MultiLayerNetwork implements it). */
 export interface TrainableModel {
   /** The score (loss + regularization) of the last minibatch step. */
   score(): number;
+  /** Minibatch steps and epochs done so far; optional so that simple models need not count. */
+  readonly iterationCount?: number;
+  readonly epochCount?: number;
+  /** The output for an input (inference mode unless `train`); EvaluativeListener needs it. */
+  output?(input: NDArray, train?: boolean): NDArray;
 }
 
 export interface TrainingListener {

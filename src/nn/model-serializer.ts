@@ -51,6 +51,11 @@ export interface WriteModelOptions {
   saveUpdater?: boolean;
   /** A fitted normalizer saved alongside (DL4J's addNormalizerToModel). */
   normalizer?: Normalizer;
+  /**
+   * Counters to record instead of the network's own: a listener saving from inside fit() runs
+   * before fit advances them, so it passes the values the network will have after this step/epoch.
+   */
+  counters?: { iterationCount: number; epochCount: number };
 }
 
 export interface RestoreOptions {
@@ -82,8 +87,8 @@ export function serializeModel(net: MultiLayerNetwork, options: WriteModelOption
   const header: ModelFileHeader = {
     format: 'dl4ts-multilayernetwork',
     configuration: JSON.parse(configurationToJSON(net.conf)) as unknown,
-    iterationCount: net.iterationCount,
-    epochCount: net.epochCount,
+    iterationCount: options.counters?.iterationCount ?? net.iterationCount,
+    epochCount: options.counters?.epochCount ?? net.epochCount,
     normalizer: options.normalizer ? options.normalizer.toJSON() : null,
     tensors,
   };
