@@ -23,6 +23,7 @@ import { applyGradientNormalization } from './gradient-normalization.js';
 import { resolveConfiguration, type NeuralNetConfiguration, type ResolvedConfiguration } from './config.js';
 import { createLayer, isOutputLayer, type Layer, type OutputLayerLike } from './layers/index.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
+import { doEvaluation } from './evaluative-listener.js';
 
 /** One parameter of the network, in DL4J's flattening order. */
 interface ParamEntry {
@@ -325,15 +326,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   evaluate(iterator: DataSetIterator): Evaluation {
     this.initialized('evaluate');
     const evaluation = new Evaluation();
-    if (iterator.resetSupported) iterator.reset();
-    while (iterator.hasNext()) {
-      const ds = iterator.next();
-      try {
-        scope(() => evaluation.eval(ds.labels, this.output(ds.features), ds.labelsMask ?? undefined));
-      } finally {
-        ds.close();
-      }
-    }
+    doEvaluation(this, iterator, [evaluation]);
     return evaluation;
   }
 
