@@ -54,7 +54,7 @@ interface TorchResults {
   add_half_ms: number;
   add_float_ms: number;
   matmul_tflops: Record<string, number>;
-  conv_ms: number;
+  conv_ms: Record<string, number>;
   mlp_step_ms: number;
 }
 
@@ -113,21 +113,27 @@ for (const [name, dtype, tf32] of [['FLOAT', 'FLOAT', false], ['TF32', 'FLOAT', 
 configureCuda({ allowTF32: false });
 results['matmul_tflops'] = mm;
 
-// 4. conv2d forward + backward, 3x3, 64 channels, batch 256, 32x32.
+// 4. conv2d forward + backward, 3x3, 64 channels, batch 256, 32x32, per dtype (TF32: FLOAT with allowTF32).
 {
-  const x = nd.randn([256, 64, 32, 32]).requireGrad();
-  const w = nd.randn([64, 64, 3, 3]).requireGrad();
-  const g = nd.randn([256, 64, 32, 32]);
-  const ms = timed(() => {
-    nd.conv2d(x, w, undefined, { padding: 1 }).backward(g);
-    x.grad?.close();
-    w.grad?.close();
-    x.grad = null;
-    w.grad = null;
-  }, 3, 5, 2) * 1e3;
-  rows.push(['conv2d 3x3 64ch b256 32x32 fwd+bwd (ms)', fmt(ms, 2), fmt(torch.conv_ms, 2), fmt(torch.conv_ms / ms, 2), '>= 0.95x speed']);
-  results['conv_ms'] = ms;
-  [x, w, g].forEach((t) => t.close());
+  const conv: Record<string, number> = {};
+  for (const [name, dtype, tf32] of [['FLOAT', 'FLOAT', false], ['TF32', 'FLOAT', true], ['HALF', 'HALF', false], ['BFLOAT16', 'BFLOAT16', false]] as const) {
+    configureCuda({ allowTF32: tf32 });
+    const x = nd.randn([256, 64, 32, 32], { dtype }).requireGrad();
+    const w = nd.randn([64, 64, 3, 3], { dtype }).requireGrad();
+    const g = nd.randn([256, 64, 32, 32], { dtype });
+    const ms = timed(() => {
+      nd.conv2d(x, w, undefined, { padding: 1 }).backward(g);
+      for (const t of [x, w]) {
+        t.grad?.close();
+        t.grad = null;
+      }
+    }, 5, 7, 2) * 1e3;
+    conv[name] = ms;
+    rows.push([`conv2d 3x3 64ch b256 32x32 fwd+bwd ${name} (ms)`, fmt(ms, 2), fmt(torch.conv_ms[name]!, 2), fmt(torch.conv_ms[name]! / ms, 2), '>= 0.95x speed']);
+    [x, w, g].forEach((t) => t.close());
+  }
+  configureCuda({ allowTF32: false });
+  results['conv_ms'] = conv;
 }
 
 // 5. The MLP training step (autograd + SGD), FLOAT, and its peak memory in FLOAT vs HALF.

@@ -44,13 +44,18 @@ for name, dtype, tf32 in [('FLOAT', torch.float32, False), ('TF32', torch.float3
 torch.backends.cuda.matmul.allow_tf32 = False
 out['matmul_tflops'] = mm
 
-xc = torch.randn(256, 64, 32, 32, device=dev, requires_grad=True)
-wc = torch.randn(64, 64, 3, 3, device=dev, requires_grad=True)
-gc = torch.randn(256, 64, 32, 32, device=dev)
-def conv_step():
-    xc.grad = None; wc.grad = None
-    torch.nn.functional.conv2d(xc, wc, padding=1).backward(gc)
-out['conv_ms'] = timed(conv_step, 5) * 1e3
+conv = {}
+for name, dtype, tf32 in [('FLOAT', torch.float32, False), ('TF32', torch.float32, True), ('HALF', torch.float16, False), ('BFLOAT16', torch.bfloat16, False)]:
+    torch.backends.cudnn.allow_tf32 = tf32
+    xc = torch.randn(256, 64, 32, 32, device=dev, dtype=dtype, requires_grad=True)
+    wc = torch.randn(64, 64, 3, 3, device=dev, dtype=dtype, requires_grad=True)
+    gc = torch.randn(256, 64, 32, 32, device=dev, dtype=dtype)
+    def conv_step():
+        xc.grad = None; wc.grad = None
+        torch.nn.functional.conv2d(xc, wc, padding=1).backward(gc)
+    conv[name] = timed(conv_step, 5) * 1e3
+torch.backends.cudnn.allow_tf32 = True
+out['conv_ms'] = conv
 
 torch.manual_seed(0)
 sizes = [784, 1024, 1024, 10]

@@ -45,6 +45,17 @@ export interface Conv2dGeometry {
 
 export type PoolOp = 'max' | 'avg';
 
+/**
+ * Convolutions a backend runs directly (cuDNN); without them the front end uses im2col + matmul.
+ * Operands are packed NCHW: x [N, C, H, W], w [O, C, kh, kw], y [N, O, oh, ow].
+ */
+export interface DirectConvolution {
+  supports(dtype: DataType): boolean;
+  forward(x: TensorRef, w: TensorRef, y: TensorRef, g: Conv2dGeometry): void;
+  backwardData(w: TensorRef, dy: TensorRef, dx: TensorRef, g: Conv2dGeometry): void;
+  backwardFilter(x: TensorRef, dy: TensorRef, dw: TensorRef, g: Conv2dGeometry): void;
+}
+
 export interface DeviceInfo {
   readonly id: number;
   readonly name: string;
@@ -97,4 +108,6 @@ export interface Backend {
   col2im(cols: TensorRef, x: TensorRef, g: Conv2dGeometry): void;
   pool2d(op: PoolOp, x: TensorRef, out: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void;
   pool2dGrad(op: PoolOp, x: TensorRef, gradOut: TensorRef, gradIn: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void;
+  /** Direct convolutions, when the backend has them (null or absent: im2col + matmul). */
+  readonly convolution?: DirectConvolution | null;
 }

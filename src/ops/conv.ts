@@ -1,4 +1,5 @@
-import type { Conv2dGeometry, PoolOp } from '../backend/backend.js';
+import type { Conv2dGeometry, DirectConvolution, PoolOp } from '../backend/backend.js';
+import { dtypeSize } from '../ndarray/dtype.js';
 import { needsGrad, record } from '../autodiff/tape.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { formatShape } from '../ndarray/shape.js';
@@ -72,7 +73,8 @@ function im2colRaw(x: NDArray, g: Conv2dGeometry): NDArray {
 
 /**
  * The adjoint of im2col: sums the columns [N, C*kh*kw, oh*ow] back into an image of `imageShape`
- * [N, C, H, W] (overlapping windows add up). Not recorded for autograd.
+ * [N, C, H, W] (overlapping windows add up). Differentiable: being linear, its gradient is im2col
+ * of the image gradient (so transposed convolutions train through it).
  */
 export function col2im(cols: NDArray, imageShape: readonly number[], g: Conv2dGeometry): NDArray {
   if (imageShape.length !== 4) throw new Error(`col2im: the image shape must be [N, C, H, W], got ${formatShape(imageShape)}`);
@@ -84,6 +86,7 @@ export function col2im(cols: NDArray, imageShape: readonly number[], g: Conv2dGe
   }
   const img = outputLike(cols, imageShape);
   if (img.size > 0) cols.backend.col2im(cols, img, g);
+  if (needsGrad([cols])) record(img, 'col2im', [cols], [], (gr) => [im2col(gr, g)]);
   return img;
 }
 
@@ -116,9 +119,40 @@ export function conv2d(x: NDArray, weights: NDArray, bias?: NDArray, options: Co
   commonBackend('conv2d', bias ? [x, weights, bias] : [x, weights]);
   const g = convGeometry([kh, kw], options, 'conv2d');
   const [oh, ow] = convOutputSize('conv2d', x.shape[2]!, x.shape[3]!, g);
-  const cols = im2col(x, g);
-  const y = reshape(matmul(reshape(weights, [o, c * kh * kw]), cols), [n, o, oh, ow]);
+  const direct = x.backend.convolution;
+  const y = direct?.supports(x.dtype) && x.size > 0 && weights.size > 0
+    ? directConv2d(direct, x, weights, [n, o, oh, ow], g)
+    : reshape(matmul(reshape(weights, [o, c * kh * kw]), im2col(x, g)), [n, o, oh, ow]);
   return bias ? add(y, reshape(bias, [o, 1, 1])) : y;
+}
+
+/** x itself when packed and 16-byte aligned (what cuDNN's fast algorithms need), else a packed copy. */
+function packed(x: NDArray): NDArray {
+  return x.isContiguous && (x.offset * dtypeSize(x.dtype)) % 16 === 0 ? x : x.dup();
+}
+
+/** conv2d by the backend's own convolution (cuDNN), with its backward passes as the gradient. */
+function directConv2d(direct: DirectConvolution, x: NDArray, weights: NDArray, outShape: readonly number[], g: Conv2dGeometry): NDArray {
+  const xp = packed(x);
+  const wp = packed(weights);
+  const y = outputLike(x, outShape);
+  if (y.size > 0) direct.forward(xp, wp, y, g);
+  if (xp !== x) xp.close();
+  if (needsGrad([x, weights])) {
+    record(y, 'conv2d', [x, weights], [x, weights], (gy, [xs, ws], needs) => {
+      const dyp = packed(gy);
+      const xsp = needs[1] ? packed(xs!) : xs!;
+      const wsp = needs[0] ? packed(ws!) : ws!;
+      const dx = needs[0] ? outputLike(xs!, xs!.shape) : null;
+      const dw = needs[1] ? outputLike(ws!, ws!.shape) : null;
+      if (dx && dx.size > 0) direct.backwardData(wsp, dyp, dx, g);
+      if (dw && dw.size > 0) direct.backwardFilter(xsp, dyp, dw, g);
+      for (const t of [dyp, xsp, wsp]) if (t !== gy && t !== xs && t !== ws) t.close();
+      return [dx, dw];
+    });
+  }
+  if (wp !== weights) wp.close();
+  return y;
 }
 
 function pool(op: PoolOp, name: string, x: NDArray, options: Pool2dOptions): NDArray {

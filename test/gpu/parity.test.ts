@@ -117,6 +117,7 @@ const cases: Case[] = [
   { name: 'matmul transposed views', inputs: [U([20, 33], { view: 'transpose' }), U([33, 17], { view: 'transpose' })], fn: nd.matmul, grad: true, slack: 10 },
   { name: 'batched matmul broadcast', inputs: [U([3, 1, 8, 16]), U([4, 16, 5])], fn: nd.matmul, grad: true, slack: 10 },
   { name: 'conv2d stride 2 pad 1', inputs: [U([2, 3, 9, 9]), U([4, 3, 3, 3]), U([4])], fn: (x, w, b) => nd.conv2d(x, w, b, { stride: 2, padding: 1 }), grad: true, slack: 10 },
+  { name: 'conv2d of a strided view, Same-style padding', inputs: [{ shape: [2, 3, 8, 8], view: 'slice', grad: true }, U([5, 3, 3, 3])], fn: (x, w) => nd.conv2d(x, w, undefined, { padding: 1 }), grad: true, slack: 10 },
   { name: 'conv2d dilation 2', inputs: [U([1, 2, 10, 8]), U([3, 2, 3, 2])], fn: (x, w) => nd.conv2d(x, w, undefined, { dilation: 2 }), grad: true, slack: 10 },
   { name: 'maxPool2d', inputs: [U([2, 3, 9, 9])], fn: (x) => nd.maxPool2d(x, { kernel: 3, stride: 2, padding: 1 }), grad: true },
   { name: 'avgPool2d', inputs: [U([2, 3, 8, 8])], fn: (x) => nd.avgPool2d(x, { kernel: 2, stride: 2 }), grad: true },

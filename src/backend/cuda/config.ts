@@ -20,6 +20,8 @@ export interface CudaConfiguration {
   devices: number[];
   /** FLOAT matmul may use TF32 tensor cores (faster, ~10-bit mantissa products). Off by default. */
   allowTF32: boolean;
+  /** Convolutions through cuDNN when it loads (otherwise, or when false, im2col kernels + cuBLAS). */
+  useCudnn: boolean;
 }
 
 const GiB = 1024 ** 3;
@@ -34,6 +36,7 @@ const config: CudaConfiguration = {
   maximumBlockSize: 512,
   devices: [],
   allowTF32: false,
+  useCudnn: true,
 };
 
 export function cudaConfiguration(): Readonly<CudaConfiguration> {

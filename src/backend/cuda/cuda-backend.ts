@@ -11,6 +11,7 @@ import * as random from './random.js';
 import * as conv from './conv.js';
 import * as blas from './matmul.js';
 import { CudaBuffer } from './tensor.js';
+import { CudnnConvolution } from './convolution.js';
 
 /**
  * The CUDA backend for one device: kernels compiled by NVRTC on first use, matmul through cuBLAS,
@@ -18,12 +19,20 @@ import { CudaBuffer } from './tensor.js';
  */
 export class CudaBackend implements Backend {
   readonly name: string;
+  private cudnnConvolution: CudnnConvolution | null | undefined;
 
   constructor(
     readonly priority: number,
     readonly device: CudaDevice,
   ) {
     this.name = device.ordinal === 0 ? 'cuda' : `cuda:${device.ordinal}`;
+  }
+
+  /** cuDNN convolutions, loaded on the first convolution (null without cuDNN or with useCudnn off). */
+  get convolution(): CudnnConvolution | null {
+    if (!cudaConfiguration().useCudnn) return null;
+    this.cudnnConvolution ??= CudnnConvolution.create(this.device);
+    return this.cudnnConvolution;
   }
 
   info(): BackendInfo {
