@@ -21,7 +21,8 @@ export interface IEvaluation {
 
 /** A model whose outputs can be evaluated. */
 export interface OutputModel {
-  output(input: NDArray, train?: boolean): NDArray;
+  /** A ComputationGraph returns one array per output; the first is evaluated (DL4J's evaluate). */
+  output(input: NDArray, train?: boolean): NDArray | NDArray[];
 }
 
 /**
@@ -32,7 +33,8 @@ export interface OutputModel {
 export function doEvaluation(model: OutputModel, data: DataSet | DataSetIterator, evaluations: readonly IEvaluation[]): void {
   const one = (ds: DataSet): void =>
     scope(() => {
-      const out = model.output(ds.features, false);
+      const result = model.output(ds.features, false);
+      const out = Array.isArray(result) ? result[0]! : result;
       for (const e of evaluations) e.eval(ds.labels, out, ds.labelsMask ?? undefined);
     });
   if (data instanceof DataSet) {

@@ -1,0 +1,373 @@
+/**
+ * DL4J's ComputationGraph: a directed acyclic graph of layers and parameterless vertices with named
+ * inputs and several output layers. Forward passes run the vertices in topological order with
+ * differentiable ops; training (updaters, normalization, l1/l2, listeners, counters, parameter
+ * flattening) is the TrainingCore that MultiLayerNetwork uses too. With several outputs the score
+ * is the sum of the output layers' losses, plus the l1/l2 penalty once (DL4J).
+ */
+import type { NDArray } from '../../ndarray/ndarray.js';
+import { scope, scopeChildren, type HoldsArrays } from '../../ndarray/scope.js';
+import { noGrad } from '../../autodiff/tape.js';
+import { add } from '../../ops/binary.js';
+import { cast, reshape } from '../../ops/views.js';
+import { DataSet } from '../../data/dataset.js';
+import { MultiDataSet } from '../../data/multi-dataset.js';
+import type { DataSetIterator } from '../../data/iterator.js';
+import { Evaluation } from '../../eval/classification.js';
+import { activate } from '../activations.js';
+import { createLayer, isOutputLayer, type Layer } from '../layers/index.js';
+import { describeActivationType } from '../resolvers/context.js';
+import { TrainingCore, forEachBatch, outputLayerLoss, summaryTable, type BatchIterator, type GradientExchange } from '../training-core.js';
+import type { TrainableModel, TrainingListener } from '../listeners.js';
+import { resolveGraph, type ComputationGraphConfiguration, type ResolvedGraph, type ResolvedVertex } from './graph-config.js';
+import { mergeForward, vertexClassName, vertexForward } from './vertices.js';
+
+/** A source of MultiDataSet minibatches (DL4J's MultiDataSetIterator). */
+export type MultiDataSetIterator = BatchIterator<MultiDataSet>;
+
+/** Training data of a graph: one DataSet or MultiDataSet, or an iterator of either. */
+export type GraphTrainingData = DataSet | MultiDataSet | DataSetIterator | MultiDataSetIterator;
+
+const asMulti = (b: DataSet | MultiDataSet): MultiDataSet => (b instanceof DataSet ? MultiDataSet.fromDataSet(b) : b);
+
+/** An iterator of DataSets or MultiDataSets seen as MultiDataSets (a DataSet's arrays are shared, so closing either closes both). */
+function multiIterator(it: DataSetIterator | MultiDataSetIterator): MultiDataSetIterator {
+  const source = it as BatchIterator<DataSet | MultiDataSet>;
+  return {
+    hasNext: () => source.hasNext(),
+    next: () => asMulti(source.next()),
+    reset: () => source.reset(),
+    get resetSupported() {
+      return source.resetSupported;
+    },
+  };
+}
+
+/** DL4J's output(train, input...) puts the mode first; listeners pass it last (output(input, train)). */
+function splitMode(args: readonly (NDArray | boolean | undefined)[]): { train: boolean; inputs: NDArray[] } {
+  const first = args[0];
+  const last = args[args.length - 1];
+  if (typeof first === 'boolean') return { train: first, inputs: args.slice(1) as NDArray[] };
+  if (typeof last === 'boolean' || (last === undefined && args.length > 1)) return { train: last === true, inputs: args.slice(0, -1) as NDArray[] };
+  return { train: false, inputs: args as NDArray[] };
+}
+
+export class ComputationGraph implements TrainableModel, HoldsArrays {
+  /** The configuration as given (a private copy: plain data). */
+  readonly conf: ComputationGraphConfiguration;
+  readonly resolved: ResolvedGraph;
+  private readonly core: TrainingCore<MultiDataSet>;
+  private layerMap: Map<string, Layer> | null = null;
+  /** Vertices whose activations another vertex consumes. */
+  private readonly consumed: ReadonlySet<string>;
+
+  /** Validates the configuration (throws naming the bad vertex and option); call init() before use. */
+  constructor(conf: ComputationGraphConfiguration) {
+    this.resolved = resolveGraph(conf);
+    this.conf = structuredClone(conf);
+    this.consumed = new Set(this.resolved.vertices.flatMap((v) => v.inputs));
+    this.core = new TrainingCore<MultiDataSet>({
+      kind: 'ComputationGraph', model: this, dataType: this.resolved.dataType,
+      dataLoss: (b, training, op) => this.dataLoss(b, training, op),
+      isBatch: (d): d is MultiDataSet => d instanceof MultiDataSet,
+    });
+  }
+
+  /** Creates and initializes the parameters (seeded from conf.seed when given) and the updaters. */
+  init(): this {
+    this.core.checkOpen('init');
+    if (this.layerMap) return this;
+    const { seed, dataType } = this.resolved;
+    const layers = this.resolved.vertices.flatMap((v) => {
+      if (v.kind !== 'layer') return [];
+      // Seeded per layer as MultiLayerNetwork seeds its layers, by the layer's index.
+      const layer = createLayer(v.layer, dataType, seed === undefined ? undefined : BigInt(seed) + BigInt(v.layer.index));
+      return [{ key: v.name, layer }];
+    });
+    this.layerMap = new Map(layers.map((l) => [l.key, l.layer]));
+    this.core.init(layers);
+    return this;
+  }
+
+  /** Minibatch steps done so far (DL4J's iterationCount). */
+  get iterationCount(): number {
+    return this.core.iterationCount;
+  }
+
+  set iterationCount(n: number) {
+    this.core.iterationCount = n;
+  }
+
+  /** Epochs completed so far (DL4J's epochCount). */
+  get epochCount(): number {
+    return this.core.epochCount;
+  }
+
+  set epochCount(n: number) {
+    this.core.epochCount = n;
+  }
+
+  get closed(): boolean {
+    return this.core.closed;
+  }
+
+  [scopeChildren](): Iterable<NDArray> {
+    return this.core.arrays();
+  }
+
+  /** The layer of a layer vertex. */
+  getLayer(name: string): Layer {
+    const layer = this.layers('getLayer').get(name);
+    if (!layer) throw new Error(`ComputationGraph.getLayer: no layer vertex '${name}'; the layer vertices are ${[...this.layers('getLayer').keys()].join(', ')}`);
+    return layer;
+  }
+
+  private layers(op: string): Map<string, Layer> {
+    this.core.checkReady(op);
+    return this.layerMap!;
+  }
+
+  // ---- forward ------------------------------------------------------------------------------------
+
+  /** The inputs cast to the network's type; flat images ([N, C*H*W] for an image input) reshaped to [N, C, H, W]. */
+  private prepareInputs(inputs: readonly NDArray[], op: string): NDArray[] {
+    const { inputs: names, inputTypes, dataType } = this.resolved;
+    if (inputs.length !== names.length) throw new Error(`ComputationGraph.${op}: expected ${names.length} input arrays (${names.join(', ')}), got ${inputs.length}`);
+    return inputs.map((x, i) => {
+      const t = inputTypes[i];
+      let h = x.dtype === dataType ? x : cast(x, dataType);
+      if (t?.kind === 'convolutional' && h.rank === 2 && h.shape[1] === t.channels * t.height * t.width) h = reshape(h, [h.shape[0]!, t.channels, t.height, t.width]);
+      return h;
+    });
+  }
+
+  /**
+   * Runs every vertex in topological order. With `preOutputs`, output layers yield their
+   * pre-activation z there (the loss applies the activation) and their activations only where
+   * another vertex consumes them.
+   */
+  private run(inputs: readonly NDArray[], training: boolean, op: string, preOutputs?: Map<string, NDArray>): Map<string, NDArray> {
+    const layers = this.layers(op);
+    const acts = new Map<string, NDArray>();
+    this.prepareInputs(inputs, op).forEach((x, i) => acts.set(this.resolved.inputs[i]!, x));
+    for (const v of this.resolved.vertices) {
+      const xs = v.inputs.map((m) => acts.get(m)!);
+      acts.set(v.name, this.vertexOutput(v, xs, layers, training, op, preOutputs));
+    }
+    return acts;
+  }
+
+  private vertexOutput(v: ResolvedVertex, xs: NDArray[], layers: Map<string, Layer>, training: boolean, op: string, preOutputs?: Map<string, NDArray>): NDArray {
+    if (v.kind === 'vertex') return this.named(v, op, () => vertexForward(v.vertex, xs));
+    const layer = layers.get(v.name)!;
+    // Layer errors name the layer themselves; the implicit merge of several inputs names the vertex.
+    const x = xs.length === 1 ? xs[0]! : this.named(v, op, () => mergeForward(xs));
+    if (preOutputs && isOutputLayer(layer) && this.resolved.outputs.includes(v.name)) {
+      const z = layer.preOutput(x, training);
+      preOutputs.set(v.name, z);
+      // The activations are computed only when another vertex consumes them; otherwise z stands in.
+      return this.consumed.has(v.name) ? activate(layer.config.activation, z) : z;
+    }
+    return layer.forward(x, training);
+  }
+
+  private named<T>(v: ResolvedVertex, op: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw new Error(`ComputationGraph.${op}: vertex '${v.name}' (${v.kind === 'layer' ? v.layer.type : v.vertex.type}): ${(e as Error).message}`);
+    }
+  }
+
+  /** A result array that is not one of the caller's arrays nor an earlier result, so each can be closed on its own. */
+  private static own(a: NDArray, caller: readonly NDArray[], seen: Set<NDArray>): NDArray {
+    const out = caller.includes(a) || seen.has(a) ? a.dup() : a;
+    seen.add(out);
+    return out;
+  }
+
+  /**
+   * The output layers' activations, in the order of `outputs` (DL4J's output(input...)). Inference
+   * mode; pass `true` first for training mode (dropout active), as DL4J's output(train, input...).
+   */
+  output(...inputs: NDArray[]): NDArray[];
+  output(train: boolean, ...inputs: NDArray[]): NDArray[];
+  /** A one-input graph with the mode last, as listeners call models (TrainableModel.output). */
+  output(input: NDArray, train?: boolean): NDArray[];
+  output(...args: (NDArray | boolean | undefined)[]): NDArray[] {
+    const { train, inputs } = splitMode(args);
+    return noGrad(() =>
+      scope(() => {
+        const acts = this.run(inputs, train, 'output');
+        const seen = new Set<NDArray>();
+        return this.resolved.outputs.map((o) => ComputationGraph.own(acts.get(o)!, inputs, seen));
+      }),
+    );
+  }
+
+  /** The single output of a one-output graph (DL4J's outputSingle). */
+  outputSingle(...inputs: NDArray[]): NDArray;
+  outputSingle(train: boolean, ...inputs: NDArray[]): NDArray;
+  outputSingle(...args: (NDArray | boolean)[]): NDArray {
+    if (this.resolved.outputs.length !== 1) throw new Error(`ComputationGraph.outputSingle: the graph has ${this.resolved.outputs.length} outputs (${this.resolved.outputs.join(', ')}); use output()`);
+    const { train, inputs } = splitMode(args);
+    return this.output(train, ...inputs)[0]!;
+  }
+
+  /** Every input's and vertex's activations by name (DL4J's feedForward); the caller closes them. */
+  feedForward(inputs: NDArray | readonly NDArray[], train = false): Map<string, NDArray> {
+    const list = Array.isArray(inputs) ? (inputs as readonly NDArray[]) : [inputs as NDArray];
+    return noGrad(() =>
+      scope(() => {
+        const acts = this.run(list, train, 'feedForward');
+        const seen = new Set<NDArray>();
+        return new Map([...acts].map(([k, a]) => [k, ComputationGraph.own(a, list, seen)]));
+      }),
+    );
+  }
+
+  /** The sum over the output layers of their loss against the matching labels, without l1/l2. */
+  private dataLoss(ds: MultiDataSet, training: boolean, op: string): NDArray {
+    const { outputs } = this.resolved;
+    if (ds.labels.length !== outputs.length) throw new Error(`ComputationGraph.${op}: expected ${outputs.length} labels arrays (${outputs.join(', ')}), got ${ds.labels.length}`);
+    const pre = new Map<string, NDArray>();
+    this.run(ds.features, training, op, pre);
+    const layers = this.layers(op);
+    let total: NDArray | null = null;
+    outputs.forEach((o, i) => {
+      const layer = layers.get(o)!;
+      if (!isOutputLayer(layer)) throw new Error(`ComputationGraph.${op}: output '${o}' has no loss function`);
+      const loss = outputLayerLoss(`ComputationGraph.${op}: output '${o}'`, layer, pre.get(o)!, ds.labels[i]!, ds.labelsMasks?.[i] ?? null);
+      total = total ? add(total, loss) : loss;
+    });
+    return total!;
+  }
+
+  // ---- score and gradients ------------------------------------------------------------------------
+
+  /**
+   * Without arguments: the score of the last fit step or computeGradientAndScore. With data: the sum
+   * of the output losses plus the l1/l2 penalty, inference mode unless `training` (DL4J's score).
+   */
+  score(data?: DataSet | MultiDataSet, training = false): number {
+    return this.core.score(data === undefined ? undefined : asMulti(data), training);
+  }
+
+  /** The score of `data` as a 0-d array that records gradients (for custom loops and gradient checks). */
+  computeScore(data: DataSet | MultiDataSet, training = false): NDArray {
+    this.core.checkReady('computeScore');
+    return this.core.loss(asMulti(data), training, 'computeScore');
+  }
+
+  /** Computes the gradients (available from gradient()) and returns the score. */
+  computeGradientAndScore(data: DataSet | MultiDataSet): number {
+    return this.core.computeGradientAndScore(asMulti(data));
+  }
+
+  /** The gradients of the last computeGradientAndScore, keyed like DL4J ('<vertex>_W', ...); owned by the graph. */
+  gradient(): Map<string, NDArray> {
+    return this.core.gradient();
+  }
+
+  /** See MultiLayerNetwork.setGradientExchange: called after the data-loss gradients, before normalization and l1/l2. */
+  setGradientExchange(fn: GradientExchange | null): void {
+    this.core.setGradientExchange(fn);
+  }
+
+  // ---- training -----------------------------------------------------------------------------------
+
+  setListeners(...listeners: TrainingListener[]): void {
+    this.core.setListeners(listeners);
+  }
+
+  addListeners(...listeners: TrainingListener[]): void {
+    this.core.addListeners(listeners);
+  }
+
+  get listeners(): readonly TrainingListener[] {
+    return this.core.listeners;
+  }
+
+  /**
+   * Trains for `epochs` epochs over one DataSet/MultiDataSet (one step per epoch) or an iterator of
+   * either (reset before each epoch; each minibatch it returns is closed after its step).
+   */
+  fit(data: GraphTrainingData, epochs = 1): void {
+    const batch = data instanceof DataSet || data instanceof MultiDataSet;
+    this.core.fit(batch ? asMulti(data) : multiIterator(data), epochs);
+  }
+
+  /** Classification metrics of the first output against the first labels over the iterator (DL4J's evaluate). */
+  evaluate(iterator: DataSetIterator | MultiDataSetIterator): Evaluation {
+    this.core.checkReady('evaluate');
+    const evaluation = new Evaluation();
+    forEachBatch('ComputationGraph.evaluate', multiIterator(iterator), 0, (b) =>
+      scope(() => evaluation.eval(b.labels[0]!, this.output(...b.features)[0]!, b.labelsMasks?.[0] ?? undefined)),
+    );
+    return evaluation;
+  }
+
+  // ---- parameters ---------------------------------------------------------------------------------
+
+  numParams(): number {
+    return this.core.numParams();
+  }
+
+  /** All parameters as one new 1-D array: layer vertices in topological order, each layer's in DL4J order, row-major. */
+  params(): NDArray {
+    return this.core.params();
+  }
+
+  setParams(flat: NDArray): void {
+    this.core.setParams(flat);
+  }
+
+  /** The parameters by DL4J key ('<vertex>_W', '<vertex>_b', ...); owned by the graph. */
+  paramTable(): Map<string, NDArray> {
+    return this.core.paramTable();
+  }
+
+  updaterState(): Record<string, NDArray> {
+    return this.core.updaterState();
+  }
+
+  setUpdaterState(state: Readonly<Record<string, NDArray>>): void {
+    this.core.setUpdaterState(state);
+  }
+
+  /** An independent copy: same configuration, parameters, updater state and counters. */
+  clone(): ComputationGraph {
+    this.core.checkReady('clone');
+    const copy = new ComputationGraph(this.conf).init();
+    copy.core.copyFrom(this.core);
+    return copy;
+  }
+
+  /** A table of the inputs and vertices: name and type, nIn/nOut, parameters, output type and inputs. */
+  summary(): string {
+    const layers = this.layers('summary');
+    const header = ['VertexName (VertexType)', 'nIn,nOut', 'TotalParams', 'ParamsShape', 'OutputType', 'Vertex Inputs'];
+    const type = (t: Parameters<typeof describeActivationType>[0] | undefined): string => (t ? describeActivationType(t) : '-');
+    const rows = [
+      ...this.resolved.inputs.map((n, i) => [`${n} (InputVertex)`, '-', '0', '-', type(this.resolved.inputTypes[i]), '-']),
+      ...this.resolved.vertices.map((v) => {
+        const inputs = `[${v.inputs.join(', ')}]`;
+        if (v.kind === 'vertex') return [`${v.name} (${vertexClassName(v.vertex)})`, '-', '0', '-', type(v.output), inputs];
+        const l = layers.get(v.name)!;
+        const count = [...l.params.values()].reduce((n, p) => n + p.size, 0);
+        const shapes = [...l.params].map(([name, p]) => `${name}:{${p.shape.join(',')}}`).join(', ');
+        return [`${v.name} (${v.layer.type})`, `${v.layer.nIn},${v.layer.nOut}`, String(count), shapes || '-', type(v.output), inputs];
+      }),
+    ];
+    return summaryTable(header, rows, this.core.numParams(), this.core.numFrozenParams());
+  }
+
+  /** Releases the parameters, gradients, updater state and score. */
+  close(): void {
+    this.core.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

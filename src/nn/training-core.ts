@@ -1,0 +1,414 @@
+/**
+ * The training machinery MultiLayerNetwork and ComputationGraph share: the flat parameter list in
+ * DL4J's order, updater blocks, the backprop step (data-loss gradients, zero-filled gradients of
+ * unreached parameters, the gradient-exchange hook, per-layer gradient normalization, l1/l2, weight
+ * decay, updaters) inside one scope() so memory stays flat, listeners, the iteration/epoch counters,
+ * fit over a batch or an iterator, and the params/updater-state flattening. A model supplies only its
+ * layers (in parameter order, each under the key that prefixes its parameter names) and its data
+ * loss; nothing is read back to JavaScript during a step unless a listener asks for the score.
+ */
+import type { NDArray } from '../ndarray/ndarray.js';
+import { keep, scope } from '../ndarray/scope.js';
+import { interval } from '../ndarray/indexing.js';
+import { formatShape } from '../ndarray/shape.js';
+import { noGrad } from '../autodiff/tape.js';
+import { backward } from '../autodiff/backward.js';
+import { add, mul } from '../ops/binary.js';
+import { cast, reshape } from '../ops/views.js';
+import { concat } from '../ops/join.js';
+import { zeros } from '../ops/create.js';
+import type { DataType } from '../ndarray/dtype.js';
+import { computeLoss } from './losses.js';
+import { Updater } from './updaters.js';
+import { applyGradientNormalization } from './gradient-normalization.js';
+import type { Layer, OutputLayerLike } from './layers/index.js';
+import type { TrainableModel, TrainingListener } from './listeners.js';
+
+/** A source of minibatches (DataSetIterator and MultiDataSet iterators have this shape). */
+export interface BatchIterator<B> {
+  hasNext(): boolean;
+  next(): B;
+  reset(): void;
+  readonly resetSupported: boolean;
+}
+
+/** A layer of the model under the key of its parameters ('0' gives '0_W'; a graph vertex 'fc' gives 'fc_W'). */
+export interface KeyedLayer {
+  readonly key: string;
+  readonly layer: Layer;
+}
+
+/** Called with the trainable parameters' gradients (flat parameter order) before normalization and l1/l2. */
+export type GradientExchange = (grads: NDArray[]) => void;
+
+/** One parameter, in DL4J's flattening order. */
+interface ParamEntry {
+  /** Index into the layer list. */
+  readonly owner: number;
+  readonly name: string;
+  readonly array: NDArray;
+  /** False for state kept as a parameter but not trained (batch normalization's running mean/var). */
+  readonly trainable: boolean;
+}
+
+/** A run of consecutive parameters sharing one updater configuration (DL4J's UpdaterBlock). */
+interface UpdaterBlock {
+  readonly updater: Updater;
+  /** Indices into the flat parameter list. */
+  readonly params: readonly number[];
+}
+
+export interface TrainingCoreOptions<B> {
+  /** The model's class name, prefixing errors ('MultiLayerNetwork.fit: ...'). */
+  readonly kind: string;
+  /** Handed to listeners. */
+  readonly model: TrainableModel;
+  readonly dataType: DataType;
+  /** The differentiable data loss of a batch, averaged over examples, without the l1/l2 penalty. */
+  readonly dataLoss: (batch: B, training: boolean, op: string) => NDArray;
+  /** Tells a single batch from an iterator of batches. */
+  readonly isBatch: (data: B | BatchIterator<B>) => data is B;
+}
+
+/** Loss of one output layer from its pre-output z: the labels (and mask) cast to z's type and checked against it. */
+export function outputLayerLoss(where: string, layer: OutputLayerLike, z: NDArray, labels: NDArray, mask: NDArray | null): NDArray {
+  const as = (a: NDArray): NDArray => (a.dtype === z.dtype ? a : cast(a, z.dtype));
+  if (labels.rank !== z.rank || labels.shape.some((d, k) => d !== z.shape[k])) {
+    throw new Error(`${where}: labels ${labels.dtype}${formatShape(labels.shape)} do not match the network output ${z.dtype}${formatShape(z.shape)}`);
+  }
+  return computeLoss(layer.config.lossFunction!, { labels: as(labels), preOutput: z, activation: layer.config.activation, ...(mask ? { mask: as(mask) } : {}) });
+}
+
+/**
+ * Runs `fn` on each batch of an iterator (reset first when it can be); each batch is closed after
+ * use. `epoch` > 0 with an iterator that cannot reset is an error.
+ */
+export function forEachBatch<B extends { close(): void }>(where: string, it: BatchIterator<B>, epoch: number, fn: (b: B) => void): void {
+  if (it.resetSupported) it.reset();
+  else if (epoch > 0) throw new Error(`${where}: the iterator does not support reset, so it cannot be used for more than one epoch`);
+  while (it.hasNext()) {
+    const b = it.next();
+    try {
+      fn(b);
+    } finally {
+      b.close();
+    }
+  }
+}
+
+/** DL4J's summary() table: the header, one row per layer/vertex, then parameter totals. */
+export function summaryTable(header: readonly string[], rows: readonly (readonly string[])[], total: number, frozen: number): string {
+  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
+  const line = (cells: readonly string[]): string => cells.slice(0, header.length).map((s, k) => s.padEnd(widths[k]!)).join('   ').trimEnd();
+  const rule = '='.repeat(widths.reduce((a, w) => a + w, 0) + 3 * (widths.length - 1));
+  return [rule, line(header), rule, ...rows.map(line), '-'.repeat(rule.length),
+    `            Total Parameters:  ${total}`, `        Trainable Parameters:  ${total - frozen}`, `           Frozen Parameters:  ${frozen}`, rule].join('\n');
+}
+
+export class TrainingCore<B extends { close(): void }> {
+  /** Minibatch steps done so far (DL4J's iterationCount). */
+  iterationCount = 0;
+  /** Epochs completed so far (DL4J's epochCount). */
+  epochCount = 0;
+  private layers: readonly KeyedLayer[] | null = null;
+  private entries: ParamEntry[] = [];
+  private blocks: UpdaterBlock[] = [];
+  private lastScore: NDArray | null = null;
+  private listenerList: TrainingListener[] = [];
+  private gradientExchange: GradientExchange | null = null;
+  private closedFlag = false;
+
+  constructor(private readonly options: TrainingCoreOptions<B>) {}
+
+  /** Builds the parameter list and the updater blocks from the layers (in parameter order). */
+  init(layers: readonly KeyedLayer[]): void {
+    this.layers = layers;
+    this.entries = layers.flatMap(({ layer }, i) => [...layer.params].map(([name, array]) => ({ owner: i, name, array, trainable: !layer.nonTrainable?.has(name) })));
+    let current: { key: string; updater: Updater; params: number[] } | null = null;
+    this.entries.forEach((e, k) => {
+      if (!e.trainable) return;
+      const config = layers[e.owner]!.layer.config.updater;
+      const key = JSON.stringify(config);
+      if (!current || current.key !== key) {
+        current = { key, updater: new Updater(config), params: [] };
+        this.blocks.push(current);
+      }
+      current.params.push(k);
+    });
+  }
+
+  get initialized(): boolean {
+    return this.layers !== null;
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** Throws when closed. */
+  checkOpen(op: string): void {
+    if (this.closedFlag) throw new Error(`${this.options.kind}.${op}: the network is closed`);
+  }
+
+  /** Throws when closed or before init(). */
+  checkReady(op: string): void {
+    this.checkOpen(op);
+    if (!this.layers) throw new Error(`${this.options.kind}.${op}: call init() first`);
+  }
+
+  /** Every parameter array (for scopeChildren). */
+  arrays(): NDArray[] {
+    return this.entries.map((e) => e.array);
+  }
+
+  private keyOf(e: ParamEntry): string {
+    return `${this.layers![e.owner]!.key}_${e.name}`;
+  }
+
+  // ---- score and gradients ------------------------------------------------------------------------
+
+  /** The l1/l2 penalty over all layers as a 0-d array, or null when no layer is regularized. */
+  regularization(): NDArray | null {
+    let total: NDArray | null = null;
+    for (const { layer } of this.layers ?? []) {
+      const r = layer.regularization();
+      if (r) total = total ? add(total, r) : r;
+    }
+    return total;
+  }
+
+  /** Data loss plus the regularization penalty, differentiable w.r.t. the parameters. */
+  loss(batch: B, training: boolean, op: string): NDArray {
+    const loss = this.options.dataLoss(batch, training, op);
+    const reg = this.regularization();
+    return reg ? add(loss, reg) : loss;
+  }
+
+  /** The score of the last step (reads one number back), or the score of `batch` without recording gradients. */
+  score(batch?: B, training = false): number {
+    if (batch === undefined) {
+      if (!this.lastScore) throw new Error(`${this.options.kind}.score: no score yet; call fit or computeGradientAndScore first, or pass a DataSet`);
+      return this.lastScore.item();
+    }
+    this.checkReady('score');
+    return noGrad(() => scope(() => this.loss(batch, training, 'score').item()));
+  }
+
+  private clearGradients(): void {
+    for (const e of this.entries) {
+      e.array.grad?.close();
+      e.array.grad = null;
+    }
+  }
+
+  /**
+   * Installs (or removes, with null) a hook that every backprop calls right after the data-loss
+   * gradients exist, before gradient normalization and before the l1/l2 gradients are added. It gets
+   * the trainable parameters' .grad arrays in flat parameter order and may replace their values in
+   * place: data-parallel training averages them over workers here, so normalization and
+   * regularization then act identically on every replica (DL4J's SHARED_GRADIENTS).
+   */
+  setGradientExchange(fn: GradientExchange | null): void {
+    this.gradientExchange = fn;
+  }
+
+  /**
+   * Forward + backward on the batch (training mode); the gradients then sit on the parameters'
+   * .grad. As DL4J, `normalize` sees the loss gradients only; the l1/l2 gradients are added after
+   * it, by a second backward() that accumulates into .grad.
+   */
+  private backprop(batch: B, op: string, normalize?: () => void): void {
+    this.clearGradients();
+    const loss = this.options.dataLoss(batch, true, op);
+    backward(loss);
+    // A parameter the loss does not reach gets a zero gradient, so the updaters see every parameter.
+    for (const e of this.entries) if (e.trainable) e.array.grad ??= keep(zeros(e.array.shape, { dtype: e.array.dtype, backend: e.array.backend }));
+    if (this.gradientExchange) {
+      const grads = this.entries.filter((e) => e.trainable).map((e) => e.array.grad!);
+      noGrad(() => this.gradientExchange!(grads));
+    }
+    normalize?.();
+    const reg = this.regularization();
+    if (reg) backward(reg);
+    const s = noGrad(() => keep(reg ? add(loss, reg) : loss.dup()));
+    this.lastScore?.close();
+    this.lastScore = s;
+  }
+
+  /** Computes the gradients for the batch (available from gradient()) and returns the score. */
+  computeGradientAndScore(batch: B): number {
+    this.checkReady('computeGradientAndScore');
+    scope(() => this.backprop(batch, 'computeGradientAndScore'));
+    return this.score();
+  }
+
+  /** The gradients of the last computeGradientAndScore by DL4J key; owned by the model. */
+  gradient(): Map<string, NDArray> {
+    this.checkReady('gradient');
+    const out = new Map<string, NDArray>();
+    for (const e of this.entries) {
+      if (!e.trainable) continue;
+      if (!e.array.grad) throw new Error(`${this.options.kind}.gradient: no gradients; call computeGradientAndScore first`);
+      out.set(this.keyOf(e), e.array.grad);
+    }
+    return out;
+  }
+
+  // ---- training -----------------------------------------------------------------------------------
+
+  setListeners(listeners: readonly TrainingListener[]): void {
+    this.listenerList = [...listeners];
+  }
+
+  addListeners(listeners: readonly TrainingListener[]): void {
+    this.listenerList.push(...listeners);
+  }
+
+  get listeners(): readonly TrainingListener[] {
+    return this.listenerList;
+  }
+
+  /** One minibatch step: gradients, normalization, updaters, weight decay; then the listeners. */
+  private step(batch: B): void {
+    const iteration = this.iterationCount;
+    const epoch = this.epochCount;
+    const layers = this.layers!.map((l) => l.layer.config);
+    const normalize = (): void =>
+      layers.forEach((c, i) => {
+        const grads: Record<string, NDArray> = {};
+        for (const e of this.entries) if (e.owner === i && e.trainable) grads[e.name] = e.array.grad!;
+        if (Object.keys(grads).length > 0) applyGradientNormalization(c.gradientNormalization, grads, c.gradientNormalizationThreshold);
+      });
+    scope(() => {
+      this.backprop(batch, 'fit', normalize);
+      noGrad(() => {
+        for (const b of this.blocks) {
+          const ps = b.params.map((k) => this.entries[k]!);
+          // DL4J's WeightDecay (applyLR, weights only): lr * decay * W of the parameters before this update.
+          const lr = b.updater.learningRate(iteration, epoch);
+          const decay = ps.map((e) => {
+            const wd = layers[e.owner]!.weightDecay;
+            return wd > 0 && e.name === 'W' ? mul(e.array, (Number.isNaN(lr) ? 1 : lr) * wd) : null;
+          });
+          b.updater.apply(ps.map((e) => e.array), ps.map((e) => e.array.grad!), iteration, epoch);
+          ps.forEach((e, k) => {
+            if (decay[k]) e.array.subi(decay[k]);
+          });
+        }
+      });
+      this.clearGradients();
+    });
+    for (const l of this.listenerList) l.iterationDone?.(this.options.model, iteration, epoch);
+    this.iterationCount++;
+  }
+
+  /**
+   * Trains for `epochs` epochs: over one batch (one step per epoch) or an iterator (reset before
+   * each epoch; each batch it returns is closed after its step).
+   */
+  fit(data: B | BatchIterator<B>, epochs: number): void {
+    const { kind, model, isBatch } = this.options;
+    this.checkReady('fit');
+    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`${kind}.fit: epochs must be a positive integer, got ${epochs}`);
+    for (let e = 0; e < epochs; e++) {
+      for (const l of this.listenerList) l.onEpochStart?.(model);
+      if (isBatch(data)) this.step(data);
+      else forEachBatch(`${kind}.fit`, data, e, (b) => this.step(b));
+      for (const l of this.listenerList) l.onEpochEnd?.(model);
+      this.epochCount++;
+    }
+  }
+
+  // ---- parameters ---------------------------------------------------------------------------------
+
+  numParams(): number {
+    this.checkReady('numParams');
+    return this.entries.reduce((n, e) => n + e.array.size, 0);
+  }
+
+  /** Values of the parameters the updaters do not train. */
+  numFrozenParams(): number {
+    return this.entries.reduce((n, e) => n + (e.trainable ? 0 : e.array.size), 0);
+  }
+
+  /** All parameters as one new 1-D array in flat order, each row-major (DL4J's params()). */
+  params(): NDArray {
+    this.checkReady('params');
+    return noGrad(() =>
+      scope(() =>
+        this.entries.length === 0
+          ? zeros([0], { dtype: this.options.dataType })
+          : concat(this.entries.map((e) => reshape(e.array, [e.array.size])), 0),
+      ),
+    );
+  }
+
+  /** Copies a flat vector laid out as params() into the parameters (in place). */
+  setParams(flat: NDArray): void {
+    this.checkReady('setParams');
+    const n = this.numParams();
+    if (flat.rank !== 1 || flat.size !== n) throw new Error(`${this.options.kind}.setParams: expected a 1-D array of ${n} values, got ${flat.dtype}${formatShape(flat.shape)}`);
+    noGrad(() =>
+      scope(() => {
+        let offset = 0;
+        for (const e of this.entries) {
+          e.array.assign(reshape(flat.get(interval(offset, offset + e.array.size)), e.array.shape));
+          offset += e.array.size;
+        }
+      }),
+    );
+  }
+
+  /** The parameters by DL4J key; owned by the model. */
+  paramTable(): Map<string, NDArray> {
+    this.checkReady('paramTable');
+    return new Map(this.entries.map((e) => [this.keyOf(e), e.array]));
+  }
+
+  /** Updater state keyed `${paramIndex}/${stateName}` over the flat parameter list; arrays owned by the model. */
+  updaterState(): Record<string, NDArray> {
+    this.checkReady('updaterState');
+    const out: Record<string, NDArray> = {};
+    for (const b of this.blocks) {
+      for (const [key, a] of Object.entries(b.updater.state())) {
+        const [local, name] = key.split('/') as [string, string];
+        out[`${b.params[Number(local)]!}/${name}`] = a;
+      }
+    }
+    return out;
+  }
+
+  /** Restores state saved by updaterState() (values are copied). */
+  setUpdaterState(state: Readonly<Record<string, NDArray>>): void {
+    this.checkReady('setUpdaterState');
+    for (const b of this.blocks) {
+      const part: Record<string, NDArray> = {};
+      b.params.forEach((k, local) => {
+        for (const name of b.updater.stateNames) {
+          const a = state[`${k}/${name}`];
+          if (a) part[`${local}/${name}`] = a;
+        }
+      });
+      if (Object.keys(part).length > 0) b.updater.setState(part);
+    }
+  }
+
+  /** Copies parameters, updater state and counters from a core of the same configuration (clone()). */
+  copyFrom(other: TrainingCore<B>): void {
+    scope(() => this.setParams(other.params()));
+    this.setUpdaterState(other.updaterState());
+    this.iterationCount = other.iterationCount;
+    this.epochCount = other.epochCount;
+  }
+
+  /** Releases the parameters, gradients, updater state and score. */
+  close(): void {
+    if (this.closedFlag) return;
+    this.clearGradients();
+    for (const e of this.entries) e.array.close();
+    for (const b of this.blocks) b.updater.close();
+    this.lastScore?.close();
+    this.lastScore = null;
+    this.closedFlag = true;
+  }
+}
