@@ -493,3 +493,44 @@ test('memory stays flat across 100 graph fit iterations', () => {
   g.close();
   assert.ok(memoryReport().totalBytes < before.totalBytes);
 });
+
+test('ModelSerializer round trip: identical outputs, normalizer, and training continues identically', async () => {
+  const { mkdtemp, rm, writeFile, readFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { ModelSerializer, NormalizerStandardize } = await import('../src/index.js');
+  const dir = await mkdtemp(join(tmpdir(), 'dl4ts-graph-'));
+  try {
+    const g = new ComputationGraph(dagConf({ updater: { type: 'adam', learningRate: 0.01 }, l1: 0.001 })).init();
+    const { mds } = dagData(5, 6);
+    g.fit(mds, 3);
+    const norm = new NormalizerStandardize();
+    const fitDs = new DataSet(mds.features[0]!.dup(), mds.labels[0]!.dup());
+    norm.fit(fitDs);
+    fitDs.close();
+    const path = join(dir, 'graph.bin');
+    await ModelSerializer.writeModel(g, path, { normalizer: norm });
+    const { graph: back, normalizer } = await ModelSerializer.restoreComputationGraph(path);
+    assert.ok(normalizer instanceof NormalizerStandardize);
+    assert.equal(back.iterationCount, 3);
+    assert.equal(back.epochCount, 3);
+    assert.deepEqual([...back.paramTable().keys()], [...g.paramTable().keys()]);
+    const outs = (m: ComputationGraph): number[][] => scope(() => m.output(...mds.features).map((o) => o.toFlatArray()));
+    assert.deepEqual(outs(back), outs(g));
+    g.fit(mds, 2);
+    back.fit(mds, 2);
+    assert.deepEqual(scope(() => back.params().toFlatArray()), scope(() => g.params().toFlatArray()));
+    assert.equal(back.score(), g.score());
+    // The two formats are told apart.
+    await assert.rejects(ModelSerializer.restoreMultiLayerNetwork(path), /holds a ComputationGraph, not a MultiLayerNetwork; use restoreComputationGraph/);
+    const bytes = await readFile(path);
+    bytes[bytes.length - 1] ^= 0xff;
+    await writeFile(join(dir, 'bad.bin'), bytes);
+    await assert.rejects(ModelSerializer.restoreComputationGraph(join(dir, 'bad.bin')), /restoreComputationGraph: .*bad\.bin' is corrupted: CRC-32 mismatch/);
+    mds.close();
+    g.close();
+    back.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

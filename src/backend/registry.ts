@@ -88,8 +88,26 @@ export function getBackend(): Backend {
   throw new Error(`dl4ts: no backend can run here: ${backendStatus().map((s) => `${s.name}: ${s.reason ?? 'unknown'}`).join('; ')}`);
 }
 
-/** A backend by name, created if needed; throws the reason when it cannot run. */
+const CUDA_DEVICE_NAME = /^cuda:(\d+)$/;
+
+/** 'cuda:<k>': the CUDA backend of device k (one per thread, as ND4J binds a thread to a device). */
+function cudaDeviceBackend(name: string, ordinal: number): Backend {
+  const existing = created.get(name);
+  if (existing) return existing;
+  const cuda = providers.find((q) => q.name === 'cuda')!;
+  try {
+    const b = cudaBackend(ordinal, priorityOf(cuda));
+    created.set(name, b);
+    return b;
+  } catch (e) {
+    throw new Error(`dl4ts: backend '${name}' is unavailable: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** A backend by name ('cpu', 'cuda', or 'cuda:<device>'), created if needed; throws the reason when it cannot run. */
 export function backendByName(name: string): Backend {
+  const device = CUDA_DEVICE_NAME.exec(name);
+  if (device) return cudaDeviceBackend(name, Number(device[1]));
   const p = providers.find((q) => q.name === name);
   if (!p) throw new Error(`dl4ts: unknown backend '${name}' (known: ${providers.map((q) => q.name).join(', ')})`);
   const b = tryCreate(p);

@@ -49,7 +49,8 @@ export interface ConvolutionalFlatInputType {
   channels: number;
 }
 
-function pair(where: string, name: string, v: Size2D, min: number): [number, number] {
+/** A Size2D option as [h, w], each an integer >= min; throws naming the option. */
+export function pair(where: string, name: string, v: Size2D, min: number): [number, number] {
   const p: readonly number[] = typeof v === 'number' ? [v, v] : v;
   if (!Array.isArray(p) && typeof v !== 'number') throw new Error(`${where}: ${name} must be an integer or [h, w], got ${JSON.stringify(v)}`);
   if (p.length !== 2 || !p.every((d) => Number.isInteger(d) && d >= min)) {

@@ -13,6 +13,9 @@ import type { Distribution, WeightInit } from './init.js';
 import type { UpdaterConfig } from './updaters.js';
 import type { CnnShape, ConvolutionalFlatInputType, ConvolutionalInputType, ConvolutionMode, GlobalPoolingType, PoolingType, WindowGeometry, WindowOptions } from './cnn-config.js';
 import type { GradientNormalization } from './gradient-normalization.js';
+import type { DropOutConfig } from './dropout-variants.js';
+import type { CnnExtraLayerConfig } from './cnn-extra-config.js';
+import { CNN_EXTRA_RESOLVERS } from './resolvers/convolutional-extra.js';
 import {
   checkActivation, checkCommon, checkSize, fail, layerBase, layerLabel,
   type ActivationType, type LayerResolution, type LayerResolver,
@@ -33,8 +36,8 @@ export interface ParamLayerOptions {
   l1?: number;
   l2?: number;
   weightDecay?: number;
-  /** DL4J's dropOut(p): the probability of RETAINING each input of this layer during training (1 = no dropout). */
-  dropOut?: number;
+  /** DL4J's dropOut(p): the probability of RETAINING each input of this layer during training (1 = no dropout), or an IDropout choice. */
+  dropOut?: DropOutConfig;
   hasBias?: boolean;
   gradientNormalization?: GradientNormalization;
   gradientNormalizationThreshold?: number;
@@ -58,8 +61,8 @@ export interface ActivationLayerConfig {
 export interface DropoutLayerConfig {
   type: 'dropout';
   name?: string;
-  /** Retain probability, as DL4J's DropoutLayer(dropOut). */
-  dropOut: number;
+  /** Retain probability, as DL4J's DropoutLayer(dropOut), or an IDropout choice. */
+  dropOut: DropOutConfig;
 }
 
 export interface LossLayerConfig {
@@ -111,7 +114,8 @@ export interface GlobalPoolingConfig {
 }
 
 export type LayerConfig = DenseLayerConfig | OutputLayerConfig | ActivationLayerConfig | DropoutLayerConfig | LossLayerConfig
-  | ConvolutionLayerConfig | SubsamplingLayerConfig | BatchNormalizationConfig | GlobalPoolingConfig;
+  | ConvolutionLayerConfig | SubsamplingLayerConfig | BatchNormalizationConfig | GlobalPoolingConfig
+  | CnnExtraLayerConfig;
 export type LayerType = LayerConfig['type'];
 
 /** DL4J's InputType.feedForward(size). */
@@ -158,8 +162,8 @@ export interface ResolvedLayer {
   readonly l1: number;
   readonly l2: number;
   readonly weightDecay: number;
-  /** Retain probability (1 = none). */
-  readonly dropOut: number;
+  /** Retain probability (1 = none) or an IDropout choice. */
+  readonly dropOut: DropOutConfig;
   readonly hasBias: boolean;
   readonly lossFunction: LossFunction | null;
   readonly gradientNormalization: GradientNormalization;
@@ -174,6 +178,14 @@ export interface ResolvedLayer {
   readonly pooling?: { readonly type: PoolingType | GlobalPoolingType; readonly pnorm: number };
   /** Batch normalization's running-statistics decay and epsilon. */
   readonly batchNorm?: { readonly decay: number; readonly eps: number };
+  /** Depthwise and separable convolutions' channel multiplier. */
+  readonly depthMultiplier?: number;
+  /** Zero padding's or cropping's [top, bottom, left, right]. */
+  readonly margins?: readonly [number, number, number, number];
+  /** Upsampling's [height, width] factors. */
+  readonly upsampling?: readonly [number, number];
+  /** Layer normalization's epsilon. */
+  readonly layerNorm?: { readonly eps: number };
 }
 
 export interface ResolvedConfiguration {
@@ -192,6 +204,7 @@ const LAYER_RESOLVERS: { readonly [K in LayerType]: LayerResolver<Extract<LayerC
   convolution2d: resolveConvolution,
   subsampling: resolveSubsampling,
   globalPooling: resolveGlobalPooling,
+  ...CNN_EXTRA_RESOLVERS,
 };
 const LAYER_TYPES = Object.keys(LAYER_RESOLVERS) as LayerType[];
 

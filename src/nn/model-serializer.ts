@@ -1,7 +1,8 @@
 /**
- * DL4J's ModelSerializer for MultiLayerNetwork: one binary file holding the configuration, the
- * counters, the parameters, the updater state and optionally a normalizer, so a restored network
- * gives bit-identical outputs and continues training exactly as the saved one would.
+ * DL4J's ModelSerializer for MultiLayerNetwork and ComputationGraph: one binary file holding the
+ * configuration, the counters, the parameters, the updater state and optionally a normalizer, so a
+ * restored model gives bit-identical outputs and continues training exactly as the saved one would.
+ * Both kinds share the layout; the header's format tag tells them apart.
  *
  * Layout (all integers little-endian):
  *   0  8 bytes  magic "DL4TSNET"
@@ -20,6 +21,8 @@ import { noGrad } from '../autodiff/tape.js';
 import { normalizerFromJSON, type Normalizer, type NormalizerJSON } from '../data/normalizers.js';
 import { configurationFromJSON, configurationToJSON } from './config.js';
 import { MultiLayerNetwork } from './multilayer-network.js';
+import { ComputationGraph } from './graph/computation-graph.js';
+import { graphFromJSON, graphToJSON } from './graph/graph-config.js';
 import { crc32 } from './crc32.js';
 import { tensorBytes, tensorFromBytes } from './tensor-bytes.js';
 
@@ -29,7 +32,7 @@ const PREFIX = 20;
 
 /** One tensor in the data section; offsets are relative to the start of the data section. */
 interface TensorEntry {
-  /** 'param/0_W' for parameters, 'updater/<paramIndex>/<stateName>' for updater state. */
+  /** 'param/0_W' ('param/<vertex>_W' for graphs) for parameters, 'updater/<paramIndex>/<stateName>' for updater state. */
   name: string;
   dtype: DataType;
   shape: number[];
@@ -37,8 +40,12 @@ interface TensorEntry {
   length: number;
 }
 
+type ModelFormat = 'dl4ts-multilayernetwork' | 'dl4ts-computationgraph';
+
+const FORMAT_NAMES: Readonly<Record<ModelFormat, string>> = { 'dl4ts-multilayernetwork': 'MultiLayerNetwork', 'dl4ts-computationgraph': 'ComputationGraph' };
+
 interface ModelFileHeader {
-  format: 'dl4ts-multilayernetwork';
+  format: ModelFormat;
   configuration: unknown;
   iterationCount: number;
   epochCount: number;
@@ -68,8 +75,13 @@ export interface RestoredModel {
   normalizer: Normalizer | null;
 }
 
+export interface RestoredGraph {
+  graph: ComputationGraph;
+  normalizer: Normalizer | null;
+}
+
 /** The file's bytes for `net` (see writeModel). */
-export function serializeModel(net: MultiLayerNetwork, options: WriteModelOptions = {}): Buffer {
+export function serializeModel(net: MultiLayerNetwork | ComputationGraph, options: WriteModelOptions = {}): Buffer {
   const where = 'ModelSerializer.writeModel';
   const named: [string, NDArray][] = [...net.paramTable()].map(([k, a]) => [`param/${k}`, a]);
   if (options.saveUpdater ?? true) {
@@ -85,8 +97,8 @@ export function serializeModel(net: MultiLayerNetwork, options: WriteModelOption
     offset += bytes.byteLength;
   }
   const header: ModelFileHeader = {
-    format: 'dl4ts-multilayernetwork',
-    configuration: JSON.parse(configurationToJSON(net.conf)) as unknown,
+    format: net instanceof ComputationGraph ? 'dl4ts-computationgraph' : 'dl4ts-multilayernetwork',
+    configuration: JSON.parse(net instanceof ComputationGraph ? graphToJSON(net.conf) : configurationToJSON(net.conf)) as unknown,
     iterationCount: options.counters?.iterationCount ?? net.iterationCount,
     epochCount: options.counters?.epochCount ?? net.epochCount,
     normalizer: options.normalizer ? options.normalizer.toJSON() : null,
@@ -106,8 +118,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkHeader(h: unknown, dataLength: number, bad: (why: string) => Error): ModelFileHeader {
-  if (!isRecord(h) || h['format'] !== 'dl4ts-multilayernetwork') throw bad('the header is not a dl4ts MultiLayerNetwork header');
+function checkHeader(h: unknown, format: ModelFormat, dataLength: number, bad: (why: string) => Error): ModelFileHeader {
+  if (!isRecord(h) || h['format'] !== format) {
+    const other = isRecord(h) ? (FORMAT_NAMES as Record<string, string>)[String(h['format'])] : undefined;
+    throw bad(other ? `holds a ${other}, not a ${FORMAT_NAMES[format]}; use restore${other}` : `the header is not a dl4ts ${FORMAT_NAMES[format]} header`);
+  }
   if (!Number.isInteger(h['iterationCount']) || !Number.isInteger(h['epochCount'])) throw bad('the header lacks iterationCount/epochCount');
   if (!Array.isArray(h['tensors'])) throw bad('the header lacks the tensor table');
   for (const t of h['tensors'] as unknown[]) {
@@ -123,9 +138,8 @@ function checkHeader(h: unknown, dataLength: number, bad: (why: string) => Error
   return h as unknown as ModelFileHeader;
 }
 
-/** Rebuilds a network from the bytes of a model file; `file` names the source in errors. */
-export function deserializeModel(bytes: Uint8Array, file: string, options: RestoreOptions = {}): RestoredModel {
-  const bad = (why: string): Error => new Error(`ModelSerializer.restoreMultiLayerNetwork: '${file}' ${why}`);
+/** Checks a model file's prefix, CRC and header; returns the header and the tensor data. */
+function readModelFile(bytes: Uint8Array, format: ModelFormat, bad: (why: string) => Error): { header: ModelFileHeader; data: Buffer } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.byteLength < PREFIX) throw bad(`is truncated: ${buf.byteLength} bytes, shorter than the ${PREFIX}-byte prefix`);
   if (!buf.subarray(0, 8).equals(MAGIC)) throw bad('is not a dl4ts model file (bad magic)');
@@ -150,16 +164,27 @@ export function deserializeModel(bytes: Uint8Array, file: string, options: Resto
     throw bad('is corrupted: CRC-32 mismatch');
   }
   if (parsed === undefined) throw bad('has a header that is not valid JSON');
-  const header = checkHeader(parsed, data.byteLength, bad);
+  return { header: checkHeader(parsed, format, data.byteLength, bad), data };
+}
 
-  const network = new MultiLayerNetwork(configurationFromJSON(header.configuration as object)).init();
+/** What restoring fills in: MultiLayerNetwork and ComputationGraph both offer it. */
+interface RestorableModel {
+  paramTable(): Map<string, NDArray>;
+  setUpdaterState(state: Readonly<Record<string, NDArray>>): void;
+  iterationCount: number;
+  epochCount: number;
+  close(): void;
+}
+
+/** Copies the file's parameters, updater state and counters into a freshly initialized model (closed on error). */
+function restoreInto<M extends RestorableModel>(network: M, header: ModelFileHeader, data: Buffer, file: string, op: string, bad: (why: string) => Error, options: RestoreOptions): { network: M; normalizer: Normalizer | null } {
   try {
     const params = network.paramTable();
     const seen = new Set<string>();
     const updater: Record<string, NDArray> = {};
     noGrad(() => scope(() => {
       for (const t of header.tensors) {
-        const a = tensorFromBytes(data.subarray(t.offset, t.offset + t.length), t.dtype, t.shape, `ModelSerializer.restoreMultiLayerNetwork('${file}')`);
+        const a = tensorFromBytes(data.subarray(t.offset, t.offset + t.length), t.dtype, t.shape, `ModelSerializer.${op}('${file}')`);
         if (t.name.startsWith('param/')) {
           const key = t.name.slice(6);
           const p = params.get(key);
@@ -188,15 +213,38 @@ export function deserializeModel(bytes: Uint8Array, file: string, options: Resto
   }
 }
 
-/** Saves and restores MultiLayerNetworks (DL4J's ModelSerializer). */
+/** Rebuilds a network from the bytes of a model file; `file` names the source in errors. */
+export function deserializeModel(bytes: Uint8Array, file: string, options: RestoreOptions = {}): RestoredModel {
+  const op = 'restoreMultiLayerNetwork';
+  const bad = (why: string): Error => new Error(`ModelSerializer.${op}: '${file}' ${why}`);
+  const { header, data } = readModelFile(bytes, 'dl4ts-multilayernetwork', bad);
+  const network = new MultiLayerNetwork(configurationFromJSON(header.configuration as object)).init();
+  return restoreInto(network, header, data, file, op, bad, options);
+}
+
+/** Rebuilds a ComputationGraph from the bytes of a model file; `file` names the source in errors. */
+export function deserializeGraph(bytes: Uint8Array, file: string, options: RestoreOptions = {}): RestoredGraph {
+  const op = 'restoreComputationGraph';
+  const bad = (why: string): Error => new Error(`ModelSerializer.${op}: '${file}' ${why}`);
+  const { header, data } = readModelFile(bytes, 'dl4ts-computationgraph', bad);
+  const { network, normalizer } = restoreInto(new ComputationGraph(graphFromJSON(header.configuration as object)).init(), header, data, file, op, bad, options);
+  return { graph: network, normalizer };
+}
+
+/** Saves and restores MultiLayerNetworks and ComputationGraphs (DL4J's ModelSerializer). */
 export const ModelSerializer = {
   /** Writes the network (configuration, counters, parameters, updater state, normalizer) to one file. */
-  async writeModel(net: MultiLayerNetwork, path: string, options: WriteModelOptions = {}): Promise<void> {
+  async writeModel(net: MultiLayerNetwork | ComputationGraph, path: string, options: WriteModelOptions = {}): Promise<void> {
     await writeFile(path, serializeModel(net, options));
   },
 
   /** Reads a file written by writeModel; throws naming the file when it is corrupted or truncated. */
   async restoreMultiLayerNetwork(path: string, options: RestoreOptions = {}): Promise<RestoredModel> {
     return deserializeModel(await readFile(path), path, options);
+  },
+
+  /** Reads a ComputationGraph file written by writeModel; throws naming the file when it is corrupted or truncated. */
+  async restoreComputationGraph(path: string, options: RestoreOptions = {}): Promise<RestoredGraph> {
+    return deserializeGraph(await readFile(path), path, options);
   },
 };

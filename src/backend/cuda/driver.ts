@@ -38,6 +38,8 @@ function bind(lib: Library) {
   ctxSynchronize: f<() => Status>('int cuCtxSynchronize()'),
   streamCreate: f<(stream: Out<Handle>, flags: number) => Status>('int cuStreamCreate(_Out_ void **stream, unsigned int flags)'),
   streamSynchronize: f<(stream: Handle) => Status>('int cuStreamSynchronize(void *stream)'),
+  /** CUDA_SUCCESS when the stream's work is done, CUDA_ERROR_NOT_READY (600) while it runs. */
+  streamQuery: f<(stream: Handle) => Status>('int cuStreamQuery(void *stream)'),
   streamDestroy: f<(stream: Handle) => Status>('int cuStreamDestroy_v2(void *stream)'),
   memAlloc: f<(ptr: Out<DevicePtr>, bytes: number) => Status>('int cuMemAlloc_v2(_Out_ uint64_t *ptr, size_t bytes)'),
   memFree: f<(ptr: DevicePtr) => Status>('int cuMemFree_v2(uint64_t ptr)'),

@@ -1,12 +1,12 @@
-/** DL4J's DropoutLayer: inverted dropout of its input while training, identity otherwise. */
+/** DL4J's DropoutLayer: its dropOut (inverted dropout or a noise variant) while training, identity otherwise. */
 import type { NDArray } from '../../ndarray/ndarray.js';
-import { dropout } from '../../ops/random.js';
 import type { ResolvedLayer } from '../config.js';
+import { applyDropOutSpec, type DropOutConfig } from '../dropout-variants.js';
 import type { Layer } from './layer.js';
 
-/** Applies DL4J-style dropout where `retain` is the probability of keeping each value (1 = no-op). */
-export function applyDropOut(x: NDArray, retain: number, training: boolean): NDArray {
-  return training && retain < 1 ? dropout(x, 1 - retain) : x;
+/** Applies a layer's dropOut (a retain probability, 1 = no-op, or a DL4J IDropout choice) in training only. */
+export function applyDropOut(x: NDArray, dropOut: DropOutConfig, training: boolean): NDArray {
+  return training ? applyDropOutSpec(x, dropOut) : x;
 }
 
 export class DropoutLayer implements Layer {

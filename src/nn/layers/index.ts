@@ -10,6 +10,7 @@ import { ConvolutionLayer } from './convolution.js';
 import { SubsamplingLayer } from './subsampling.js';
 import { BatchNormalizationLayer } from './batch-normalization.js';
 import { GlobalPoolingLayer } from './global-pooling.js';
+import { createCnnExtraLayer } from './cnn-extra.js';
 
 export { type Layer, type OutputLayerLike, isOutputLayer } from './layer.js';
 export { DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, LossLayer, ConvolutionLayer, SubsamplingLayer, BatchNormalizationLayer, GlobalPoolingLayer };
@@ -25,5 +26,7 @@ export function createLayer(config: ResolvedLayer, dtype: DataType, seed?: numbe
     case 'subsampling': return new SubsamplingLayer(config);
     case 'batchNormalization': return new BatchNormalizationLayer(config, dtype);
     case 'globalPooling': return new GlobalPoolingLayer(config);
+    case 'deconvolution2d': case 'depthwiseConvolution2d': case 'separableConvolution2d': case 'upsampling2d': case 'zeroPadding': case 'cropping2d': case 'layerNormalization':
+      return createCnnExtraLayer(config, dtype, seed);
   }
 }

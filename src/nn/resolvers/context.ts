@@ -9,6 +9,7 @@ import { WEIGHT_INITS, type Distribution } from '../init.js';
 import { validateUpdaterConfig, type UpdaterConfig } from '../updaters.js';
 import { GRADIENT_NORMALIZATIONS, DEFAULT_GRADIENT_NORMALIZATION_THRESHOLD } from '../gradient-normalization.js';
 import type { CnnShape } from '../cnn-config.js';
+import { dropOutProblem, type DropOutConfig } from '../dropout-variants.js';
 import type { LayerConfig, NeuralNetDefaults, ParamLayerOptions, ResolvedLayer } from '../config.js';
 
 /** The activations of one example as a layer sees them (DL4J's InputType after preprocessing). */
@@ -76,8 +77,9 @@ export function checkLoss(where: string, v: unknown): void {
   }
 }
 
-export function checkRetain(where: string, v: number | undefined): void {
-  if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= 1)) fail(where, `dropOut is DL4J's retain probability and must be in (0, 1], got ${String(v)}`);
+export function checkRetain(where: string, v: DropOutConfig | undefined): void {
+  const problem = v === undefined ? null : dropOutProblem(v);
+  if (problem !== null) fail(where, problem);
 }
 
 export function checkPnorm(where: string, p: number | undefined): number {

@@ -1,6 +1,7 @@
 /** Resolvers of the feed-forward layers: dense, output, activation, dropout, loss, batch normalization. */
 import type { Activation } from '../activations.js';
 import type { LossFunction } from '../losses.js';
+import type { DropOutConfig } from '../dropout-variants.js';
 import type {
   ActivationLayerConfig, BatchNormalizationConfig, DenseLayerConfig, DropoutLayerConfig, LossLayerConfig, OutputLayerConfig,
 } from '../config.js';
@@ -32,7 +33,7 @@ export function resolveShapePreserving(l: ActivationLayerConfig | DropoutLayerCo
   const { where, base } = ctx;
   const input = needInput(ctx, 'its size');
   let activation: Activation = 'identity';
-  let dropOut = 1;
+  let dropOut: DropOutConfig = 1;
   let lossFunction: LossFunction | null = null;
   if (l.type === 'activation') {
     if (l.activation === undefined) fail(where, 'activation is required');

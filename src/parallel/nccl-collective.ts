@@ -1,0 +1,157 @@
+/**
+ * The Collective of CUDA workers: NCCL all-reduce and broadcast between device buffers, queued on
+ * each worker's stream (no trip through the host). The main thread makes the unique id; each worker
+ * joins with ncclCommInitRank on the device its thread is bound to. A worker waits for its
+ * collectives by polling the stream and the group's abort flag, so when a peer dies the survivors
+ * abort their communicators (which stops the stuck NCCL kernels) instead of hanging.
+ */
+import type { NDArray } from '../ndarray/ndarray.js';
+import { formatShape } from '../ndarray/shape.js';
+import { keep } from '../ndarray/scope.js';
+import { zeros } from '../ops/create.js';
+import { getBackend } from '../backend/registry.js';
+import type { CudaBackend } from '../backend/cuda/cuda-backend.js';
+import { check, cu, type Handle } from '../backend/cuda/driver.js';
+import { NCCL_AVG, checkNccl, nccl, ncclType, ncclUniqueId } from '../backend/cuda/nccl.js';
+import { ptrOf } from '../backend/cuda/tensor.js';
+import { CollectiveAbortedError, type Collective, type CollectiveGroup, type CollectiveInitBase } from './collective.js';
+
+const ABORTED = 0;
+const CUDA_ERROR_NOT_READY = 600;
+const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+/** Spin this long on cuStreamQuery before sleeping between polls (a step's all-reduce is usually done by then). */
+const SPIN_MS = 2;
+
+export interface NcclCollectiveInit extends CollectiveInitBase {
+  readonly kind: 'nccl';
+  /** ncclUniqueId bytes. */
+  readonly id: readonly number[];
+  /** Int32 abort flag shared by the group. */
+  readonly control: SharedArrayBuffer;
+  readonly timeoutMs: number;
+}
+
+/** Main thread: a new NCCL clique of `size` ranks (loads NCCL here; throws when it is missing). */
+export function createNcclGroup(size: number, options: { timeoutMs?: number } = {}): CollectiveGroup<NcclCollectiveInit> {
+  if (!Number.isInteger(size) || size < 1) throw new Error(`createNcclGroup: size must be a positive integer, got ${size}`);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const id = ncclUniqueId();
+  const control = new SharedArrayBuffer(4);
+  const words = new Int32Array(control);
+  return {
+    kind: 'nccl',
+    size,
+    inits: Array.from({ length: size }, (_, rank): NcclCollectiveInit => ({ kind: 'nccl', rank, size, id, control, timeoutMs })),
+    abort(): void {
+      Atomics.store(words, ABORTED, 1);
+      Atomics.notify(words, ABORTED);
+    },
+    close(): void {
+      // The communicators belong to the workers; nothing is held here.
+    },
+  };
+}
+
+export class NcclCollective implements Collective {
+  readonly rank: number;
+  readonly size: number;
+  private comm: Handle;
+  private readonly words: Int32Array;
+  private readonly timeoutMs: number;
+  private readonly backend: CudaBackend;
+  private scratch: NDArray | null = null;
+
+  constructor(init: NcclCollectiveInit) {
+    this.rank = init.rank;
+    this.size = init.size;
+    this.words = new Int32Array(init.control);
+    this.timeoutMs = init.timeoutMs;
+    const b = getBackend();
+    if (!(b.name === 'cuda' || b.name.startsWith('cuda:'))) throw new Error(`NcclCollective: rank ${init.rank} runs on backend '${b.name}', not a CUDA device`);
+    this.backend = b as CudaBackend;
+    this.backend.device.makeCurrent();
+    const comm: [Handle] = [null];
+    checkNccl(nccl().commInitRank(comm, init.size, { internal: [...init.id] }, init.rank), 'ncclCommInitRank', `NcclCollective rank ${init.rank}`);
+    this.comm = comm[0];
+  }
+
+  allReduceMean(arrays: readonly NDArray[]): void {
+    this.collective('allReduceMean', arrays, (a, type, ptr, stream) => nccl().allReduce(ptr, ptr, a.size, type, NCCL_AVG, this.comm, stream));
+  }
+
+  broadcast(arrays: readonly NDArray[], root: number): void {
+    if (!Number.isInteger(root) || root < 0 || root >= this.size) throw new Error(`NcclCollective.broadcast: root must be a rank in 0..${this.size - 1}, got ${root}`);
+    this.collective('broadcast', arrays, (a, type, ptr, stream) => nccl().broadcast(ptr, ptr, a.size, type, root, this.comm, stream));
+  }
+
+  barrier(): void {
+    // A one-element all-reduce completes on every rank only after all ranks have queued it.
+    this.scratch ??= keep(zeros([1], { dtype: 'FLOAT', backend: this.backend }));
+    this.allReduceMean([this.scratch]);
+  }
+
+  close(): void {
+    this.scratch?.close();
+    this.scratch = null;
+    if (this.comm) {
+      checkNccl(nccl().commDestroy(this.comm), 'ncclCommDestroy', 'NcclCollective.close');
+      this.comm = null;
+    }
+  }
+
+  private collective(op: string, arrays: readonly NDArray[], call: (a: NDArray, type: number, ptr: number, stream: Handle) => number): void {
+    if (!this.comm) throw new Error(`NcclCollective.${op}: the communicator is closed`);
+    this.checkAborted(op);
+    const device = this.backend.device;
+    for (const a of arrays) {
+      if (a.backend !== this.backend) throw new Error(`NcclCollective.${op}: an array ${formatShape(a.shape)} ${a.dtype} lives on '${a.backend.name}', not this rank's '${this.backend.name}'`);
+      if (!a.isContiguous) throw new Error(`NcclCollective.${op}: arrays must be contiguous, got a view ${formatShape(a.shape)} with strides [${a.strides.join(', ')}]`);
+    }
+    device.makeCurrent();
+    const lib = nccl();
+    // One group: NCCL fuses the calls and launches them together.
+    checkNccl(lib.groupStart(), 'ncclGroupStart', op);
+    try {
+      for (const a of arrays) if (a.size > 0) checkNccl(call(a, ncclType(a.dtype, `NcclCollective.${op}`), ptrOf(a), device.stream), `nccl ${op}`, `NcclCollective.${op}`);
+    } finally {
+      checkNccl(lib.groupEnd(), 'ncclGroupEnd', op);
+    }
+    this.wait(op);
+  }
+
+  private checkAborted(op: string): void {
+    if (Atomics.load(this.words, ABORTED) !== 0) {
+      this.abortComm();
+      throw new CollectiveAbortedError(`NcclCollective.${op}: rank ${this.rank} of ${this.size}: the group was aborted (another worker failed)`);
+    }
+  }
+
+  private abortComm(): void {
+    if (this.comm) {
+      nccl().commAbort(this.comm);
+      this.comm = null;
+    }
+  }
+
+  /** Waits for the queued collective, watching the abort flag and the deadline. */
+  private wait(op: string): void {
+    const stream = this.backend.device.stream;
+    const start = performance.now();
+    for (;;) {
+      const status = cu().streamQuery(stream);
+      if (status === 0) return;
+      if (status !== CUDA_ERROR_NOT_READY) check(status, 'cuStreamQuery', `NcclCollective.${op}`);
+      this.checkAborted(op);
+      const waited = performance.now() - start;
+      if (waited > this.timeoutMs) {
+        this.abortComm();
+        throw new CollectiveAbortedError(`NcclCollective.${op}: rank ${this.rank} waited ${this.timeoutMs} ms for the other ${this.size - 1} ranks; the communicator is aborted`);
+      }
+      if (waited > SPIN_MS) Atomics.wait(this.words, ABORTED, 0, 1);
+    }
+  }
+}
+
+export function openNcclCollective(init: NcclCollectiveInit): NcclCollective {
+  return new NcclCollective(init);
+}
