@@ -22,7 +22,6 @@ import { Updater } from './updaters.js';
 import { applyGradientNormalization } from './gradient-normalization.js';
 import { resolveConfiguration, type NeuralNetConfiguration, type ResolvedConfiguration } from './config.js';
 import { createLayer, isOutputLayer, type Layer, type OutputLayerLike } from './layers/index.js';
-import { CNN_EXTRA_LAYER_CLASS } from './layers/cnn-extra.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
 import { doEvaluation } from './evaluative-listener.js';
 
@@ -45,7 +44,6 @@ interface UpdaterBlock {
 const LAYER_CLASS: Readonly<Record<string, string>> = {
   dense: 'DenseLayer', output: 'OutputLayer', activation: 'ActivationLayer', dropout: 'DropoutLayer', loss: 'LossLayer',
   convolution2d: 'ConvolutionLayer', subsampling: 'SubsamplingLayer', batchNormalization: 'BatchNormalization', globalPooling: 'GlobalPoolingLayer',
-  ...CNN_EXTRA_LAYER_CLASS,
 };
 
 export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
@@ -62,6 +60,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   private lastScore: NDArray | null = null;
   private listenerList: TrainingListener[] = [];
   private closedFlag = false;
+  private gradientExchange: ((grads: NDArray[]) => void) | null = null;
 
   /** Validates the configuration (throws naming the bad layer and option); call init() before use. */
   constructor(conf: NeuralNetConfiguration) {
@@ -221,12 +220,27 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     backward(loss);
     // A parameter the loss does not reach gets a zero gradient, so the updaters see every parameter.
     for (const e of this.entries) if (e.trainable) e.array.grad ??= keep(zeros(e.array.shape, { dtype: e.array.dtype, backend: e.array.backend }));
+    if (this.gradientExchange) {
+      const grads = this.entries.filter((e) => e.trainable).map((e) => e.array.grad!);
+      noGrad(() => this.gradientExchange!(grads));
+    }
     normalize?.();
     const reg = this.regularization();
     if (reg) backward(reg);
     const s = noGrad(() => keep(reg ? add(loss, reg) : loss.dup()));
     this.lastScore?.close();
     this.lastScore = s;
+  }
+
+  /**
+   * Installs (or removes, with null) a hook that every backprop calls right after the data-loss
+   * gradients exist, before gradient normalization and before the l1/l2 gradients are added. It gets
+   * the trainable parameters' .grad arrays in flat parameter order and may replace their values in
+   * place: data-parallel training averages them over workers here, so normalization and
+   * regularization then act identically on every replica (DL4J's SHARED_GRADIENTS).
+   */
+  setGradientExchange(fn: ((grads: NDArray[]) => void) | null): void {
+    this.gradientExchange = fn;
   }
 
   /** Computes the gradients for ds (available from gradient()) and returns the score. */

@@ -1,0 +1,246 @@
+/**
+ * DL4J's ParallelWrapper: data-parallel training of a MultiLayerNetwork on several worker threads,
+ * each bound to one device (all CPU workers share the CPU backend; CUDA workers go round robin over
+ * the usable devices). Each worker holds a replica built from the model's bytes (with updater
+ * state). The main thread reads the iterator and gives worker k the k-th batch of every round.
+ *
+ * - 'SHARED_GRADIENTS': the data-loss gradients are averaged over the workers in every step (weighted
+ *   by batch size), so the replicas stay identical and a round equals one step of the model on the
+ *   round's batches combined.
+ * - 'AVERAGING': every worker trains its replica alone; every `averagingFrequency` rounds (and at the
+ *   end of each epoch) parameters, and updater state when `averageUpdaters`, are averaged, weighted
+ *   by the examples each worker saw since the last averaging (equal batches: DL4J's plain mean).
+ *
+ * After fit() the wrapped model holds the trained parameters and updater state, and its iteration
+ * count advanced by one per round, its epoch count by one per epoch.
+ */
+import { dtypeSize } from '../ndarray/dtype.js';
+import { scope } from '../ndarray/scope.js';
+import type { DataSetIterator } from '../data/iterator.js';
+import type { MultiLayerNetwork } from '../nn/multilayer-network.js';
+import type { TrainableModel } from '../nn/listeners.js';
+import { deserializeModel, serializeModel } from '../nn/model-serializer.js';
+import { createCollectiveGroup } from './collective-factory.js';
+import { defaultWorkerCount, workerBackendNames } from './devices.js';
+import { WorkerPool } from './worker-pool.js';
+import { BatchPrefetcher } from './prefetch.js';
+import { copyPackedDataSet, packedExamples, transferables } from './transfer.js';
+
+export type TrainingMode = 'AVERAGING' | 'SHARED_GRADIENTS';
+
+/** ParallelWrapper's options (DL4J's ParallelWrapper.Builder). */
+export interface ParallelWrapperOptions {
+  /** Worker threads (default: one per usable CUDA device, 2 on the CPU backend). */
+  workers?: number;
+  /** Minibatches read and packed ahead of the workers (default 16). */
+  prefetchBuffer?: number;
+  /** AVERAGING: rounds between averagings (default 1). */
+  averagingFrequency?: number;
+  /** AVERAGING: call listeners only after averagings (true, default) or after every round. */
+  reportScoreAfterAveraging?: boolean;
+  /** AVERAGING: average the updater state along with the parameters (default true). */
+  averageUpdaters?: boolean;
+  /** Default 'AVERAGING', as DL4J. */
+  trainingMode?: TrainingMode;
+  /** How long a worker waits for its peers inside a collective call before giving up (default 10 min). */
+  collectiveTimeoutMs?: number;
+  /** Module URLs each worker imports before binding its backend (custom backends or layers). */
+  workerModules?: readonly (string | URL)[];
+}
+
+export interface ParallelFitOptions {
+  /** Checked after every round (after the listeners ran): true ends fit() early, as if the data had ended. */
+  stopRequested?: () => boolean;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`ParallelWrapper: ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+export class ParallelWrapper implements AsyncDisposable {
+  readonly model: MultiLayerNetwork;
+  readonly workers: number;
+  readonly prefetchBuffer: number;
+  readonly averagingFrequency: number;
+  readonly reportScoreAfterAveraging: boolean;
+  readonly averageUpdaters: boolean;
+  readonly trainingMode: TrainingMode;
+  /** The backend each worker binds to (index = worker). */
+  readonly workerBackends: readonly string[];
+  private readonly collectiveTimeoutMs: number | undefined;
+  private readonly workerModules: readonly string[];
+  private pool: WorkerPool | null = null;
+  private busy = false;
+  private closedFlag = false;
+
+  /** Wraps an initialized network; workers start on the first fit() and live until close(). */
+  constructor(model: MultiLayerNetwork, options: ParallelWrapperOptions = {}) {
+    model.numParams(); // throws unless initialized and open
+    this.model = model;
+    this.workers = positiveInteger('workers', options.workers ?? defaultWorkerCount());
+    this.prefetchBuffer = positiveInteger('prefetchBuffer', options.prefetchBuffer ?? 16);
+    this.averagingFrequency = positiveInteger('averagingFrequency', options.averagingFrequency ?? 1);
+    this.reportScoreAfterAveraging = options.reportScoreAfterAveraging ?? true;
+    this.averageUpdaters = options.averageUpdaters ?? true;
+    const mode = options.trainingMode ?? 'AVERAGING';
+    if (mode !== 'AVERAGING' && mode !== 'SHARED_GRADIENTS') throw new Error(`ParallelWrapper: trainingMode must be 'AVERAGING' or 'SHARED_GRADIENTS', got '${String(mode)}'`);
+    this.trainingMode = mode;
+    if (options.collectiveTimeoutMs !== undefined && !(options.collectiveTimeoutMs > 0)) {
+      throw new Error(`ParallelWrapper: collectiveTimeoutMs must be positive, got ${options.collectiveTimeoutMs}`);
+    }
+    this.collectiveTimeoutMs = options.collectiveTimeoutMs;
+    this.workerModules = (options.workerModules ?? []).map(String);
+    this.workerBackends = workerBackendNames(this.workers);
+  }
+
+  /** Whether worker threads are running (between the first fit and close, unless a worker failed). */
+  get running(): boolean {
+    return this.pool !== null;
+  }
+
+  /**
+   * Trains the wrapped model for `epochs` epochs over the iterator (reset before each epoch). The
+   * model's listeners are called on the main thread with a view whose score() is the examples-
+   * weighted mean of the workers' minibatch scores (in SHARED_GRADIENTS: the combined batch's score).
+   * Rejects with the cause when a worker fails; its threads are then gone and the next fit starts new ones.
+   */
+  async fit(data: DataSetIterator, epochs = 1, options: ParallelFitOptions = {}): Promise<void> {
+    if (this.closedFlag) throw new Error('ParallelWrapper.fit: the wrapper is closed');
+    positiveInteger('fit epochs', epochs);
+    if (this.busy) throw new Error('ParallelWrapper.fit: a fit is already running on this wrapper');
+    this.busy = true;
+    try {
+      const pool = await this.startPool();
+      try {
+        await this.train(pool, data, epochs, options);
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        pool.fail(err);
+        this.pool = null;
+        await pool.terminate();
+        throw err;
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    this.closedFlag = true;
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.terminate();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async startPool(): Promise<WorkerPool> {
+    if (this.pool) return this.pool;
+    // Parameters plus a few updater-state arrays per parameter fit in one collective round.
+    const payloadBytes = this.model.numParams() * dtypeSize(this.model.resolved.dataType) * 3;
+    const collective = await createCollectiveGroup(this.workerBackends, { payloadBytes, ...(this.collectiveTimeoutMs === undefined ? {} : { timeoutMs: this.collectiveTimeoutMs }) });
+    this.pool = await WorkerPool.start({ owner: 'ParallelWrapper', role: 'train', backends: this.workerBackends, collective, modules: this.workerModules });
+    return this.pool;
+  }
+
+  private async train(pool: WorkerPool, data: DataSetIterator, epochs: number, options: ParallelFitOptions): Promise<void> {
+    const n = this.workers;
+    const ranks = Array.from({ length: n }, (_, k) => k);
+    const model = this.model;
+    const shared = this.trainingMode === 'SHARED_GRADIENTS';
+    const bytes = serializeModel(model);
+    // One copy of the model that every worker reads.
+    const modelBuffer = new SharedArrayBuffer(bytes.byteLength);
+    new Uint8Array(modelBuffer).set(bytes);
+    await Promise.all(ranks.map((k) => pool.call(k, { type: 'load', model: modelBuffer, sharedGradients: shared }, 'done')));
+
+    let iteration = model.iterationCount;
+    let epoch = model.epochCount;
+    let score: number | null = null;
+    const view: TrainableModel = {
+      score(): number {
+        if (score === null) throw new Error('ParallelWrapper: no score yet (scores are collected only while the model has listeners)');
+        return score;
+      },
+      get iterationCount(): number {
+        return iteration;
+      },
+      get epochCount(): number {
+        return epoch;
+      },
+    };
+    const listeners = model.listeners;
+    const wantScore = listeners.length > 0;
+
+    /** Examples each worker trained on since the last averaging: the weights of the next one. */
+    const seen = new Array<number>(n).fill(0);
+    let roundsSinceAverage = 0;
+    const average = async (updaters: boolean): Promise<void> => {
+      const total = sum(seen);
+      await Promise.all(ranks.map((k) => pool.call(k, { type: 'average', scale: total === 0 ? 1 : (seen[k]! * n) / total, updaters }, 'done')));
+      seen.fill(0);
+      roundsSinceAverage = 0;
+    };
+
+    const prefetch = new BatchPrefetcher(data, Math.max(this.prefetchBuffer, n), 'ParallelWrapper.fit');
+    let stopped = false;
+    for (let e = 0; e < epochs && !stopped; e++) {
+      for (const l of listeners) l.onEpochStart?.(view);
+      prefetch.startEpoch(e);
+      for (;;) {
+        const batches = prefetch.take(n);
+        if (batches.length === 0) break;
+        // A short last round: workers without a batch step on a copy with weight 0, so every
+        // replica takes the same steps; in AVERAGING their replicas are averaged away right after.
+        if (batches.length < n && !shared && roundsSinceAverage > 0) await average(this.averageUpdaters);
+        const examples = batches.map(packedExamples);
+        const combined = sum(examples);
+        // Copies first: posting a batch moves its buffers away.
+        const inputs = ranks.map((k) => batches[k] ?? copyPackedDataSet(batches[0]!));
+        const calls = ranks.map((k) => {
+          const share = k < batches.length && combined > 0 ? (examples[k]! * n) / combined : 0;
+          return pool.call(k, { type: 'step', data: inputs[k]!, gradientScale: share, iteration, epoch, wantScore }, 'stepped', transferables(inputs[k]!));
+        });
+        prefetch.fill();
+        const replies = await Promise.all(calls);
+        examples.forEach((x, k) => (seen[k]! += x));
+        roundsSinceAverage++;
+        if (wantScore && combined > 0) score = examples.reduce((s, x, k) => s + x * (replies[k]!.score ?? NaN), 0) / combined;
+        // The epoch's last round is always followed by an averaging.
+        const averaged = !shared && (roundsSinceAverage >= this.averagingFrequency || !prefetch.hasMore());
+        if (averaged) await average(this.averageUpdaters);
+        if (shared || averaged || !this.reportScoreAfterAveraging) for (const l of listeners) l.iterationDone?.(view, iteration, epoch);
+        iteration++;
+        if (options.stopRequested?.()) {
+          stopped = true;
+          break;
+        }
+      }
+      prefetch.clear();
+      // Only left after an early stop.
+      if (!shared && roundsSinceAverage > 0) await average(this.averageUpdaters);
+      for (const l of listeners) l.onEpochEnd?.(view);
+      epoch++;
+    }
+    // Trainable values are already identical in SHARED_GRADIENTS; this merges the replicas'
+    // non-trainable state (batch-normalization statistics), which each computed from its own data.
+    if (shared) await average(false);
+
+    const saved = await pool.call(0, { type: 'save' }, 'saved');
+    const trained = deserializeModel(saved.model, 'ParallelWrapper: the trained replica').network;
+    try {
+      scope(() => model.setParams(trained.params()));
+      model.setUpdaterState(trained.updaterState());
+    } finally {
+      trained.close();
+    }
+    model.iterationCount = iteration;
+    model.epochCount = epoch;
+  }
+}
