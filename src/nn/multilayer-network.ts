@@ -22,6 +22,7 @@ import { Updater } from './updaters.js';
 import { applyGradientNormalization } from './gradient-normalization.js';
 import { resolveConfiguration, type NeuralNetConfiguration, type ResolvedConfiguration } from './config.js';
 import { createLayer, isOutputLayer, type Layer, type OutputLayerLike } from './layers/index.js';
+import { CNN_EXTRA_LAYER_CLASS } from './layers/cnn-extra.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
 import { doEvaluation } from './evaluative-listener.js';
 
@@ -44,6 +45,7 @@ interface UpdaterBlock {
 const LAYER_CLASS: Readonly<Record<string, string>> = {
   dense: 'DenseLayer', output: 'OutputLayer', activation: 'ActivationLayer', dropout: 'DropoutLayer', loss: 'LossLayer',
   convolution2d: 'ConvolutionLayer', subsampling: 'SubsamplingLayer', batchNormalization: 'BatchNormalization', globalPooling: 'GlobalPoolingLayer',
+  ...CNN_EXTRA_LAYER_CLASS,
 };
 
 export class MultiLayerNetwork implements TrainableModel, HoldsArrays {

@@ -6,9 +6,10 @@
  */
 import type { Collective, CollectiveGroup, CollectiveInitBase } from './collective.js';
 import { createSharedMemoryGroup, openSharedMemoryCollective, type SharedMemoryCollectiveInit } from './shared-memory-collective.js';
+import { createNcclGroup, openNcclCollective, type NcclCollectiveInit } from './nccl-collective.js';
 
 /** The init messages of every implementation (structured-clonable). */
-export type CollectiveInit = SharedMemoryCollectiveInit;
+export type CollectiveInit = SharedMemoryCollectiveInit | NcclCollectiveInit;
 
 export interface CollectiveGroupOptions {
   /** Bytes the group mostly moves per call (e.g. a model's parameters): sizes staging buffers. */
@@ -21,13 +22,16 @@ const MIN_SLOT_BYTES = 64 * 1024;
 const MAX_SLOT_BYTES = 64 * 1024 * 1024;
 
 /**
- * Main thread: a group for one worker per entry of `backendNames` (rank = index). Workers on the
- * CPU backend, and for now every other backend, meet in shared host memory. Async so that an
- * implementation's bindings can be imported only when a group of its kind is made.
+ * Main thread: a group for one worker per entry of `backendNames` (rank = index): NCCL when every
+ * worker has a CUDA device of its own, shared host memory otherwise (the CPU backend).
  */
-export async function createCollectiveGroup(backendNames: readonly string[], options: CollectiveGroupOptions = {}): Promise<CollectiveGroup<CollectiveInit>> {
-  // NCCL goes here: when every name is 'cuda' / 'cuda:<k>', create the unique id on this thread
-  // and return a group whose inits carry it (kind 'nccl'), falling back to shared memory otherwise.
+export function createCollectiveGroup(backendNames: readonly string[], options: CollectiveGroupOptions = {}): CollectiveGroup<CollectiveInit> {
+  // CUDA workers on distinct devices meet through NCCL (libnccl is loaded only then); several
+  // workers per device (NCCL allows one rank per device) fall back to shared host memory.
+  const cuda = backendNames.every((n) => n === 'cuda' || n.startsWith('cuda:'));
+  if (cuda && backendNames.length > 1 && new Set(backendNames).size === backendNames.length) {
+    return createNcclGroup(backendNames.length, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+  }
   const payload = options.payloadBytes ?? MIN_SLOT_BYTES;
   const slotBytes = Math.min(MAX_SLOT_BYTES, Math.max(MIN_SLOT_BYTES, payload));
   return createSharedMemoryGroup(backendNames.length, { slotBytes, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
@@ -41,6 +45,8 @@ export async function openCollective(init: CollectiveInit): Promise<Collective> 
   switch (init.kind) {
     case 'shared-memory':
       return openSharedMemoryCollective(init);
+    case 'nccl':
+      return openNcclCollective(init);
     default:
       throw new Error(`openCollective: unknown collective kind '${(init as CollectiveInitBase).kind}'`);
   }
