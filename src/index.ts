@@ -42,3 +42,4 @@ export { ComputationGraphConfiguration, resolveGraph, validateGraph, graphToJSON
 export { type VertexConfig, type VertexType, type ElementWiseOp, type MergeVertexConfig, type ElementWiseVertexConfig, type SubsetVertexConfig, type StackVertexConfig, type UnstackVertexConfig, type ScaleVertexConfig, type ShiftVertexConfig, type L2VertexConfig, type L2NormalizeVertexConfig, type ReshapeVertexConfig, type PreprocessorVertexConfig, type PreProcessorConfig, type CnnToFeedForwardConfig, type FeedForwardToCnnConfig } from './nn/graph/vertex-config.js';
 export { TrainingCore, type BatchIterator, type KeyedLayer, type GradientExchange } from './nn/training-core.js';
 export { deserializeGraph, type RestoredGraph } from './nn/model-serializer.js';
+export * from './parallel/index.js';
