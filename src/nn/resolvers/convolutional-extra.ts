@@ -7,7 +7,6 @@ import type {
   CnnExtraLayerConfig, Cropping2DConfig, Deconvolution2DConfig, DepthwiseConvolution2DConfig, Margins,
   SeparableConvolution2DConfig, Upsampling2DConfig, ZeroPaddingConfig,
 } from '../cnn-extra-config.js';
-import type { ParamLayerOptions } from '../config.js';
 import {
   convolutional, fail, needImage, resolveParamOptions, type LayerContext, type LayerResolution, type LayerResolver,
 } from './context.js';
@@ -75,7 +74,7 @@ function depthMultiplier(where: string, v: unknown): number {
 function resolveDepthwiseLike(l: DepthwiseConvolution2DConfig | SeparableConvolution2DConfig, ctx: LayerContext, nOut: (input: CnnShape, dm: number) => number): LayerResolution {
   const input = imageWithChannels(l, ctx);
   const dm = depthMultiplier(ctx.where, l.depthMultiplier);
-  const p = resolveParamOptions({ ...l, nOut: nOut(input, dm) } as ParamLayerOptions, ctx);
+  const p = resolveParamOptions({ ...l, nOut: nOut(input, dm) }, ctx);
   const { geometry, out } = resolveWindow(ctx.where, { ...l, convolutionMode: convolutionMode(l, ctx) }, 5, 1, input);
   return imageLayer(p, input, geometry, out, { depthMultiplier: dm });
 }
