@@ -534,3 +534,18 @@ test('ModelSerializer round trip: identical outputs, normalizer, and training co
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('labels masks per output drop examples from that output\'s loss; features masks are refused', () => {
+  const g = new ComputationGraph(dagConf({ l2: 0 })).init();
+  const { a, b, y1, y2, mds } = dagData(6, 4);
+  const keepRows = [1, 0, 1, 1];
+  const masked = new MultiDataSet(mds.features.map((f) => f.dup()), mds.labels.map((l) => l.dup()), null, [array(keepRows, { dtype: 'DOUBLE' }), null]);
+  const { p1, p2 } = dagRef(g, a, b);
+  let expected = 0;
+  p1.forEach((r, i) => r.forEach((v, j) => (expected -= (keepRows[i]! * y1[i]![j]! * Math.log(v)) / 4)));
+  p2.forEach((r, i) => r.forEach((v, j) => (expected += (v - y2[i]![j]!) ** 2 / 2 / 4)));
+  assert.ok(Math.abs(g.score(masked) - expected) < 1e-12, `${g.score(masked)} vs ${expected}`);
+  const fm = new MultiDataSet(mds.features.map((f) => f.dup()), mds.labels.map((l) => l.dup()), [array([1, 1, 1, 0], { dtype: 'DOUBLE' }), null]);
+  assert.throws(() => g.score(fm), /ComputationGraph\.score: features masks are not supported yet/);
+  for (const x of [fm, masked, mds, g]) x.close();
+});

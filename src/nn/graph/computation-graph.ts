@@ -230,6 +230,8 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
   private dataLoss(ds: MultiDataSet, training: boolean, op: string): NDArray {
     const { outputs } = this.resolved;
     if (ds.labels.length !== outputs.length) throw new Error(`ComputationGraph.${op}: expected ${outputs.length} labels arrays (${outputs.join(', ')}), got ${ds.labels.length}`);
+    // Mask propagation through vertices (DL4J's feedForwardMaskArrays) is not implemented: refuse rather than ignore.
+    if (ds.featuresMasks?.some((m) => m)) throw new Error(`ComputationGraph.${op}: features masks are not supported yet (labels masks are)`);
     const pre = new Map<string, NDArray>();
     this.run(ds.features, training, op, pre);
     const layers = this.layers(op);
