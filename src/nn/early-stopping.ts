@@ -348,6 +348,15 @@ export class EarlyStoppingTrainer {
     this.modelSaver = config.modelSaver ?? new InMemoryModelSaver();
   }
 
+  /**
+   * Trains the network for one epoch over `data` (the training iterator seen through the stop flag).
+   * EarlyStoppingParallelTrainer overrides it to train on workers; `stopRequested` turns true once
+   * an iteration condition fired, for trainers that read batches ahead of the steps they take.
+   */
+  protected async fitEpoch(data: DataSetIterator, _stopRequested: () => boolean): Promise<void> {
+    this.network.fit(data, 1);
+  }
+
   /** Trains until a termination condition fires (or an error occurs, reported in the result). */
   async fit(): Promise<EarlyStoppingResult> {
     const { config, network, modelSaver } = this;
@@ -385,7 +394,7 @@ export class EarlyStoppingTrainer {
     try {
       for (;;) {
         if (epoch > 0 && !this.trainIterator.resetSupported) throw new Error('EarlyStoppingTrainer: the training iterator does not support reset, so it cannot be used for more than one epoch');
-        network.fit(data, 1);
+        await this.fitEpoch(data, () => data.stopped !== null);
         if (data.stopped) {
           // DL4J: a run stopped before any scoring still reports a best model: the current one.
           if (bestModelEpoch === -1) await saveBest(config.scoreCalculator.calculateScore(network));

@@ -4,3 +4,4 @@ export { createCollectiveGroup, openCollective, type CollectiveInit, type Collec
 export { createSharedMemoryGroup, SharedMemoryCollective, type SharedMemoryCollectiveInit, type SharedMemoryGroupOptions } from './shared-memory-collective.js';
 export { workerBackendNames, defaultWorkerCount } from './devices.js';
 export { ParallelWrapper, type ParallelWrapperOptions, type ParallelFitOptions, type TrainingMode } from './parallel-wrapper.js';
+export { EarlyStoppingParallelTrainer } from './early-stopping-parallel.js';
