@@ -16,6 +16,8 @@ import type { GradientNormalization } from './gradient-normalization.js';
 import type { DropOutConfig } from './dropout-variants.js';
 import type { CnnExtraLayerConfig } from './cnn-extra-config.js';
 import { CNN_EXTRA_RESOLVERS } from './resolvers/convolutional-extra.js';
+import type { BidirectionalMode, RecurrentInputType, ResolvedRecurrent, SequenceLayerConfig } from './recurrent-config.js';
+import { resolveBidirectional, resolveEmbedding, resolveEmbeddingSequence, resolveLastTimeStep, resolveRecurrent, resolveRnnOutput } from './resolvers/recurrent.js';
 import {
   checkActivation, checkCommon, checkSize, fail, layerBase, layerLabel,
   type ActivationType, type LayerResolution, type LayerResolver,
@@ -115,7 +117,8 @@ export interface GlobalPoolingConfig {
 
 export type LayerConfig = DenseLayerConfig | OutputLayerConfig | ActivationLayerConfig | DropoutLayerConfig | LossLayerConfig
   | ConvolutionLayerConfig | SubsamplingLayerConfig | BatchNormalizationConfig | GlobalPoolingConfig
-  | CnnExtraLayerConfig;
+  | CnnExtraLayerConfig
+  | SequenceLayerConfig;
 export type LayerType = LayerConfig['type'];
 
 /** DL4J's InputType.feedForward(size). */
@@ -139,7 +142,7 @@ export interface NeuralNetDefaults {
   convolutionMode?: ConvolutionMode;
 }
 
-export type NetworkInputType = FeedForwardInputType | ConvolutionalInputType | ConvolutionalFlatInputType;
+export type NetworkInputType = FeedForwardInputType | ConvolutionalInputType | ConvolutionalFlatInputType | RecurrentInputType;
 
 export interface NeuralNetConfiguration extends NeuralNetDefaults {
   seed?: number;
@@ -186,6 +189,14 @@ export interface ResolvedLayer {
   readonly upsampling?: readonly [number, number];
   /** Layer normalization's epsilon. */
   readonly layerNorm?: { readonly eps: number };
+  /** LSTM / SimpleRnn options (gate activation, forget gate bias init). */
+  readonly recurrent?: ResolvedRecurrent;
+  /** Bidirectional's way of combining the two directions. */
+  readonly bidirectionalMode?: BidirectionalMode;
+  /** The layer inside a Bidirectional or LastTimeStep wrapper. */
+  readonly wrapped?: ResolvedLayer;
+  /** EmbeddingSequenceLayer's fixed sequence length (absent: any length). */
+  readonly inputLength?: number;
 }
 
 export interface ResolvedConfiguration {
@@ -205,6 +216,13 @@ const LAYER_RESOLVERS: { readonly [K in LayerType]: LayerResolver<Extract<LayerC
   subsampling: resolveSubsampling,
   globalPooling: resolveGlobalPooling,
   ...CNN_EXTRA_RESOLVERS,
+  lstm: resolveRecurrent,
+  simpleRnn: resolveRecurrent,
+  bidirectional: resolveBidirectional,
+  lastTimeStep: resolveLastTimeStep,
+  rnnOutput: resolveRnnOutput,
+  embedding: resolveEmbedding,
+  embeddingSequence: resolveEmbeddingSequence,
 };
 const LAYER_TYPES = Object.keys(LAYER_RESOLVERS) as LayerType[];
 
@@ -223,7 +241,13 @@ export function inputActivationType(it: NeuralNetConfiguration['inputType'], whe
     }
     return { kind: 'convolutional', channels: it.channels, height: it.height, width: it.width };
   }
-  return fail(where, `expected type 'feedForward', 'convolutional' or 'convolutionalFlat', got '${String((it as { type: unknown }).type)}'`);
+  if (it.type === 'recurrent') {
+    checkSize(where, 'size', it.size);
+    checkSize(where, 'timeSeriesLength', it.timeSeriesLength);
+    if (it.size === undefined) fail(where, 'size is required');
+    return it.timeSeriesLength === undefined ? { kind: 'recurrent', size: it.size } : { kind: 'recurrent', size: it.size, timeSeriesLength: it.timeSeriesLength };
+  }
+  return fail(where, `expected type 'feedForward', 'convolutional', 'convolutionalFlat' or 'recurrent', got '${String((it as { type: unknown }).type)}'`);
 }
 
 /** Checks and resolves one layer given its input; shared by MultiLayerNetwork and ComputationGraph. */

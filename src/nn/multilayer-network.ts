@@ -18,6 +18,7 @@ import { DataSet } from '../data/dataset.js';
 import type { DataSetIterator } from '../data/iterator.js';
 import { Evaluation } from '../eval/classification.js';
 import { computeLoss } from './losses.js';
+import { computeTimeSeriesLoss } from './layers/rnn-output.js';
 import { Updater } from './updaters.js';
 import { applyGradientNormalization } from './gradient-normalization.js';
 import { resolveConfiguration, type NeuralNetConfiguration, type ResolvedConfiguration } from './config.js';
@@ -46,7 +47,15 @@ const LAYER_CLASS: Readonly<Record<string, string>> = {
   dense: 'DenseLayer', output: 'OutputLayer', activation: 'ActivationLayer', dropout: 'DropoutLayer', loss: 'LossLayer',
   convolution2d: 'ConvolutionLayer', subsampling: 'SubsamplingLayer', batchNormalization: 'BatchNormalization', globalPooling: 'GlobalPoolingLayer',
   ...CNN_EXTRA_LAYER_CLASS,
+  lstm: 'LSTM', simpleRnn: 'SimpleRnn', bidirectional: 'Bidirectional', lastTimeStep: 'LastTimeStep', rnnOutput: 'RnnOutputLayer', embedding: 'EmbeddingLayer', embeddingSequence: 'EmbeddingSequenceLayer',
 };
+
+/** The features mask the layer after `l` sees (recurrent layers pass it on; LastTimeStep ends it). */
+function nextMask(l: Layer, mask: NDArray | null): NDArray | null {
+  return l.feedForwardMask ? l.feedForwardMask(mask) : mask;
+}
+
+const DEFAULT_WEIGHT_PARAMS: ReadonlySet<string> = new Set(['W']);
 
 export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   /** The configuration as given (a private copy: plain data). */
@@ -116,13 +125,17 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     return x.dtype === this.resolved.dataType ? x : cast(x, this.resolved.dataType);
   }
 
-  /** The network's output (the last layer's activations) for input x [N, nIn]. */
-  output(x: NDArray, train = false): NDArray {
+  /** The network's output (the last layer's activations) for input x [N, nIn] (time series: [N, nIn, T] with an optional features mask [N, T]). */
+  output(x: NDArray, train = false, featuresMask: NDArray | null = null): NDArray {
     const layers = this.initialized('output');
     return noGrad(() =>
       scope(() => {
         let h = this.asNetType(x);
-        for (const l of layers) h = l.forward(h, train);
+        let mask = featuresMask;
+        for (const l of layers) {
+          h = l.forward(h, train, mask);
+          mask = nextMask(l, mask);
+        }
         // Identity-only networks would hand back the caller's own array; the result is always new.
         return h === x ? x.dup() : h;
       }),
@@ -130,15 +143,17 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   }
 
   /** The input followed by every layer's activations (DL4J's feedForward: length = layers + 1). */
-  feedForward(x: NDArray, train = false): NDArray[] {
+  feedForward(x: NDArray, train = false, featuresMask: NDArray | null = null): NDArray[] {
     const layers = this.initialized('feedForward');
     return noGrad(() =>
       scope(() => {
         const acts = [this.asNetType(x)];
         if (acts[0] === x) acts[0] = x.dup();
+        let mask = featuresMask;
         for (const l of layers) {
           const prev = acts[acts.length - 1]!;
-          const y = l.forward(prev, train);
+          const y = l.forward(prev, train, mask);
+          mask = nextMask(l, mask);
           // Each entry is its own array (identity layers return their input), so each can be closed.
           acts.push(y === prev ? prev.dup() : y);
         }
@@ -171,9 +186,18 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     if (!isOutputLayer(last)) throw new Error(`MultiLayerNetwork.${op}: the last layer has no loss function`);
     const out: OutputLayerLike = last;
     let h = this.asNetType(ds.features);
-    for (const l of layers.slice(0, -1)) h = l.forward(h, training);
+    let fMask = ds.featuresMask;
+    for (const l of layers.slice(0, -1)) {
+      h = l.forward(h, training, fMask);
+      fMask = nextMask(l, fMask);
+    }
     const z = out.preOutput(h, training);
     const labels = this.asNetType(ds.labels);
+    if (z.rank === 3) {
+      // Time-series output (rnnOutput, or a loss layer after recurrent layers): a loss per step, masked by the labels mask.
+      const lMask = ds.labelsMask ? this.asNetType(ds.labelsMask) : undefined;
+      return computeTimeSeriesLoss(out.config.lossFunction!, { labels, preOutput: z, activation: out.config.activation, mask: lMask }, `MultiLayerNetwork.${op}`);
+    }
     if (labels.rank !== 2 || labels.shape[0] !== z.shape[0] || labels.shape[1] !== z.shape[1]) {
       throw new Error(`MultiLayerNetwork.${op}: labels ${labels.dtype}${formatShape(labels.shape)} do not match the network output ${z.dtype}${formatShape(z.shape)}`);
     }
@@ -298,7 +322,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
           const lr = b.updater.learningRate(iteration, epoch);
           const decay = ps.map((e) => {
             const wd = layers[e.layer]!.weightDecay;
-            return wd > 0 && e.name === 'W' ? mul(e.array, (Number.isNaN(lr) ? 1 : lr) * wd) : null;
+            return wd > 0 && (this.layerList![e.layer]!.weightParams ?? DEFAULT_WEIGHT_PARAMS).has(e.name) ? mul(e.array, (Number.isNaN(lr) ? 1 : lr) * wd) : null;
           });
           b.updater.apply(ps.map((e) => e.array), ps.map((e) => e.array.grad!), iteration, epoch);
           ps.forEach((e, k) => {
@@ -447,9 +471,39 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
       `            Total Parameters:  ${total}`, `        Trainable Parameters:  ${total - frozen}`, `           Frozen Parameters:  ${frozen}`, rule].join('\n');
   }
 
+  // ---- stateful time steps ------------------------------------------------------------------------
+
+  /**
+   * Stateful inference (DL4J's rnnTimeStep): x [N, nIn] is one time step (output [N, nOut]) and
+   * [N, nIn, T] several; the recurrent layers continue from the state the previous call left, so
+   * feeding a sequence step by step gives the full-sequence output. rnnClearPreviousState() resets.
+   */
+  rnnTimeStep(x: NDArray, featuresMask: NDArray | null = null): NDArray {
+    const layers = this.initialized('rnnTimeStep');
+    return noGrad(() =>
+      scope(() => {
+        let h = this.asNetType(x);
+        let mask = featuresMask;
+        for (const l of layers) {
+          h = l.rnnTimeStep ? l.rnnTimeStep(h, mask) : l.forward(h, false, mask);
+          mask = nextMask(l, mask);
+        }
+        // A 2-D input was one step: a time-series output of that step comes back 2-D too.
+        if (x.rank === 2 && h.rank === 3 && h.shape[2] === 1) h = reshape(h, [h.shape[0]!, h.shape[1]!]);
+        return h === x ? x.dup() : h;
+      }),
+    );
+  }
+
+  /** Forgets the recurrent state stored by rnnTimeStep (DL4J's rnnClearPreviousState). */
+  rnnClearPreviousState(): void {
+    for (const l of this.initialized('rnnClearPreviousState')) l.rnnClearPreviousState?.();
+  }
+
   /** Releases the parameters, gradients, updater state and score. */
   close(): void {
     if (this.closedFlag) return;
+    for (const l of this.layerList ?? []) l.rnnClearPreviousState?.();
     this.clearGradients();
     for (const e of this.entries) e.array.close();
     for (const b of this.blocks) b.updater.close();

@@ -15,6 +15,7 @@ import type { ResolvedLayer } from '../config.js';
 import type { DataType } from '../../ndarray/dtype.js';
 import { weightPenalty, type Layer, type OutputLayerLike } from './layer.js';
 import { applyDropOut } from './dropout.js';
+import { perTimeStep } from './time-steps.js';
 
 export class DenseLayer implements Layer {
   readonly params: ReadonlyMap<string, NDArray>;
@@ -34,6 +35,8 @@ export class DenseLayer implements Layer {
   }
 
   preOutput(x: NDArray, training: boolean): NDArray {
+    // Recurrent input [N, nIn, T]: applied at every time step (DL4J's RnnToFeedForward / FeedForwardToRnn).
+    if (x.rank === 3) return perTimeStep(x, (rows) => this.preOutput(rows, training));
     const { nIn, index, name } = this.config;
     // DL4J's CnnToFeedForwardPreProcessor: [N, C, H, W] flattened in C, H, W order.
     if (this.config.inputImage && x.rank === 4) x = reshape(x, [x.shape[0]!, nIn]);
@@ -46,6 +49,7 @@ export class DenseLayer implements Layer {
   }
 
   forward(x: NDArray, training: boolean): NDArray {
+    if (x.rank === 3) return perTimeStep(x, (rows) => this.forward(rows, training));
     return activate(this.config.activation, this.preOutput(x, training));
   }
 

@@ -14,8 +14,19 @@ export interface Layer {
   readonly params: ReadonlyMap<string, NDArray>;
   /** Parameters the updaters never train and that get no gradient (batch normalization's running statistics). */
   readonly nonTrainable?: ReadonlySet<string>;
-  /** The layer's activations for input x; dropout and similar apply only when training. */
-  forward(x: NDArray, training: boolean): NDArray;
+  /**
+   * The layer's activations for input x; dropout and similar apply only when training. `mask`: the
+   * features mask of time-series activations [N, T] (1 = present step), for the layers that use it.
+   */
+  forward(x: NDArray, training: boolean, mask?: NDArray | null): NDArray;
+  /** The mask for the next layer given this layer's (absent: unchanged); null where the time axis ends (LastTimeStep). */
+  feedForwardMask?(mask: NDArray | null): NDArray | null;
+  /** Parameters that l1/l2 and weight decay apply to (absent: just 'W'); recurrent layers add 'RW'. */
+  readonly weightParams?: ReadonlySet<string>;
+  /** Stateful inference of recurrent layers (DL4J's rnnTimeStep): continues from the state the last call stored. */
+  rnnTimeStep?(x: NDArray, mask?: NDArray | null): NDArray;
+  /** Forgets the state stored by rnnTimeStep. */
+  rnnClearPreviousState?(): void;
   /** The l1/l2 penalty of this layer's weights as a 0-d array (DL4J's calcRegularizationScore), or null when none. */
   regularization(): NDArray | null;
 }

@@ -21,10 +21,14 @@ export function resolveDense(l: DenseLayerConfig | OutputLayerConfig, ctx: Layer
   if (l.nIn !== undefined && prevOut !== undefined && l.nIn !== prevOut) {
     fail(where, `nIn ${l.nIn} does not match the ${ctx.base.index === 0 ? "inputType's size" : "previous layer's nOut"} ${prevOut}`);
   }
+  if (l.type === 'output' && input?.kind === 'recurrent') {
+    fail(where, "an 'output' layer cannot take recurrent input: use 'rnnOutput' (a loss at every time step) or wrap the last recurrent layer in 'lastTimeStep'");
+  }
   const image = imageOf(input);
   return {
     layer: { ...p, nIn, lossFunction: l.type === 'output' ? l.lossFunction : null, ...(image ? { inputImage: image } : {}) },
-    output: { kind: 'feedForward', size: p.nOut },
+    // On recurrent input a dense layer acts per time step and its output stays recurrent.
+    output: input?.kind === 'recurrent' ? { ...input, size: p.nOut } : { kind: 'feedForward', size: p.nOut },
   };
 }
 

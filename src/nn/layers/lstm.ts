@@ -1,0 +1,52 @@
+/**
+ * DL4J's LSTM (no peephole connections), NCW. Parameters 'W' [nIn, 4*nOut], 'RW' [nOut, 4*nOut] and
+ * 'b' [4*nOut]. The four column blocks follow DL4J's LSTMHelpers order:
+ *   0: block input   a = activation(z0)          (DL4J calls it "input activations")
+ *   1: forget gate   f = gateActivation(z1)
+ *   2: output gate   o = gateActivation(z2)
+ *   3: input gate    g = gateActivation(z3)      (DL4J's "input modulation gate")
+ * with z = x_t W + h_{t-1} RW + b, c_t = f * c_{t-1} + g * a and h_t = o * activation(c_t).
+ * Weights are drawn with DL4J's fans (fanIn = nOut, fanOut = nIn + nOut); the forget block of the
+ * bias starts at forgetGateBiasInit, the rest at 0.
+ */
+import type { NDArray } from '../../ndarray/ndarray.js';
+import type { DataType } from '../../ndarray/dtype.js';
+import { keep } from '../../ndarray/scope.js';
+import { noGrad } from '../../autodiff/tape.js';
+import { add, mul } from '../../ops/binary.js';
+import { array } from '../../ops/create.js';
+import { matmul } from '../../ops/linalg.js';
+import { reshape } from '../../ops/views.js';
+import { activate } from '../activations.js';
+import type { ResolvedLayer } from '../config.js';
+import { BaseRecurrentLayer, recurrentSeed, type RecurrentState } from './recurrent-base.js';
+import { unstack } from './time-steps.js';
+import { weightParam } from './weight-param.js';
+
+export class LstmLayer extends BaseRecurrentLayer {
+  constructor(config: ResolvedLayer, dtype: DataType, seed?: number | bigint) {
+    const { nIn, nOut } = config;
+    const params = new Map<string, NDArray>();
+    noGrad(() => {
+      params.set('W', weightParam(config, [nIn, 4 * nOut], nOut, nIn + nOut, dtype, seed));
+      params.set('RW', weightParam(config, [nOut, 4 * nOut], nOut, nIn + nOut, dtype, recurrentSeed(seed)));
+      const bias = new Float64Array(4 * nOut);
+      bias.fill(config.recurrent!.forgetGateBiasInit, nOut, 2 * nOut);
+      params.set('b', keep(array(bias, [4 * nOut], { dtype })).requireGrad());
+    });
+    super(config, params);
+  }
+
+  protected cell(zx: NDArray, prev: RecurrentState | null): RecurrentState {
+    const { activation, nOut } = this.config;
+    const gate = this.config.recurrent!.gateActivation;
+    const z = prev ? add(zx, matmul(prev[0]!, this.params.get('RW')!)) : zx;
+    // The four blocks as [N, nOut] pieces of [N, 4, nOut].
+    const [zi, zf, zo, zg] = unstack(reshape(z, [z.shape[0]!, 4, nOut]), 1) as [NDArray, NDArray, NDArray, NDArray];
+    const a = activate(activation, zi);
+    const g = activate(gate, zg);
+    const c = prev ? add(mul(activate(gate, zf), prev[1]!), mul(g, a)) : mul(g, a);
+    const h = mul(activate(gate, zo), activate(activation, c));
+    return [h, c];
+  }
+}

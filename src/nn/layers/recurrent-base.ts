@@ -1,0 +1,122 @@
+/**
+ * What LSTM and SimpleRnn share: the input projection of all time steps in one matmul, the loop of
+ * per-step recurrent updates (forwards or backwards in time), DL4J's masking, the stored state of
+ * rnnTimeStep, and the l1/l2 penalty of 'W' and 'RW'.
+ *
+ * Masked steps follow DL4J's LSTMHelpers / SimpleRnn: the output AND the carried state are zeroed
+ * at a step whose mask is 0, so the next present step starts from a zero state. Right padding thus
+ * leaves the present steps untouched, and left padding (as the backward direction of a
+ * Bidirectional layer sees right padding) starts the sequence from zeros as without padding.
+ */
+import type { NDArray } from '../../ndarray/ndarray.js';
+import { keep } from '../../ndarray/scope.js';
+import { noGrad } from '../../autodiff/tape.js';
+import { add, mul } from '../../ops/binary.js';
+import { matmul } from '../../ops/linalg.js';
+import { stack } from '../../ops/join.js';
+import { permute, reshape } from '../../ops/views.js';
+import { describe } from '../../ops/util.js';
+import type { ResolvedLayer } from '../config.js';
+import { weightPenalty, type Layer } from './layer.js';
+import { applyDropOut } from './dropout.js';
+import { layerName } from './image.js';
+import { checkMask, maskSteps, toSequence, unstack } from './time-steps.js';
+
+/** The state carried between steps: [h] (SimpleRnn) or [h, c] (LSTM), each [N, nOut]; h is the step's output. */
+export type RecurrentState = readonly NDArray[];
+
+export interface SequenceRun {
+  /** [N, nOut, T]. */
+  readonly out: NDArray;
+  /** The state after the last step processed. */
+  readonly state: RecurrentState;
+}
+
+export interface RunOptions {
+  /** Read the steps from last to first (the backward half of Bidirectional); outputs stay at their own step. */
+  readonly reverse?: boolean;
+  /** The state before the first step processed (default zeros). */
+  readonly initial?: RecurrentState | null;
+  /** Whether the final state is wanted (rnnTimeStep); otherwise the last step's cell state is left unmasked, as nothing reads it. */
+  readonly finalState?: boolean;
+}
+
+/**
+ * Seeds for a layer's further weight matrices (its 'RW', a Bidirectional's backward copy): offset by
+ * multiples of 2^32, away from the per-layer seeds the network derives (seed + layer index).
+ */
+export function recurrentSeed(seed: number | bigint | undefined, k = 1): bigint | undefined {
+  return seed === undefined ? undefined : BigInt(seed) + (BigInt(k) << 32n);
+}
+
+export abstract class BaseRecurrentLayer implements Layer {
+  /** DL4J regularizes and weight-decays both weight matrices, not the bias. */
+  readonly weightParams: ReadonlySet<string> = new Set(['W', 'RW']);
+  private stored: NDArray[] | null = null;
+
+  protected constructor(readonly config: ResolvedLayer, readonly params: ReadonlyMap<string, NDArray>) {}
+
+  /** One step: zx = x_t W + b [N, width] and the previous state (null: zeros) to the new state. */
+  protected abstract cell(zx: NDArray, prev: RecurrentState | null): RecurrentState;
+
+  protected get where(): string {
+    return layerName(this.config);
+  }
+
+  /** Runs over x [N, nIn, T] (or [N, nIn], one step) with an optional mask [N, T]. */
+  run(x: NDArray, training: boolean, mask: NDArray | null, options: RunOptions = {}): SequenceRun {
+    const { nIn } = this.config;
+    const seq = applyDropOut(toSequence(x, nIn, this.where), this.config.dropOut, training);
+    const [n, , t] = seq.shape as [number, number, number];
+    const w = this.params.get('W')!;
+    const b = this.params.get('b');
+    // All steps' input projections in one matmul over time-major rows [T*N, nIn].
+    let z = matmul(reshape(permute(seq, [2, 0, 1]), [t * n, nIn]), w);
+    if (b) z = add(z, b);
+    const steps = unstack(reshape(z, [t, n, w.shape[1]!]), 0);
+    const masks = mask ? maskSteps(checkMask(mask, seq, this.where)) : null;
+    let state = options.initial ?? null;
+    if (state && state[0]!.shape[0] !== n) {
+      throw new Error(`${this.where}: the stored state has ${state[0]!.shape[0]} examples but the input ${describe(x)} has ${n}; call rnnClearPreviousState() between different batches`);
+    }
+    const outs = new Array<NDArray>(t);
+    for (let k = 0; k < t; k++) {
+      const step = options.reverse ? t - 1 - k : k;
+      let next = this.cell(steps[step]!, state);
+      const m = masks?.[step];
+      // A product nothing reads would leave an unreached node holding its saved arrays after backward.
+      if (m) next = next.map((s, i) => (i === 0 || k < t - 1 || options.finalState ? mul(s, m) : s));
+      outs[step] = next[0]!;
+      state = next;
+    }
+    return { out: stack(outs, 2), state: state! };
+  }
+
+  forward(x: NDArray, training: boolean, mask?: NDArray | null): NDArray {
+    return this.run(x, training, mask ?? null).out;
+  }
+
+  /** Inference from the stored state, which the final state then replaces (DL4J's rnnTimeStep). */
+  rnnTimeStep(x: NDArray, mask?: NDArray | null): NDArray {
+    const { out, state } = this.run(x, false, mask ?? null, { initial: this.stored, finalState: true });
+    noGrad(() => {
+      const kept = state.map((s) => keep(s.dup()));
+      this.rnnClearPreviousState();
+      this.stored = kept;
+    });
+    return out;
+  }
+
+  rnnClearPreviousState(): void {
+    for (const s of this.stored ?? []) s.close();
+    this.stored = null;
+  }
+
+  /** l1/l2 over 'W' and 'RW' (DL4J's isWeightParam of recurrent layers). */
+  regularization(): NDArray | null {
+    const { l1, l2 } = this.config;
+    const pw = weightPenalty(this.params.get('W')!, l1, l2);
+    const pr = weightPenalty(this.params.get('RW')!, l1, l2);
+    return pw && pr ? add(pw, pr) : pw ?? pr;
+  }
+}

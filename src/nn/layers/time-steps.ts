@@ -1,0 +1,109 @@
+/**
+ * Time-step helpers of the sequence layers (NCW: activations [N, size, T], masks [N, T]): cutting a
+ * tensor into per-step pieces with a cheap gradient, applying 2-D functions per time step, and
+ * picking each sequence's last present step.
+ */
+import type { NDArray } from '../../ndarray/ndarray.js';
+import { formatShape, normalizeAxis } from '../../ndarray/shape.js';
+import { needsGrad, noGrad, record } from '../../autodiff/tape.js';
+import { point, all } from '../../ndarray/indexing.js';
+import { add, eq, mul } from '../../ops/binary.js';
+import { arange, scalar, zeros } from '../../ops/create.js';
+import { max, sum } from '../../ops/reduce.js';
+import { stack } from '../../ops/join.js';
+import { broadcastTo, cast, expandDims, getView, permute, reshape } from '../../ops/views.js';
+import { describe } from '../../ops/util.js';
+
+/**
+ * x cut along `axis` into its slices with that axis removed (x[:, t] for every t), differentiably.
+ * ops' split() and getView() give each piece a gradient of x's full shape, which over T steps
+ * costs O(T^2) time and memory in backward; here each piece stashes its own gradient and one node
+ * joins them with a single stack, O(x.size) in all.
+ */
+export function unstack(x: NDArray, axis: number): NDArray[] {
+  const ax = normalizeAxis(axis, x.rank, 'unstack');
+  const count = x.shape[ax]!;
+  const shape = x.shape.filter((_, i) => i !== ax);
+  const strides = x.strides.filter((_, i) => i !== ax);
+  const pieceOf = (v: NDArray, t: number): NDArray => v.view(shape, strides, v.offset + t * v.strides[ax]!);
+  if (!needsGrad([x])) return Array.from({ length: count }, (_, t) => pieceOf(x, t));
+  // Backward reaches the anchor only after every piece it reaches (the pieces consume it); the
+  // pieces hand it one stride-0 zero placeholder so that it is reached at all, then it returns the
+  // stacked gradients to x (zeros for pieces the loss does not depend on).
+  const stash: (NDArray | null)[] = new Array<NDArray | null>(count).fill(null);
+  let placeholderGiven = false;
+  const anchor = x.share();
+  record(anchor, 'unstack', [x], [], () => {
+    const grads = stash.map((g) => g ?? zeros(shape, { dtype: x.dtype, backend: x.backend }));
+    stash.fill(null);
+    placeholderGiven = false;
+    return [stack(grads, ax)];
+  });
+  return Array.from({ length: count }, (_, t) => {
+    const piece = pieceOf(anchor, t);
+    record(piece, 'unstack.piece', [anchor], [], (g) => {
+      const prev = stash[t];
+      stash[t] = prev ? add(prev, g) : g;
+      if (placeholderGiven) return [null];
+      placeholderGiven = true;
+      return [broadcastTo(scalar(0, { dtype: x.dtype, backend: x.backend }), anchor.shape)];
+    });
+    return piece;
+  });
+}
+
+/** Checks a recurrent input [N, size, T]; a 2-D [N, size] is one time step (DL4J's FeedForwardToRnn). */
+export function toSequence(x: NDArray, size: number, where: string): NDArray {
+  const seq = x.rank === 2 ? expandDims(x, 2) : x;
+  if (seq.rank !== 3 || seq.shape[1] !== size) {
+    throw new Error(`${where}: expected input [N, ${size}, T] (or [N, ${size}] for one step), got ${describe(x)}`);
+  }
+  return seq;
+}
+
+/** Checks a time-series mask against a sequence [N, ?, T] and casts it to the sequence's type. */
+export function checkMask(mask: NDArray, seq: NDArray, where: string): NDArray {
+  const [n, , t] = seq.shape as [number, number, number];
+  if (mask.rank !== 2 || mask.shape[0] !== n || mask.shape[1] !== t) {
+    throw new Error(`${where}: the features mask must be [N, T] = [${n}, ${t}] for input ${formatShape(seq.shape)}, got ${describe(mask)}`);
+  }
+  return mask.dtype === seq.dtype ? mask : noGrad(() => cast(mask, seq.dtype));
+}
+
+/** The columns of a mask [N, T] as T arrays [N, 1], to multiply per-step activations with. */
+export function maskSteps(mask: NDArray): NDArray[] {
+  return unstack(noGrad(() => expandDims(mask, 1)), 2);
+}
+
+/**
+ * Applies a 2-D function to every time step of [N, C, T] at once: the steps become rows of [N*T, C]
+ * (DL4J's RnnToFeedForward) and the result [N*T, K] is laid back out as [N, K, T] (FeedForwardToRnn).
+ */
+export function perTimeStep(x: NDArray, fn: (rows: NDArray) => NDArray): NDArray {
+  const [n, c, t] = x.shape as [number, number, number];
+  const rows = fn(reshape(permute(x, [0, 2, 1]), [n * t, c]));
+  return permute(reshape(rows, [n, t, rows.shape[1]!]), [0, 2, 1]);
+}
+
+/** Labels, outputs or masks [N, C, T] as rows [N*T, C], one row per example and step (example-major). */
+export function stepsAsRows(x: NDArray): NDArray {
+  const [n, c, t] = x.shape as [number, number, number];
+  return reshape(permute(x, [0, 2, 1]), [n * t, c]);
+}
+
+/**
+ * Each sequence's output at its last present step: y [N, C, T] to [N, C]. Without a mask the last
+ * step; with one the step of the last 1 in each row (DL4J's LastTimeStep; a row with no present
+ * step gives zeros). Selected by multiplying with a one-hot of that step, so nothing is read back.
+ */
+export function lastTimeStep(y: NDArray, mask: NDArray | null): NDArray {
+  const t = y.shape[2]!;
+  if (!mask) return getView(y, [all(), all(), point(t - 1)]);
+  const select = noGrad(() => {
+    // (step + 1) where present, 0 where not: its row maximum sits at the last present step.
+    const weighted = mul(mask, arange(1, t + 1, 1, { dtype: mask.dtype, backend: mask.backend }));
+    const last = eq(weighted, max(weighted, 1, true));
+    return expandDims(mul(cast(last, mask.dtype), mask), 1);
+  });
+  return sum(mul(y, select), 2);
+}
