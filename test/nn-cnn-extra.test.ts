@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  MultiLayerNetwork, DataSet, array, scope, noGrad, gradCheck, col2im, convGeometry, memoryReport,
+  MultiLayerNetwork, ComputationGraph, DataSet, array, scope, noGrad, gradCheck, col2im, convGeometry, memoryReport,
   serializeModel, deserializeModel, configurationToJSON, configurationFromJSON,
   type NeuralNetConfiguration, type LayerConfig, type NDArray,
 } from '../src/index.js';
@@ -450,4 +450,31 @@ test('JSON and ModelSerializer round trips give identical outputs', () => {
   }
   ds.close();
   net.close();
+});
+
+test('in a ComputationGraph: an encoder-decoder with a deconvolution and a skip merge learns the bars', () => {
+  const rng = new Rng(41);
+  const train = bars(rng, 64);
+  const g = new ComputationGraph({
+    seed: 2, updater: { type: 'adam', learningRate: 0.02 }, weightInit: 'RELU',
+    inputs: ['img'], inputTypes: [{ type: 'convolutional', height: 8, width: 8, channels: 1 }],
+    vertices: {
+      enc: { layer: { type: 'convolution2d', nOut: 3, kernelSize: 3, convolutionMode: 'Same', activation: 'relu' }, inputs: ['img'] },
+      down: { layer: { type: 'subsampling', kernelSize: 2 }, inputs: ['enc'] },
+      up: { layer: { type: 'deconvolution2d', nOut: 3, kernelSize: 2, stride: 2, activation: 'relu' }, inputs: ['down'] },
+      skip: { vertex: { type: 'merge' }, inputs: ['enc', 'up'] },
+      norm: { layer: { type: 'layerNormalization' }, inputs: ['skip'] },
+      pool: { layer: { type: 'globalPooling', poolingType: 'max' }, inputs: ['norm'] },
+      out: { layer: { type: 'output', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' }, inputs: ['pool'] },
+    },
+    outputs: ['out'],
+  }).init();
+  assert.deepEqual(g.paramTable().get('up_W')!.shape, [3, 3, 2, 2]);
+  assert.deepEqual(g.paramTable().get('norm_gain')!.shape, [6]);
+  const ds = new DataSet(array(train.x, [64, 1, 8, 8], { dtype: 'FLOAT' }), array(train.y, { dtype: 'FLOAT' }));
+  const before = g.score(ds);
+  g.fit(ds, 30);
+  assert.ok(g.score(ds) < before * 0.5, `score ${before} -> ${g.score(ds)}`);
+  ds.close();
+  g.close();
 });
