@@ -1,12 +1,19 @@
-// Imported into ParallelWrapper workers by the failure tests (workerModules). The URL's query picks
-// the fault (?fault=throw|exit|crash); worker 1 injects it at its second training step.
+// Imported into parallel workers by the failure tests (workerModules). The URL's query picks the
+// fault (?fault=throw|exit|crash at worker 1's second training step, exit-output at its second output).
 import { workerData } from 'node:worker_threads';
 import { MultiLayerNetwork } from '../src/index.js';
 
 const fault = new URL(import.meta.url).searchParams.get('fault');
 const rank = (workerData as { rank: number }).rank;
 
-if (fault && rank === 1) {
+if (fault === 'exit-output' && rank === 1) {
+  const output = MultiLayerNetwork.prototype.output;
+  let calls = 0;
+  MultiLayerNetwork.prototype.output = function (this: MultiLayerNetwork, ...args: Parameters<MultiLayerNetwork['output']>) {
+    if (++calls === 2) process.exit(9);
+    return output.apply(this, args);
+  };
+} else if (fault && rank === 1) {
   const fit = MultiLayerNetwork.prototype.fit;
   let calls = 0;
   MultiLayerNetwork.prototype.fit = function (this: MultiLayerNetwork, ...args: Parameters<MultiLayerNetwork['fit']>): void {

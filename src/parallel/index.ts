@@ -5,3 +5,4 @@ export { createSharedMemoryGroup, SharedMemoryCollective, type SharedMemoryColle
 export { workerBackendNames, defaultWorkerCount } from './devices.js';
 export { ParallelWrapper, type ParallelWrapperOptions, type ParallelFitOptions, type TrainingMode } from './parallel-wrapper.js';
 export { EarlyStoppingParallelTrainer } from './early-stopping-parallel.js';
+export { ParallelInference, type ParallelInferenceOptions, type ParallelInferenceStats, type InferenceMode } from './parallel-inference.js';

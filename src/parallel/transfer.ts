@@ -70,10 +70,10 @@ export function copyPackedDataSet(p: PackedDataSet): PackedDataSet {
   return { features: c(p.features)!, labels: c(p.labels)!, featuresMask: c(p.featuresMask), labelsMask: c(p.labelsMask) };
 }
 
-/** Rows [from, to) of a packed array (a copy of those bytes). */
-export function sliceRows(p: PackedArray, from: number, to: number): PackedArray {
+/** A new array of rows [from, to) of a packed array (read straight from its bytes). */
+export function unpackRows(p: PackedArray, from: number, to: number, op: string): NDArray {
   const rowBytes = sizeOf(p.shape.slice(1)) * dtypeSize(p.dtype);
-  return { dtype: p.dtype, shape: [to - from, ...p.shape.slice(1)], bytes: p.bytes.slice(from * rowBytes, to * rowBytes) };
+  return tensorFromBytes(new Uint8Array(p.bytes, from * rowBytes, (to - from) * rowBytes), p.dtype, [to - from, ...p.shape.slice(1)], op);
 }
 
 /** Packed arrays of one dtype and equal trailing shape, joined along the leading axis. */

@@ -1,0 +1,120 @@
+// ParallelInference on CPU workers: many concurrent callers get exactly the model's output (checked
+// against a float64 forward pass written out here), BATCHED merges requests (fewer forward passes than
+// requests, none over batchLimit), SEQUENTIAL does not, queueLimit holds callers back without losing
+// any, a bad input fails only its own caller, and a dying worker rejects its callers and later calls.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MultiLayerNetwork, ParallelInference, array, type NeuralNetConfiguration, type NDArray } from '../src/index.js';
+import { Rng, assertClose } from './helpers.js';
+
+const N_IN = 4;
+const HIDDEN = 5;
+const N_OUT = 3;
+
+const conf: NeuralNetConfiguration = {
+  seed: 9, dataType: 'DOUBLE', updater: { type: 'sgd', learningRate: 0.1 },
+  layers: [
+    { type: 'dense', nIn: N_IN, nOut: HIDDEN, activation: 'tanh' },
+    { type: 'output', nOut: N_OUT, activation: 'softmax', lossFunction: 'MCXENT' },
+  ],
+};
+
+/** Softmax(tanh(x W0 + b0) W1 + b1) in float64 from the network's parameter table. */
+function reference(net: MultiLayerNetwork, x: number[][]): number[] {
+  const p = net.paramTable();
+  const [W0, b0, W1, b1] = ['0_W', '0_b', '1_W', '1_b'].map((k) => p.get(k)!.toFlatArray()) as [number[], number[], number[], number[]];
+  return x.flatMap((row) => {
+    const h = Array.from({ length: HIDDEN }, (_, j) => Math.tanh(b0[j]! + row.reduce((s, v, i) => s + v * W0[i * HIDDEN + j]!, 0)));
+    const z = Array.from({ length: N_OUT }, (_, j) => b1[j]! + h.reduce((s, v, i) => s + v * W1[i * N_OUT + j]!, 0));
+    const m = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - m));
+    const t = e.reduce((a, b) => a + b, 0);
+    return e.map((v) => v / t);
+  });
+}
+
+function inputs(seed: number, count: number): number[][][] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => Array.from({ length: rng.int(1, 4) }, () => Array.from({ length: N_IN }, () => rng.uniform(-2, 2))));
+}
+
+/** Calls output() for every input at once and checks each answer against the reference. */
+async function checkConcurrent(pi: ParallelInference, net: MultiLayerNetwork, xs: number[][][]): Promise<void> {
+  const arrays = xs.map((x) => array(x, { dtype: 'DOUBLE' }));
+  const outs = await Promise.all(arrays.map((a) => pi.output(a)));
+  outs.forEach((o, i) => {
+    assert.deepEqual(o.shape, [xs[i]!.length, N_OUT]);
+    assertClose(o.toFlatArray(), reference(net, xs[i]!), { rtol: 1e-12, atol: 1e-15, message: `request ${i}` });
+    // The same as the model itself computes.
+    const direct = net.output(arrays[i]!);
+    assertClose(o.toFlatArray(), direct.toFlatArray(), { rtol: 1e-14, atol: 0, message: `request ${i} vs model.output` });
+    direct.close();
+  });
+  for (const a of [...arrays, ...outs]) a.close();
+}
+
+test('BATCHED: 60 concurrent callers get the model output; requests are merged up to batchLimit', async () => {
+  const net = new MultiLayerNetwork(conf).init();
+  const pi = new ParallelInference(net, { workers: 2, inferenceMode: 'BATCHED', batchLimit: 8 });
+  try {
+    await checkConcurrent(pi, net, inputs(1, 60));
+    const s = pi.stats();
+    assert.equal(s.requests, 60);
+    assert.ok(s.batches < 40, `${s.batches} forward passes for 60 requests`);
+    assert.ok(s.largestBatch > 3 && s.largestBatch <= 8, `largest batch ${s.largestBatch}`);
+  } finally {
+    await pi.close();
+  }
+  net.close();
+});
+
+test('SEQUENTIAL: one forward pass per request; queueLimit 3 holds callers back without losing any', async () => {
+  const net = new MultiLayerNetwork(conf).init();
+  {
+    await using pi = new ParallelInference(net, { workers: 2, inferenceMode: 'SEQUENTIAL', queueLimit: 3 });
+    await checkConcurrent(pi, net, inputs(2, 25));
+    assert.deepEqual(pi.stats(), { requests: 25, batches: 25, largestBatch: 3 });
+  }
+  {
+    await using pi = new ParallelInference(net, { workers: 1, inferenceMode: 'BATCHED', queueLimit: 2, batchLimit: 100 });
+    await checkConcurrent(pi, net, inputs(3, 20));
+    assert.equal(pi.stats().requests, 20);
+  }
+  net.close();
+});
+
+test('a bad input fails only its own caller, also when merged with good ones', async () => {
+  const net = new MultiLayerNetwork(conf).init();
+  const pi = new ParallelInference(net, { workers: 1, inferenceMode: 'BATCHED' });
+  try {
+    const good = inputs(4, 6).map((x) => array(x, { dtype: 'DOUBLE' }));
+    const bad = array([[1, 2, 3, 4, 5, 6, 7]], { dtype: 'DOUBLE' }); // 7 features, the model takes 4
+    const calls = [...good.slice(0, 3), bad, ...good.slice(3)].map((a) => pi.output(a));
+    const settled = await Promise.allSettled(calls);
+    settled.forEach((s, i) => assert.equal(s.status, i === 3 ? 'rejected' : 'fulfilled', `call ${i}`));
+    assert.match(String((settled[3] as PromiseRejectedResult).reason), /ParallelInference: worker 0 \(cpu\) failed: .*\b7\b/);
+    for (const s of settled) if (s.status === 'fulfilled') s.value.close();
+    // The worker still serves.
+    await checkConcurrent(pi, net, inputs(5, 3));
+    for (const a of [...good, bad]) a.close();
+  } finally {
+    await pi.close();
+  }
+  await assert.rejects(pi.output(array([[0, 0, 0, 0]], { dtype: 'DOUBLE' })), /ParallelInference is closed/);
+  net.close();
+});
+
+test('a worker that dies rejects its callers and every later call', async () => {
+  const net = new MultiLayerNetwork(conf).init();
+  const pi = new ParallelInference(net, { workers: 2, inferenceMode: 'SEQUENTIAL', workerModules: [new URL('./parallel-fixture.js?fault=exit-output', import.meta.url)] });
+  const xs: NDArray[] = inputs(6, 12).map((x) => array(x, { dtype: 'DOUBLE' }));
+  const settled = await Promise.allSettled(xs.map((a) => pi.output(a)));
+  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+  assert.ok(failures.length > 0);
+  for (const f of failures) assert.match(String(f.reason), /worker 1 \(cpu\) exited unexpectedly with code 9/);
+  for (const s of settled) if (s.status === 'fulfilled') s.value.close();
+  await assert.rejects(pi.output(xs[0]!), /the workers failed earlier: .*exited unexpectedly with code 9/);
+  await pi.close();
+  for (const a of xs) a.close();
+  net.close();
+});
