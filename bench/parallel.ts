@@ -1,0 +1,114 @@
+/**
+ * `npm run bench:parallel`: ParallelWrapper's throughput on 1..N devices in both training modes,
+ * for a CNN and the benchmark MLP, with PyTorch DDP's scaling measured in the same command
+ * (bench/parallel_torch.py) when a GPU is present. Without a GPU it measures CPU workers only.
+ *   node dist/bench/parallel.js [--devices 1,2,4,8] [--rounds 30]
+ */
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as nd from '../src/index.js';
+import { configureCuda } from '../src/backend/cuda/config.js';
+import { fmt, markdownTable } from './report.js';
+
+const { values } = parseArgs({ options: { devices: { type: 'string' }, rounds: { type: 'string', default: '30' } } });
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const cudaStatus = nd.backendStatus().find((s) => s.name === 'cuda');
+const gpu = cudaStatus?.available === true;
+const available = gpu ? (await import('../src/backend/cuda/device.js')).deviceCount() : 2;
+const counts = (values.devices ?? '1,2,4,8').split(',').map(Number).filter((d) => d >= 1 && d <= available);
+const rounds = Number(values.rounds);
+const cpu = nd.backendByName('cpu');
+
+type ModelName = 'cnn' | 'mlp';
+const BATCH: Record<ModelName, number> = { cnn: 128, mlp: 128 };
+
+/** Conv-BN-ReLU blocks with pooling, then a softmax classifier (the same network as parallel_torch.py). */
+function configuration(model: ModelName): nd.NeuralNetConfiguration {
+  const updater = { type: 'sgd', learningRate: 0.01 } as const;
+  if (model === 'mlp') {
+    return {
+      seed: 1, updater, weightInit: 'RELU', inputType: { type: 'feedForward', size: 784 },
+      layers: [
+        { type: 'dense', nOut: 1024, activation: 'relu' },
+        { type: 'dense', nOut: 1024, activation: 'relu' },
+        { type: 'output', nOut: 10, activation: 'softmax', lossFunction: 'MCXENT' },
+      ],
+    };
+  }
+  const block = (nOut: number): nd.LayerConfig[] => [
+    { type: 'convolution2d', nOut, kernelSize: 3, padding: 1, activation: 'identity', hasBias: false },
+    { type: 'batchNormalization' },
+    { type: 'activation', activation: 'relu' },
+  ];
+  return {
+    seed: 1, updater, weightInit: 'RELU', inputType: { type: 'convolutional', channels: 3, height: 32, width: 32 },
+    layers: [
+      ...block(64), ...block(64), { type: 'subsampling', kernelSize: 2, stride: 2 },
+      ...block(128), { type: 'subsampling', kernelSize: 2, stride: 2 },
+      ...block(128), { type: 'globalPooling', poolingType: 'avg' },
+      { type: 'output', nOut: 10, activation: 'softmax', lossFunction: 'MCXENT' },
+    ],
+  };
+}
+
+/** Random examples on the CPU (the main thread packs them for the workers without a device read). */
+function data(model: ModelName, examples: number): nd.DataSet {
+  const features = model === 'cnn' ? nd.randn([examples, 3, 32, 32], { backend: cpu }) : nd.randn([examples, 784], { backend: cpu });
+  const classes = nd.array(Array.from({ length: examples }, (_, i) => (i * 7919) % 10), [examples], { dtype: 'INT32', backend: cpu });
+  return new nd.DataSet(features, nd.oneHot(classes, 10, { dtype: 'FLOAT' }));
+}
+
+async function samplesPerSecond(model: ModelName, mode: nd.TrainingMode, workers: number): Promise<number> {
+  if (gpu) configureCuda({ allowMultiGPU: true, devices: Array.from({ length: workers }, (_, i) => i) });
+  const net = new nd.MultiLayerNetwork(configuration(model)).init();
+  const batch = BATCH[model];
+  const ds = data(model, batch * workers * rounds);
+  const it = new nd.ListDataSetIterator(ds, batch);
+  const pw = new nd.ParallelWrapper(net, { workers, trainingMode: mode, averagingFrequency: mode === 'AVERAGING' ? 5 : 1, prefetchBuffer: 4 * workers });
+  try {
+    await pw.fit(it, 1); // starts the workers, compiles kernels, picks cuDNN algorithms
+    const t0 = performance.now();
+    await pw.fit(it, 2);
+    return (2 * ds.numExamples) / ((performance.now() - t0) / 1000);
+  } finally {
+    await pw.close();
+    ds.close();
+    net.close();
+  }
+}
+
+interface TorchResult { torch: string; samples_per_s: Record<string, Record<string, number>> }
+let torch: TorchResult | null = null;
+if (gpu) {
+  const out = execFileSync('python3', [join(root, 'bench', 'parallel_torch.py'), '--devices', counts.join(','), '--rounds', String(rounds)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  torch = JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
+}
+
+const rows: (string | number)[][] = [];
+const results: Record<string, Record<string, number>> = {};
+for (const model of ['cnn', 'mlp'] as const) {
+  for (const mode of ['SHARED_GRADIENTS', 'AVERAGING'] as const) {
+    const key = `${model}_${mode}`;
+    results[key] = {};
+    for (const d of counts) {
+      const sps = await samplesPerSecond(model, mode, d);
+      results[key]![d] = sps;
+      const base = results[key]![counts[0]!]!;
+      const t = torch?.samples_per_s[model]?.[d];
+      const tBase = torch?.samples_per_s[model]?.[counts[0]!];
+      rows.push([
+        model, mode, d, fmt(sps, 0), fmt(sps / base, 2),
+        t === undefined ? '' : fmt(t, 0), t === undefined || tBase === undefined ? '' : fmt(t / tBase, 2),
+      ]);
+    }
+  }
+}
+const where = gpu ? `${(nd.backendByName('cuda').info().devices[0]?.name) ?? 'GPU'} x${available}` : 'CPU workers';
+console.log(`\nParallelWrapper scaling, ${where}, ${new Date().toISOString().slice(0, 10)}${torch ? `, PyTorch ${torch.torch} DDP` : ''}\n`);
+console.log(markdownTable([
+  'model', 'mode', 'devices', 'dl4ts samples/s', 'dl4ts scaling', 'DDP samples/s', 'DDP scaling',
+], rows));
+console.log(JSON.stringify({ where, torch: torch?.torch, results, ddp: torch?.samples_per_s }));
