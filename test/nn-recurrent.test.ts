@@ -317,6 +317,31 @@ test('rnnOutput: per-step softmax and a loss over [N, nOut, T] labels masked per
   net.close();
 });
 
+test('activation and loss layers on recurrent input: softmax over the size axis at each step, a loss per step (DL4J\'s RnnLossLayer)', () => {
+  const rng = new Rng(14);
+  const x = randomSeq(rng, 2, 3, 4);
+  const y = oneHotSeq(rng, 2, 3, 4);
+  const lmask = [[1, 1, 1, 0], [1, 0, 1, 1]];
+  const net = new MultiLayerNetwork({
+    dataType: 'DOUBLE', inputType: { type: 'recurrent', size: 3 },
+    layers: [{ type: 'activation', activation: 'softmax' }, { type: 'loss', lossFunction: 'MCXENT', activation: 'softmax' }],
+  }).init();
+  const softmaxSteps = (s: Seq): Seq => s.map((ex) => {
+    const e = ex.map((ch) => ch.map(Math.exp));
+    return e.map((ch) => ch.map((v, t) => v / e.reduce((a, c) => a + c[t]!, 0)));
+  });
+  const p = softmaxSteps(softmaxSteps(x));
+  const out = net.output(seqArray(x));
+  assertClose(out.toFlatArray(), p.flat(2), tol);
+  out.close();
+  let expected = 0;
+  p.forEach((ex, n) => ex.forEach((ch, c) => ch.forEach((v, t) => (expected -= lmask[n]![t]! * y[n]![c]![t]! * Math.log(v)))));
+  const ds = new DataSet(seqArray(x), seqArray(y), null, array(lmask, { dtype: 'DOUBLE' }));
+  assert.ok(Math.abs(net.score(ds) - expected / 2) < 1e-12, `${net.score(ds)} vs ${expected / 2}`);
+  ds.close();
+  net.close();
+});
+
 test('rnnTimeStep: feeding steps one by one (or in chunks) equals the full-sequence output; rnnClearPreviousState restarts', () => {
   const rng = new Rng(9);
   const x = randomSeq(rng, 2, 2, 6);

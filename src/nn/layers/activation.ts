@@ -1,7 +1,7 @@
 /** DL4J's ActivationLayer: applies an activation function, no parameters. */
 import type { NDArray } from '../../ndarray/ndarray.js';
-import { activate } from '../activations.js';
 import type { ResolvedLayer } from '../config.js';
+import { activateSteps } from './time-steps.js';
 import type { Layer } from './layer.js';
 
 export class ActivationLayer implements Layer {
@@ -10,7 +10,7 @@ export class ActivationLayer implements Layer {
   constructor(readonly config: ResolvedLayer) {}
 
   forward(x: NDArray): NDArray {
-    return activate(this.config.activation, x);
+    return activateSteps(this.config.activation, x);
   }
 
   regularization(): null {

@@ -1,7 +1,7 @@
 /** DL4J's LossLayer: no parameters; its input is the pre-output, the network applies activation and loss. */
 import type { NDArray } from '../../ndarray/ndarray.js';
-import { activate } from '../activations.js';
 import type { ResolvedLayer } from '../config.js';
+import { activateSteps } from './time-steps.js';
 import type { OutputLayerLike } from './layer.js';
 
 export class LossLayer implements OutputLayerLike {
@@ -14,7 +14,7 @@ export class LossLayer implements OutputLayerLike {
   }
 
   forward(x: NDArray): NDArray {
-    return activate(this.config.activation, x);
+    return activateSteps(this.config.activation, x);
   }
 
   regularization(): null {

@@ -13,6 +13,8 @@ import { max, sum } from '../../ops/reduce.js';
 import { stack } from '../../ops/join.js';
 import { broadcastTo, cast, expandDims, getView, permute, reshape } from '../../ops/views.js';
 import { describe } from '../../ops/util.js';
+import { softmax } from '../../ops/softmax.js';
+import { activate, type Activation } from '../activations.js';
 
 /**
  * x cut along `axis` into its slices with that axis removed (x[:, t] for every t), differentiably.
@@ -106,4 +108,9 @@ export function lastTimeStep(y: NDArray, mask: NDArray | null): NDArray {
     return expandDims(mul(cast(last, mask.dtype), mask), 1);
   });
   return sum(mul(y, select), 2);
+}
+
+/** An activation of a layer that keeps its input's shape: on time series [N, C, T] softmax normalizes over C at each step. */
+export function activateSteps(name: Activation, x: NDArray): NDArray {
+  return name === 'softmax' && x.rank === 3 ? softmax(x, 1) : activate(name, x);
 }
