@@ -4,7 +4,8 @@ import { workerData } from 'node:worker_threads';
 import { MultiLayerNetwork } from '../src/index.js';
 
 const fault = new URL(import.meta.url).searchParams.get('fault');
-const rank = (workerData as { rank: number }).rank;
+// Outside a worker (the test runner also runs every file under test/) it does nothing.
+const rank = (workerData as { rank: number } | null)?.rank;
 
 if (fault === 'exit-output' && rank === 1) {
   const output = MultiLayerNetwork.prototype.output;
