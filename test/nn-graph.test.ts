@@ -441,8 +441,8 @@ test('listeners, counters, summary, clone and DataSet input for a one-input grap
   }).init();
   const s = g.summary();
   assert.match(s, /in \(InputVertex\)\s+-\s+0\s+-\s+feedForward size 3/);
-  assert.match(s, /h \(dense\)\s+3,4\s+16\s+W:\{3,4\}, b:\{4\}\s+feedForward size 4\s+\[in\]/);
-  assert.match(s, /out \(output\)\s+6,2\s+14\s+W:\{6,2\}, b:\{2\}\s+feedForward size 2\s+\[h, g2\]/);
+  assert.match(s, /h \(DenseLayer\)\s+3,4\s+16\s+W:\{3,4\}, b:\{4\}\s+feedForward size 4\s+\[in\]/);
+  assert.match(s, /out \(OutputLayer\)\s+6,2\s+14\s+W:\{6,2\}, b:\{2\}\s+feedForward size 2\s+\[h, g2\]/);
   assert.match(s, /Total Parameters:\s+38/);
   assert.equal(g.numParams(), 38);
   const rng = new Rng(4);

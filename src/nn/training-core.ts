@@ -19,6 +19,7 @@ import { concat } from '../ops/join.js';
 import { zeros } from '../ops/create.js';
 import type { DataType } from '../ndarray/dtype.js';
 import { computeLoss } from './losses.js';
+import { computeTimeSeriesLoss } from './layers/rnn-output.js';
 import { Updater } from './updaters.js';
 import { applyGradientNormalization } from './gradient-normalization.js';
 import type { Layer, OutputLayerLike } from './layers/index.js';
@@ -70,13 +71,21 @@ export interface TrainingCoreOptions<B> {
   readonly isBatch: (data: B | BatchIterator<B>) => data is B;
 }
 
-/** Loss of one output layer from its pre-output z: the labels (and mask) cast to z's type and checked against it. */
+/** Parameters that weight decay applies to when a layer does not say (DL4J: the weights only). */
+const DEFAULT_WEIGHT_PARAMS: ReadonlySet<string> = new Set(['W']);
+
+/**
+ * Loss of one output layer from its pre-output z: the labels (and mask) cast to z's type and
+ * checked against it; time-series output [N, C, T] gets a loss per step, masked by the labels mask.
+ */
 export function outputLayerLoss(where: string, layer: OutputLayerLike, z: NDArray, labels: NDArray, mask: NDArray | null): NDArray {
   const as = (a: NDArray): NDArray => (a.dtype === z.dtype ? a : cast(a, z.dtype));
+  const { lossFunction, activation } = layer.config;
+  if (z.rank === 3) return computeTimeSeriesLoss(lossFunction!, { labels: as(labels), preOutput: z, activation, mask: mask ? as(mask) : undefined }, where);
   if (labels.rank !== z.rank || labels.shape.some((d, k) => d !== z.shape[k])) {
     throw new Error(`${where}: labels ${labels.dtype}${formatShape(labels.shape)} do not match the network output ${z.dtype}${formatShape(z.shape)}`);
   }
-  return computeLoss(layer.config.lossFunction!, { labels: as(labels), preOutput: z, activation: layer.config.activation, ...(mask ? { mask: as(mask) } : {}) });
+  return computeLoss(lossFunction!, { labels: as(labels), preOutput: z, activation, ...(mask ? { mask: as(mask) } : {}) });
 }
 
 /**
@@ -272,9 +281,9 @@ export class TrainingCore<B extends { close(): void }> {
   private step(batch: B): void {
     const iteration = this.iterationCount;
     const epoch = this.epochCount;
-    const layers = this.layers!.map((l) => l.layer.config);
+    const layers = this.layers!.map((l) => l.layer);
     const normalize = (): void =>
-      layers.forEach((c, i) => {
+      layers.forEach(({ config: c }, i) => {
         const grads: Record<string, NDArray> = {};
         for (const e of this.entries) if (e.owner === i && e.trainable) grads[e.name] = e.array.grad!;
         if (Object.keys(grads).length > 0) applyGradientNormalization(c.gradientNormalization, grads, c.gradientNormalizationThreshold);
@@ -287,8 +296,9 @@ export class TrainingCore<B extends { close(): void }> {
           // DL4J's WeightDecay (applyLR, weights only): lr * decay * W of the parameters before this update.
           const lr = b.updater.learningRate(iteration, epoch);
           const decay = ps.map((e) => {
-            const wd = layers[e.owner]!.weightDecay;
-            return wd > 0 && e.name === 'W' ? mul(e.array, (Number.isNaN(lr) ? 1 : lr) * wd) : null;
+            const layer = layers[e.owner]!;
+            const wd = layer.config.weightDecay;
+            return wd > 0 && (layer.weightParams ?? DEFAULT_WEIGHT_PARAMS).has(e.name) ? mul(e.array, (Number.isNaN(lr) ? 1 : lr) * wd) : null;
           });
           b.updater.apply(ps.map((e) => e.array), ps.map((e) => e.array.grad!), iteration, epoch);
           ps.forEach((e, k) => {
@@ -401,9 +411,10 @@ export class TrainingCore<B extends { close(): void }> {
     this.epochCount = other.epochCount;
   }
 
-  /** Releases the parameters, gradients, updater state and score. */
+  /** Releases the parameters, gradients, updater state, score and the layers' recurrent state. */
   close(): void {
     if (this.closedFlag) return;
+    for (const { layer } of this.layers ?? []) layer.rnnClearPreviousState?.();
     this.clearGradients();
     for (const e of this.entries) e.array.close();
     for (const b of this.blocks) b.updater.close();

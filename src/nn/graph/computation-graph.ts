@@ -16,6 +16,7 @@ import type { DataSetIterator } from '../../data/iterator.js';
 import { Evaluation } from '../../eval/classification.js';
 import { activate } from '../activations.js';
 import { createLayer, isOutputLayer, type Layer } from '../layers/index.js';
+import { LAYER_CLASS } from '../multilayer-network.js';
 import { describeActivationType } from '../resolvers/context.js';
 import { TrainingCore, forEachBatch, outputLayerLoss, summaryTable, type BatchIterator, type GradientExchange } from '../training-core.js';
 import type { TrainableModel, TrainingListener } from '../listeners.js';
@@ -358,7 +359,7 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
         const l = layers.get(v.name)!;
         const count = [...l.params.values()].reduce((n, p) => n + p.size, 0);
         const shapes = [...l.params].map(([name, p]) => `${name}:{${p.shape.join(',')}}`).join(', ');
-        return [`${v.name} (${v.layer.type})`, `${v.layer.nIn},${v.layer.nOut}`, String(count), shapes || '-', type(v.output), inputs];
+        return [`${v.name} (${LAYER_CLASS[v.layer.type] ?? v.layer.type})`, `${v.layer.nIn},${v.layer.nOut}`, String(count), shapes || '-', type(v.output), inputs];
       }),
     ];
     return summaryTable(header, rows, this.core.numParams(), this.core.numFrozenParams());
