@@ -510,26 +510,34 @@ test('JSON and ModelSerializer round trips of a recurrent network give identical
   net.close();
 });
 
-test('memory stays flat over recurrent training steps (masks, bidirectional, dense per step)', () => {
+test('memory stays flat over recurrent training steps (masks, bidirectional, dense per step, LastTimeStep)', () => {
   const rng = new Rng(13);
-  const net = new MultiLayerNetwork(sequenceStack({ dataType: 'FLOAT', updater: { type: 'adam', learningRate: 0.01 } })).init();
   const { x, y, mask } = paddedBatch(rng, [6, 4, 2, 5], 6);
-  const ds = new DataSet(seqArray(x, 'FLOAT'), seqArray(y, 'FLOAT'), array(mask, { dtype: 'FLOAT' }), array(mask, { dtype: 'FLOAT' }));
-  let at5: { arrays: number; totalBytes: number } | null = null;
-  let at40: { arrays: number; totalBytes: number } | null = null;
-  net.setListeners({
-    iterationDone: (_m, it) => {
-      if (it === 5) at5 = memoryReport();
-      if (it === 39) at40 = memoryReport();
-    },
-  });
-  net.fit(ds, 40);
-  assert.ok(at5 && at40);
-  const [a, b] = [at5 as { arrays: number; totalBytes: number }, at40 as { arrays: number; totalBytes: number }];
-  assert.equal(b.arrays, a.arrays);
-  assert.equal(b.totalBytes, a.totalBytes);
-  ds.close();
-  net.close();
+  const lastConf: NeuralNetConfiguration = {
+    seed: 2, inputType: { type: 'recurrent', size: 2 },
+    layers: [{ type: 'lstm', nOut: 3 }, { type: 'lastTimeStep', layer: { type: 'bidirectional', layer: { type: 'lstm', nOut: 2 } } }, { type: 'output', nOut: 3, lossFunction: 'MCXENT' }],
+  };
+  for (const conf of [sequenceStack(), lastConf]) {
+    const net = new MultiLayerNetwork({ ...conf, dataType: 'FLOAT', updater: { type: 'adam', learningRate: 0.01 } }).init();
+    const labels = conf === lastConf ? array(y.map((ex) => ex.map((ch) => ch[0]!)), { dtype: 'FLOAT' }) : seqArray(y, 'FLOAT');
+    const m = array(mask, { dtype: 'FLOAT' });
+    const ds = new DataSet(seqArray(x, 'FLOAT'), labels, m, conf === lastConf ? null : m.dup());
+    let at5: { arrays: number; totalBytes: number } | null = null;
+    let at40: { arrays: number; totalBytes: number } | null = null;
+    net.setListeners({
+      iterationDone: (_m, it) => {
+        if (it === 5) at5 = memoryReport();
+        if (it === 39) at40 = memoryReport();
+      },
+    });
+    net.fit(ds, 40);
+    assert.ok(at5 && at40);
+    const [a, b] = [at5 as { arrays: number; totalBytes: number }, at40 as { arrays: number; totalBytes: number }];
+    assert.equal(b.arrays, a.arrays);
+    assert.equal(b.totalBytes, a.totalBytes);
+    ds.close();
+    net.close();
+  }
   // rnnTimeStep's stored state is released by rnnClearPreviousState and by close().
   const stepper = new MultiLayerNetwork({ inputType: { type: 'recurrent', size: 2 }, layers: [{ type: 'lstm', nOut: 3 }, { type: 'simpleRnn', nOut: 2 }, outputLayer()] }).init();
   const input = seqArray(x, 'FLOAT');
