@@ -535,7 +535,7 @@ test('ModelSerializer round trip: identical outputs, normalizer, and training co
   }
 });
 
-test('labels masks per output drop examples from that output\'s loss; features masks are refused', () => {
+test('labels masks per output drop examples from that output\'s loss', () => {
   const g = new ComputationGraph(dagConf({ l2: 0 })).init();
   const { a, b, y1, y2, mds } = dagData(6, 4);
   const keepRows = [1, 0, 1, 1];
@@ -545,7 +545,75 @@ test('labels masks per output drop examples from that output\'s loss; features m
   p1.forEach((r, i) => r.forEach((v, j) => (expected -= (keepRows[i]! * y1[i]![j]! * Math.log(v)) / 4)));
   p2.forEach((r, i) => r.forEach((v, j) => (expected += (v - y2[i]![j]!) ** 2 / 2 / 4)));
   assert.ok(Math.abs(g.score(masked) - expected) < 1e-12, `${g.score(masked)} vs ${expected}`);
-  const fm = new MultiDataSet(mds.features.map((f) => f.dup()), mds.labels.map((l) => l.dup()), [array([1, 1, 1, 0], { dtype: 'DOUBLE' }), null]);
-  assert.throws(() => g.score(fm), /ComputationGraph\.score: features masks are not supported yet/);
-  for (const x of [fm, masked, mds, g]) x.close();
+  for (const x of [masked, mds, g]) x.close();
+});
+
+/** Sequences [N, C, T] with per-example lengths: mask [N, T] is 1 for the first len steps. */
+function sequences(rng: Rng, n: number, c: number, t: number, lengths: readonly number[]): { x: number[][][]; mask: number[][] } {
+  const x = Array.from({ length: n }, () => Array.from({ length: c }, () => Array.from({ length: t }, () => rng.uniform(-1, 1))));
+  return { x, mask: lengths.map((len) => Array.from({ length: t }, (_, s) => (s < len ? 1 : 0))) };
+}
+
+test('time-series masks: a masked LSTM graph scores, outputs and trains exactly as the MultiLayerNetwork', () => {
+  const common = { seed: 12, dataType: 'DOUBLE' as const, updater: { type: 'adam', learningRate: 0.05 } as const };
+  const layers: NeuralNetConfiguration['layers'] = [
+    { type: 'lstm', nOut: 4 },
+    { type: 'rnnOutput', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' },
+  ];
+  const mln = new MultiLayerNetwork({ ...common, inputType: { type: 'recurrent', size: 3 }, layers }).init();
+  const g = new ComputationGraph({
+    ...common, inputs: ['seq'], inputTypes: [{ type: 'recurrent', size: 3 }], outputs: ['out'],
+    vertices: { rnn: { layer: layers[0]!, inputs: ['seq'] }, out: { layer: layers[1]!, inputs: ['rnn'] } },
+  }).init();
+  const rng = new Rng(5);
+  const { x, mask } = sequences(rng, 4, 3, 5, [5, 3, 1, 4]);
+  const y = Array.from({ length: 4 }, () => Array.from({ length: 2 }, (_, k) => Array.from({ length: 5 }, (_2, s) => ((s + k) % 2 === 0 ? 1 : 0))));
+  const ds = new DataSet(array(x, { dtype: 'DOUBLE' }), array(y, { dtype: 'DOUBLE' }), array(mask, { dtype: 'DOUBLE' }), array(mask, { dtype: 'DOUBLE' }));
+  const mds = MultiDataSet.fromDataSet(ds);
+  assert.equal(g.score(mds), mln.score(ds));
+  const unmasked = new DataSet(ds.features.dup(), ds.labels.dup());
+  assert.notEqual(g.score(unmasked), g.score(mds), 'the mask matters');
+  assert.deepEqual(scope(() => g.output(false, [ds.features], [ds.featuresMask]).map((o) => o.toFlatArray())), [scope(() => mln.output(ds.features, false, ds.featuresMask).toFlatArray())]);
+  mln.fit(ds, 3);
+  g.fit(mds, 3);
+  assert.deepEqual(scope(() => g.params().toFlatArray()), scope(() => mln.params().toFlatArray()));
+  for (const o of [unmasked, ds, g, mln]) o.close();
+});
+
+test('masks through merge and subset vertices: values at masked steps do not change the score; gradCheck', () => {
+  const g = new ComputationGraph({
+    seed: 2, dataType: 'DOUBLE', inputs: ['p', 'q'], inputTypes: [{ type: 'recurrent', size: 2 }, { type: 'recurrent', size: 3 }],
+    vertices: {
+      rp: { layer: { type: 'simpleRnn', nOut: 3 }, inputs: ['p'] },
+      rq: { layer: { type: 'lstm', nOut: 3 }, inputs: ['q'] },
+      m: { vertex: { type: 'merge' }, inputs: ['rp', 'rq'] },
+      s: { vertex: { type: 'subset', from: 1, to: 4 }, inputs: ['m'] },
+      add: { vertex: { type: 'elementwise', op: 'add' }, inputs: ['rp', 'rq'] },
+      last: { layer: { type: 'lastTimeStep', layer: { type: 'lstm', nOut: 2 } }, inputs: ['s', 'add'] },
+      out: { layer: { type: 'output', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' }, inputs: ['last'] },
+      seqOut: { layer: { type: 'rnnOutput', nOut: 2, activation: 'sigmoid', lossFunction: 'XENT' }, inputs: ['s'] },
+    },
+    outputs: ['out', 'seqOut'],
+  }).init();
+  const rng = new Rng(31);
+  const lengths = [4, 2, 3];
+  const p = sequences(rng, 3, 2, 4, lengths);
+  const q = sequences(rng, 3, 3, 4, lengths);
+  const y1 = oneHot(rng, 3, 2);
+  const y2 = Array.from({ length: 3 }, () => Array.from({ length: 2 }, () => Array.from({ length: 4 }, () => rng.int(0, 2))));
+  const build = (pv: number[][][], qv: number[][][]): MultiDataSet => new MultiDataSet(
+    [array(pv, { dtype: 'DOUBLE' }), array(qv, { dtype: 'DOUBLE' })], [d64(y1), array(y2, { dtype: 'DOUBLE' })],
+    [array(p.mask, { dtype: 'DOUBLE' }), array(q.mask, { dtype: 'DOUBLE' })], [null, array(p.mask, { dtype: 'DOUBLE' })],
+  );
+  const a = build(p.x, q.x);
+  // Different values only at masked steps (step >= length).
+  const noisy = (v: number[][][]): number[][][] => v.map((ex, i) => ex.map((row) => row.map((val, s) => (s >= lengths[i]! ? val + 5 * rng.uniform(-1, 1) : val))));
+  const b = build(noisy(p.x), noisy(q.x));
+  const sa = g.score(a);
+  assert.ok(Math.abs(g.score(b) - sa) < 1e-12, `${g.score(b)} vs ${sa}`);
+  const unmaskedB = new MultiDataSet(b.features.map((f) => f.dup()), b.labels.map((l) => l.dup()), null, b.labelsMasks!.map((m) => m && m.dup()));
+  assert.ok(Math.abs(g.score(unmaskedB) - sa) > 1e-6, 'without features masks the noisy steps matter');
+  const r = gradCheck((pi, qi) => g.computeScore(new MultiDataSet([pi!, qi!], a.labels, a.featuresMasks, a.labelsMasks)), [a.features[0]!, a.features[1]!]);
+  assert.ok(r.passed, `max relative error ${r.maxRelError}`);
+  for (const o of [unmaskedB, a, b, g]) o.close();
 });

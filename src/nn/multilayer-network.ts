@@ -17,7 +17,7 @@ import { createLayer, isOutputLayer, type Layer, type OutputLayerLike } from './
 import { CNN_EXTRA_LAYER_CLASS } from './layers/cnn-extra.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
 import { doEvaluation } from './evaluative-listener.js';
-import { TrainingCore, outputLayerLoss, summaryTable, type GradientExchange } from './training-core.js';
+import { TrainingCore, nextMask, outputLayerLoss, summaryTable, type GradientExchange } from './training-core.js';
 
 /** DL4J's class names of the layer types, for summary() (ComputationGraph's too). */
 export const LAYER_CLASS: Readonly<Record<string, string>> = {
@@ -26,11 +26,6 @@ export const LAYER_CLASS: Readonly<Record<string, string>> = {
   ...CNN_EXTRA_LAYER_CLASS,
   lstm: 'LSTM', simpleRnn: 'SimpleRnn', bidirectional: 'Bidirectional', lastTimeStep: 'LastTimeStep', rnnOutput: 'RnnOutputLayer', embedding: 'EmbeddingLayer', embeddingSequence: 'EmbeddingSequenceLayer',
 };
-
-/** The features mask the layer after `l` sees (recurrent layers pass it on; LastTimeStep ends it). */
-function nextMask(l: Layer, mask: NDArray | null): NDArray | null {
-  return l.feedForwardMask ? l.feedForwardMask(mask) : mask;
-}
 
 export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   /** The configuration as given (a private copy: plain data). */

@@ -71,6 +71,11 @@ export interface TrainingCoreOptions<B> {
   readonly isBatch: (data: B | BatchIterator<B>) => data is B;
 }
 
+/** The time-series mask the next layer sees after `l` (recurrent layers pass it on; LastTimeStep ends it). */
+export function nextMask(l: Layer, mask: NDArray | null): NDArray | null {
+  return l.feedForwardMask ? l.feedForwardMask(mask) : mask;
+}
+
 /** Parameters that weight decay applies to when a layer does not say (DL4J: the weights only). */
 const DEFAULT_WEIGHT_PARAMS: ReadonlySet<string> = new Set(['W']);
 

@@ -18,10 +18,10 @@ import { activate } from '../activations.js';
 import { createLayer, isOutputLayer, type Layer } from '../layers/index.js';
 import { LAYER_CLASS } from '../multilayer-network.js';
 import { describeActivationType } from '../resolvers/context.js';
-import { TrainingCore, forEachBatch, outputLayerLoss, summaryTable, type BatchIterator, type GradientExchange } from '../training-core.js';
+import { TrainingCore, forEachBatch, nextMask, outputLayerLoss, summaryTable, type BatchIterator, type GradientExchange } from '../training-core.js';
 import type { TrainableModel, TrainingListener } from '../listeners.js';
 import { resolveGraph, type ComputationGraphConfiguration, type ResolvedGraph, type ResolvedVertex } from './graph-config.js';
-import { mergeForward, vertexClassName, vertexForward } from './vertices.js';
+import { combineMasks, mergeForward, vertexClassName, vertexForward, vertexMask } from './vertices.js';
 
 /** A source of MultiDataSet minibatches (DL4J's MultiDataSetIterator). */
 export type MultiDataSetIterator = BatchIterator<MultiDataSet>;
@@ -143,33 +143,43 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
   }
 
   /**
-   * Runs every vertex in topological order. With `preOutputs`, output layers yield their
-   * pre-activation z there (the loss applies the activation) and their activations only where
-   * another vertex consumes them.
+   * Runs every vertex in topological order, carrying each input's time-series mask [N, T] (or null)
+   * through the vertices as DL4J does. With `preOutputs`, output layers yield their pre-activation z
+   * there (the loss applies the activation) and their activations only where another vertex consumes them.
    */
-  private run(inputs: readonly NDArray[], training: boolean, op: string, preOutputs?: Map<string, NDArray>): Map<string, NDArray> {
+  private run(inputs: readonly NDArray[], training: boolean, op: string, inputMasks: readonly (NDArray | null)[] | null, preOutputs?: Map<string, NDArray>): Map<string, NDArray> {
     const layers = this.layers(op);
+    const { inputs: names } = this.resolved;
+    if (inputMasks && inputMasks.length !== names.length) throw new Error(`ComputationGraph.${op}: expected ${names.length} input masks (null for none), got ${inputMasks.length}`);
     const acts = new Map<string, NDArray>();
-    this.prepareInputs(inputs, op).forEach((x, i) => acts.set(this.resolved.inputs[i]!, x));
+    const masks = new Map<string, NDArray | null>();
+    this.prepareInputs(inputs, op).forEach((x, i) => {
+      acts.set(names[i]!, x);
+      masks.set(names[i]!, inputMasks?.[i] ?? null);
+    });
     for (const v of this.resolved.vertices) {
       const xs = v.inputs.map((m) => acts.get(m)!);
-      acts.set(v.name, this.vertexOutput(v, xs, layers, training, op, preOutputs));
+      const ms = v.inputs.map((m) => masks.get(m)!);
+      const { y, mask } = this.vertexOutput(v, xs, ms, layers, training, op, preOutputs);
+      acts.set(v.name, y);
+      masks.set(v.name, mask);
     }
     return acts;
   }
 
-  private vertexOutput(v: ResolvedVertex, xs: NDArray[], layers: Map<string, Layer>, training: boolean, op: string, preOutputs?: Map<string, NDArray>): NDArray {
-    if (v.kind === 'vertex') return this.named(v, op, () => vertexForward(v.vertex, xs));
+  private vertexOutput(v: ResolvedVertex, xs: NDArray[], ms: (NDArray | null)[], layers: Map<string, Layer>, training: boolean, op: string, preOutputs?: Map<string, NDArray>): { y: NDArray; mask: NDArray | null } {
+    if (v.kind === 'vertex') return this.named(v, op, () => ({ y: vertexForward(v.vertex, xs), mask: vertexMask(v.vertex, ms) }));
     const layer = layers.get(v.name)!;
     // Layer errors name the layer themselves; the implicit merge of several inputs names the vertex.
-    const x = xs.length === 1 ? xs[0]! : this.named(v, op, () => mergeForward(xs));
+    const [x, inMask] = xs.length === 1 ? [xs[0]!, ms[0]!] : this.named(v, op, () => [mergeForward(xs), combineMasks(ms)] as const);
+    const mask = nextMask(layer, inMask);
     if (preOutputs && isOutputLayer(layer) && this.resolved.outputs.includes(v.name)) {
       const z = layer.preOutput(x, training);
       preOutputs.set(v.name, z);
       // The activations are computed only when another vertex consumes them; otherwise z stands in.
-      return this.consumed.has(v.name) ? activate(layer.config.activation, z) : z;
+      return { y: this.consumed.has(v.name) ? activate(layer.config.activation, z) : z, mask };
     }
-    return layer.forward(x, training);
+    return { y: layer.forward(x, training, inMask), mask };
   }
 
   private named<T>(v: ResolvedVertex, op: string, fn: () => T): T {
@@ -193,13 +203,17 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
    */
   output(...inputs: NDArray[]): NDArray[];
   output(train: boolean, ...inputs: NDArray[]): NDArray[];
+  /** With time-series masks [N, T] per input (null for none), as DL4J's output(train, input[], inputMasks[]). */
+  output(train: boolean, inputs: readonly NDArray[], inputMasks: readonly (NDArray | null)[]): NDArray[];
   /** A one-input graph with the mode last, as listeners call models (TrainableModel.output). */
   output(input: NDArray, train?: boolean): NDArray[];
-  output(...args: (NDArray | boolean | undefined)[]): NDArray[] {
-    const { train, inputs } = splitMode(args);
+  output(...args: (NDArray | boolean | undefined | readonly NDArray[] | readonly (NDArray | null)[])[]): NDArray[] {
+    const withMasks = Array.isArray(args[1]);
+    const { train, inputs } = withMasks ? { train: args[0] === true, inputs: args[1] as NDArray[] } : splitMode(args as (NDArray | boolean | undefined)[]);
+    const masks = withMasks ? (args[2] as readonly (NDArray | null)[] | undefined) ?? null : null;
     return noGrad(() =>
       scope(() => {
-        const acts = this.run(inputs, train, 'output');
+        const acts = this.run(inputs, train, 'output', masks);
         const seen = new Set<NDArray>();
         return this.resolved.outputs.map((o) => ComputationGraph.own(acts.get(o)!, inputs, seen));
       }),
@@ -216,11 +230,11 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
   }
 
   /** Every input's and vertex's activations by name (DL4J's feedForward); the caller closes them. */
-  feedForward(inputs: NDArray | readonly NDArray[], train = false): Map<string, NDArray> {
+  feedForward(inputs: NDArray | readonly NDArray[], train = false, inputMasks: readonly (NDArray | null)[] | null = null): Map<string, NDArray> {
     const list = Array.isArray(inputs) ? (inputs as readonly NDArray[]) : [inputs as NDArray];
     return noGrad(() =>
       scope(() => {
-        const acts = this.run(list, train, 'feedForward');
+        const acts = this.run(list, train, 'feedForward', inputMasks);
         const seen = new Set<NDArray>();
         return new Map([...acts].map(([k, a]) => [k, ComputationGraph.own(a, list, seen)]));
       }),
@@ -231,10 +245,8 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
   private dataLoss(ds: MultiDataSet, training: boolean, op: string): NDArray {
     const { outputs } = this.resolved;
     if (ds.labels.length !== outputs.length) throw new Error(`ComputationGraph.${op}: expected ${outputs.length} labels arrays (${outputs.join(', ')}), got ${ds.labels.length}`);
-    // Mask propagation through vertices (DL4J's feedForwardMaskArrays) is not implemented: refuse rather than ignore.
-    if (ds.featuresMasks?.some((m) => m)) throw new Error(`ComputationGraph.${op}: features masks are not supported yet (labels masks are)`);
     const pre = new Map<string, NDArray>();
-    this.run(ds.features, training, op, pre);
+    this.run(ds.features, training, op, ds.featuresMasks, pre);
     const layers = this.layers(op);
     let total: NDArray | null = null;
     outputs.forEach((o, i) => {
@@ -305,7 +317,7 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
     this.core.checkReady('evaluate');
     const evaluation = new Evaluation();
     forEachBatch('ComputationGraph.evaluate', multiIterator(iterator), 0, (b) =>
-      scope(() => evaluation.eval(b.labels[0]!, this.output(...b.features)[0]!, b.labelsMasks?.[0] ?? undefined)),
+      scope(() => evaluation.eval(b.labels[0]!, this.output(false, b.features, b.featuresMasks ?? b.features.map(() => null))[0]!, b.labelsMasks?.[0] ?? undefined)),
     );
     return evaluation;
   }

@@ -29,7 +29,21 @@ interface VertexKind<T extends VertexConfig> {
   resolve(v: T, where: string, inputs: readonly (ActivationType | undefined)[]): ActivationType | undefined;
   /** The output for the inputs (inside the caller's scope); throws a message without the vertex prefix. */
   forward(v: T, xs: readonly NDArray[]): NDArray;
+  /** The time-series mask [N, T] of the output given the inputs' masks (DL4J's feedForwardMaskArrays). */
+  mask(v: T, masks: readonly (NDArray | null)[]): NDArray | null;
 }
+
+/**
+ * Masks of several inputs as DL4J combines them: any input without a mask means every step is
+ * present, so no mask; otherwise a step is present where it is present in any input (OR of 0/1).
+ */
+export function combineMasks(masks: readonly (NDArray | null)[]): NDArray | null {
+  if (masks.some((m) => m === null)) return null;
+  return (masks as NDArray[]).reduce((acc, m) => (acc === m ? acc : maximum(acc, m)));
+}
+
+const firstMask = (_v: unknown, masks: readonly (NDArray | null)[]): NDArray | null => masks[0] ?? null;
+const noMask = (): null => null;
 
 const shapes = (xs: readonly NDArray[]): string => xs.map((x) => `${x.dtype}${formatShape(x.shape)}`).join(', ');
 
@@ -106,6 +120,7 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
     className: 'MergeVertex', minInputs: 1, maxInputs: Infinity,
     resolve: (_v, where, inputs) => mergeType(where, inputs),
     forward: (_v, xs) => mergeForward(xs),
+    mask: (_v, masks) => combineMasks(masks),
   },
   elementwise: {
     className: 'ElementWiseVertex', minInputs: 1, maxInputs: Infinity,
@@ -124,6 +139,7 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       const total = rest.reduce<NDArray>((acc, x) => combine(acc, x), first);
       return v.op === 'average' ? div(total, xs.length) : total;
     },
+    mask: (_v, masks) => combineMasks(masks),
   },
   subset: {
     className: 'SubsetVertex', minInputs: 1, maxInputs: 1,
@@ -140,6 +156,7 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       if (x!.rank < 2 || v.to >= x!.shape[1]!) throw new Error(`subset ${v.from}..${v.to} of axis 1 does not fit input ${shapes([x!])}`);
       return x!.get(all(), interval(v.from, v.to + 1));
     },
+    mask: firstMask,
   },
   stack: {
     className: 'StackVertex', minInputs: 1, maxInputs: Infinity,
@@ -153,6 +170,8 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       if (xs.some((x) => key(x) !== key(xs[0]!))) throw new Error(`stacking along the minibatch axis needs inputs that agree on all other axes, got ${shapes(xs)}`);
       return concat(xs, 0);
     },
+    // The examples' masks stacked like the examples; without a mask for every input, none.
+    mask: (_v, masks) => (masks.length === 1 || masks.some((m) => m === null) ? masks[0] ?? null : concat(masks as NDArray[], 0)),
   },
   unstack: {
     className: 'UnstackVertex', minInputs: 1, maxInputs: 1,
@@ -168,6 +187,11 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       const step = n / v.stackSize;
       return x!.get(interval(v.from * step, (v.from + 1) * step));
     },
+    mask(v, [m]) {
+      if (!m) return null;
+      const step = m.shape[0]! / v.stackSize;
+      return m.get(interval(v.from * step, (v.from + 1) * step));
+    },
   },
   scale: {
     className: 'ScaleVertex', minInputs: 1, maxInputs: 1,
@@ -176,6 +200,7 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       return input;
     },
     forward: (v, [x]) => mul(x!, v.scaleFactor),
+    mask: firstMask,
   },
   shift: {
     className: 'ShiftVertex', minInputs: 1, maxInputs: 1,
@@ -184,6 +209,7 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       return input;
     },
     forward: (v, [x]) => add(x!, v.shiftFactor),
+    mask: firstMask,
   },
   l2: {
     className: 'L2Vertex', minInputs: 2, maxInputs: 2,
@@ -198,6 +224,7 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       const d = sum(square(sub(a!, b!)), exampleAxes(a!));
       return reshape(sqrt(add(d, v.eps ?? 1e-8)), [a!.shape[0]!, 1]);
     },
+    mask: noMask,
   },
   l2Normalize: {
     className: 'L2NormalizeVertex', minInputs: 1, maxInputs: 1,
@@ -209,6 +236,7 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       const norm = sqrt(sum(square(x!), exampleAxes(x!), true));
       return div(x!, maximum(norm, v.eps ?? 1e-8));
     },
+    mask: firstMask,
   },
   reshape: {
     className: 'ReshapeVertex', minInputs: 1, maxInputs: 1,
@@ -226,6 +254,8 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       return b !== undefined ? { kind: 'recurrent', size: a, timeSeriesLength: b } : { kind: 'feedForward', size: a };
     },
     forward: (v, [x]) => reshape(x!, [x!.shape[0]!, ...v.shape]),
+    // The time axis, if any, is not preserved.
+    mask: noMask,
   },
   preprocessor: {
     className: 'PreprocessorVertex', minInputs: 1, maxInputs: 1,
@@ -252,6 +282,7 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       if (p.type === 'cnnToFeedForward') return reshape(x!, [n, x!.size / Math.max(n, 1)]);
       return reshape(x!, [n, p.channels, p.height, p.width]);
     },
+    mask: firstMask,
   },
 };
 
@@ -281,4 +312,9 @@ export function resolveVertex(v: VertexConfig, where: string, inputs: readonly (
 /** The vertex's output for its inputs. */
 export function vertexForward(v: VertexConfig, xs: readonly NDArray[]): NDArray {
   return kindOf(v).forward(v, xs);
+}
+
+/** The vertex's output mask for its inputs' masks. */
+export function vertexMask(v: VertexConfig, masks: readonly (NDArray | null)[]): NDArray | null {
+  return kindOf(v).mask(v, masks);
 }
