@@ -43,6 +43,6 @@ export { type VertexConfig, type VertexType, type ElementWiseOp, type MergeVerte
 export { TrainingCore, type BatchIterator, type KeyedLayer, type GradientExchange } from './nn/training-core.js';
 export { deserializeGraph, type RestoredGraph } from './nn/model-serializer.js';
 export * from './parallel/index.js';
-export { BIDIRECTIONAL_MODES, type LstmLayerConfig, type SimpleRnnLayerConfig, type RecurrentLayerConfig, type BidirectionalLayerConfig, type BidirectionalMode, type LastTimeStepLayerConfig, type RnnOutputLayerConfig, type EmbeddingLayerConfig, type EmbeddingSequenceLayerConfig, type SequenceLayerConfig, type RecurrentInputType } from './nn/recurrent-config.js';
+export { BIDIRECTIONAL_MODES, type RecurrentOptions, type LstmLayerConfig, type SimpleRnnLayerConfig, type RecurrentLayerConfig, type BidirectionalLayerConfig, type BidirectionalMode, type LastTimeStepLayerConfig, type RnnOutputLayerConfig, type EmbeddingLayerConfig, type EmbeddingSequenceLayerConfig, type SequenceLayerConfig, type RecurrentInputType } from './nn/recurrent-config.js';
 export { LstmLayer, SimpleRnnLayer, BidirectionalLayer, LastTimeStepLayer, RnnOutputLayer, EmbeddingLayer, EmbeddingSequenceLayer } from './nn/layers/index.js';
 export { computeTimeSeriesLoss, type TimeSeriesLossInput } from './nn/layers/rnn-output.js';

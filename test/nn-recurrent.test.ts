@@ -416,6 +416,20 @@ test('configuration: recurrent input types, nIn inference, dense per time step, 
   err([{ type: 'lstm', nOut: 2 }, outputLayer()], /inputType: timeSeriesLength must be a positive integer/, { inputType: { type: 'recurrent', size: 2, timeSeriesLength: 1.5 } });
   err([{ type: 'lstm', nOut: 2 }, outputLayer()], /layer 0 \(lstm\).*nIn is not set and cannot be inferred/, {});
 
+  err([{ type: 'simpleRnn', nOut: 2, weightInitRecurrent: 'GLOROT' as 'XAVIER' }, outputLayer()], /layer 0 \(simpleRnn\).*unknown weightInit 'GLOROT'/);
+  err([{ type: 'simpleRnn', nOut: 2, weightInitRecurrent: 'DISTRIBUTION' }, outputLayer()], /layer 0 \(simpleRnn\).*weightInit 'DISTRIBUTION' needs a distribution/);
+
+  // weightInitRecurrent draws 'RW' only (DL4J's BaseRecurrentLayer option).
+  const inits = new MultiLayerNetwork({
+    seed: 1, ...rec,
+    layers: [{ type: 'simpleRnn', nOut: 3, weightInitRecurrent: 'IDENTITY' }, { type: 'lstm', nOut: 2, weightInitRecurrent: 'ZERO' }, outputLayer()],
+  }).init();
+  assert.deepEqual(flatParams(inits, '0_RW'), [1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  assert.ok(flatParams(inits, '0_W').every((v) => v !== 0 && v !== 1));
+  assert.ok(flatParams(inits, '1_RW').every((v) => v === 0));
+  assert.ok(flatParams(inits, '1_W').every((v) => v !== 0));
+  inits.close();
+
   // Wrong input and mask shapes name the layer.
   const n = new MultiLayerNetwork({ ...rec, layers: [{ type: 'lstm', nOut: 2 }, outputLayer()] }).init();
   assert.throws(() => n.output(array([[[1, 2], [3, 4], [5, 6]]])), /layer 0 \(lstm 'layer0'\): expected input \[N, 2, T\]/);

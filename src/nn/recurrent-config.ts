@@ -5,6 +5,7 @@
  * 1 for present steps and 0 for padding.
  */
 import type { Activation } from './activations.js';
+import type { WeightInit } from './init.js';
 import type { LossFunction } from './losses.js';
 import type { ParamLayerOptions } from './config.js';
 
@@ -16,11 +17,17 @@ export interface RecurrentInputType {
   timeSeriesLength?: number;
 }
 
+/** Options of every recurrent layer (DL4J's BaseRecurrentLayer.Builder). */
+export interface RecurrentOptions extends ParamLayerOptions {
+  /** Initialization of the recurrent weights 'RW' (default: weightInit); 'DISTRIBUTION' uses the layer's distribution. */
+  weightInitRecurrent?: WeightInit;
+}
+
 /**
  * DL4J's LSTM (no peepholes): 'W' [nIn, 4*nOut], 'RW' [nOut, 4*nOut], 'b' [4*nOut], the four blocks
  * in DL4J's order: block input (activation), forget gate, output gate, input modulation gate.
  */
-export interface LstmLayerConfig extends ParamLayerOptions {
+export interface LstmLayerConfig extends RecurrentOptions {
   type: 'lstm';
   /** Initial bias of the forget gate block (default 1.0, DL4J's). */
   forgetGateBiasInit?: number;
@@ -29,7 +36,7 @@ export interface LstmLayerConfig extends ParamLayerOptions {
 }
 
 /** DL4J's SimpleRnn: out_t = activation(x_t W + out_{t-1} RW + b); 'W' [nIn, nOut], 'RW' [nOut, nOut], 'b' [nOut]. */
-export interface SimpleRnnLayerConfig extends ParamLayerOptions {
+export interface SimpleRnnLayerConfig extends RecurrentOptions {
   type: 'simpleRnn';
 }
 
@@ -84,4 +91,5 @@ export type SequenceLayerConfig = LstmLayerConfig | SimpleRnnLayerConfig | Bidir
 export interface ResolvedRecurrent {
   readonly gateActivation: Activation;
   readonly forgetGateBiasInit: number;
+  readonly weightInitRecurrent: WeightInit;
 }

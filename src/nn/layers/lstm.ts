@@ -19,7 +19,7 @@ import { matmul } from '../../ops/linalg.js';
 import { reshape } from '../../ops/views.js';
 import { activate } from '../activations.js';
 import type { ResolvedLayer } from '../config.js';
-import { BaseRecurrentLayer, recurrentSeed, type RecurrentState } from './recurrent-base.js';
+import { BaseRecurrentLayer, recurrentInit, recurrentSeed, type RecurrentState } from './recurrent-base.js';
 import { unstack } from './time-steps.js';
 import { weightParam } from './weight-param.js';
 
@@ -29,7 +29,7 @@ export class LstmLayer extends BaseRecurrentLayer {
     const params = new Map<string, NDArray>();
     noGrad(() => {
       params.set('W', weightParam(config, [nIn, 4 * nOut], nOut, nIn + nOut, dtype, seed));
-      params.set('RW', weightParam(config, [nOut, 4 * nOut], nOut, nIn + nOut, dtype, recurrentSeed(seed)));
+      params.set('RW', weightParam(recurrentInit(config), [nOut, 4 * nOut], nOut, nIn + nOut, dtype, recurrentSeed(seed)));
       const bias = new Float64Array(4 * nOut);
       bias.fill(config.recurrent!.forgetGateBiasInit, nOut, 2 * nOut);
       params.set('b', keep(array(bias, [4 * nOut], { dtype })).requireGrad());

@@ -49,6 +49,11 @@ export function recurrentSeed(seed: number | bigint | undefined, k = 1): bigint 
   return seed === undefined ? undefined : BigInt(seed) + (BigInt(k) << 32n);
 }
 
+/** The layer's configuration with weightInitRecurrent as its weightInit: what its 'RW' is drawn with. */
+export function recurrentInit(config: ResolvedLayer): ResolvedLayer {
+  return { ...config, weightInit: config.recurrent!.weightInitRecurrent };
+}
+
 export abstract class BaseRecurrentLayer implements Layer {
   /** DL4J regularizes and weight-decays both weight matrices, not the bias. */
   readonly weightParams: ReadonlySet<string> = new Set(['W', 'RW']);

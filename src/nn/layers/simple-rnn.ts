@@ -9,7 +9,7 @@ import { add } from '../../ops/binary.js';
 import { matmul } from '../../ops/linalg.js';
 import { activate } from '../activations.js';
 import type { ResolvedLayer } from '../config.js';
-import { BaseRecurrentLayer, recurrentSeed, type RecurrentState } from './recurrent-base.js';
+import { BaseRecurrentLayer, recurrentInit, recurrentSeed, type RecurrentState } from './recurrent-base.js';
 import { biasParam, weightParam } from './weight-param.js';
 
 export class SimpleRnnLayer extends BaseRecurrentLayer {
@@ -18,7 +18,7 @@ export class SimpleRnnLayer extends BaseRecurrentLayer {
     const params = new Map<string, NDArray>();
     noGrad(() => {
       params.set('W', weightParam(config, [nIn, nOut], nIn, nOut, dtype, seed));
-      params.set('RW', weightParam(config, [nOut, nOut], nOut, nOut, dtype, recurrentSeed(seed)));
+      params.set('RW', weightParam(recurrentInit(config), [nOut, nOut], nOut, nOut, dtype, recurrentSeed(seed)));
       if (hasBias) params.set('b', biasParam(nOut, dtype));
     });
     super(config, params);

@@ -9,7 +9,7 @@ import {
   type LastTimeStepLayerConfig, type RecurrentLayerConfig, type RnnOutputLayerConfig,
 } from '../recurrent-config.js';
 import {
-  checkActivation, checkLoss, checkSize, describeActivationType, fail, layerBase, resolveParamOptions,
+  checkActivation, checkCommon, checkLoss, checkSize, describeActivationType, fail, layerBase, resolveParamOptions,
   type ActivationType, type LayerContext, type LayerResolution,
 } from './context.js';
 
@@ -36,13 +36,15 @@ export function resolveRecurrent(l: RecurrentLayerConfig, ctx: LayerContext): La
   const { where } = ctx;
   const p = resolveParamOptions(l, ctx, 'tanh');
   const input = sequenceInput(ctx, l.nIn, l.type === 'lstm' ? 'an LSTM layer' : 'a SimpleRnn layer');
-  let recurrentOptions: ResolvedLayer['recurrent'] = { gateActivation: 'sigmoid', forgetGateBiasInit: 0 };
+  checkCommon(where, { weightInit: l.weightInitRecurrent, ...(l.distribution ? { distribution: l.distribution } : {}) }, ctx.defaults.distribution);
+  const weightInitRecurrent = l.weightInitRecurrent ?? p.weightInit;
+  let recurrentOptions: ResolvedLayer['recurrent'] = { gateActivation: 'sigmoid', forgetGateBiasInit: 0, weightInitRecurrent };
   if (l.type === 'lstm') {
     checkActivation(where, l.gateActivationFunction);
     const fg = l.forgetGateBiasInit ?? 1;
     if (!(typeof fg === 'number' && Number.isFinite(fg))) fail(where, `forgetGateBiasInit must be a finite number, got ${String(fg)}`);
     if (l.hasBias === false) fail(where, "hasBias cannot be false: DL4J's LSTM always has a bias (it holds the forget gate's initial bias)");
-    recurrentOptions = { gateActivation: l.gateActivationFunction ?? 'sigmoid', forgetGateBiasInit: fg };
+    recurrentOptions = { gateActivation: l.gateActivationFunction ?? 'sigmoid', forgetGateBiasInit: fg, weightInitRecurrent };
   } else if (l.type !== 'simpleRnn') {
     fail(where, `expected an 'lstm' or 'simpleRnn' layer, got '${String((l as { type: unknown }).type)}'`);
   }
