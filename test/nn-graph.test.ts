@@ -617,3 +617,23 @@ test('masks through merge and subset vertices: values at masked steps do not cha
   assert.ok(r.passed, `max relative error ${r.maxRelError}`);
   for (const o of [unmaskedB, a, b, g]) o.close();
 });
+
+test('training mode: dropout applies with output(true, ...) and output(x, true), never at inference', () => {
+  const g = new ComputationGraph({
+    seed: 1, dataType: 'DOUBLE', inputs: ['in'], inputTypes: [{ type: 'feedForward', size: 50 }],
+    vertices: {
+      drop: { layer: { type: 'dropout', dropOut: 0.5 }, inputs: ['in'] },
+      out: { layer: { type: 'loss', lossFunction: 'MSE' }, inputs: ['drop'] },
+    },
+    outputs: ['out'],
+  }).init();
+  const x = array(new Array<number>(50).fill(1), [1, 50], { dtype: 'DOUBLE' });
+  assert.deepEqual(scope(() => g.outputSingle(x).toFlatArray()), new Array<number>(50).fill(1));
+  assert.deepEqual(scope(() => g.output(x, false)[0]!.toFlatArray()), new Array<number>(50).fill(1));
+  for (const trained of [scope(() => g.output(true, x)[0]!.toFlatArray()), scope(() => g.output(x, true)[0]!.toFlatArray()), scope(() => g.outputSingle(true, x).toFlatArray())]) {
+    assert.ok(trained.every((v) => v === 0 || v === 2), 'inverted dropout: 0 or 1/retain');
+    assert.ok(trained.some((v) => v === 0) && trained.some((v) => v === 2));
+  }
+  x.close();
+  g.close();
+});
