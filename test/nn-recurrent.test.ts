@@ -309,6 +309,16 @@ test('rnnOutput: per-step softmax and a loss over [N, nOut, T] labels masked per
   expected /= 2;
   const ds = new DataSet(seqArray(x), seqArray(y), null, array(lmask, { dtype: 'DOUBLE' }));
   assert.ok(Math.abs(net.score(ds) - expected) < 1e-12, `${net.score(ds)} vs ${expected}`);
+  // A per-output labels mask [N, nOut, T] (DL4J's rank-3 mask) weights each output of each step.
+  const omask = [[[1, 0, 1, 1], [1, 1, 0, 1]], [[0, 1, 1, 1], [1, 1, 1, 0]]];
+  let perOutput = 0;
+  probs.forEach((ex, n) => ex.forEach((p, s) => [0, 1].forEach((j) => (perOutput -= omask[n]![j]![s]! * y[n]![j]![s]! * Math.log(p[j]!)))));
+  const ods = new DataSet(seqArray(x), seqArray(y), null, seqArray(omask));
+  assert.ok(Math.abs(net.score(ods) - perOutput / 2) < 1e-12, `${net.score(ods)} vs ${perOutput / 2}`);
+  ods.close();
+  const wrong = new DataSet(seqArray(x), seqArray(y), null, array([[1, 1, 1], [1, 1, 1]], { dtype: 'DOUBLE' }));
+  assert.throws(() => net.score(wrong), /labels mask must be \[N, T\] = \[2, 4\] or \[N, nOut, T\] = \[2, 2, 4\]/);
+  wrong.close();
   // With a features mask the output is zero at masked steps.
   const masked = net.output(seqArray(x), false, array(lmask, { dtype: 'DOUBLE' }));
   assertClose(masked.toFlatArray(), probs.flatMap((ex, n) => [0, 1].flatMap((j) => ex.map((p, s) => p[j]! * lmask[n]![s]!))), tol);
