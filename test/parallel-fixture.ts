@@ -1,5 +1,5 @@
 // Imported into parallel workers by the failure tests (workerModules). The URL's query picks the
-// fault (?fault=throw|exit|crash at worker 1's second training step, exit-output at its second output).
+// fault (?fault=throw|exit|crash|oom at worker 1's second training step, exit-output at its second output).
 import { workerData } from 'node:worker_threads';
 import { MultiLayerNetwork } from '../src/index.js';
 
@@ -23,6 +23,10 @@ if (fault === 'exit-output' && rank === 1) {
       if (fault === 'exit') process.exit(7);
       // An exception outside any request: the thread dies once the current step has returned.
       if (fault === 'crash') setImmediate(() => { throw new Error('injected crash'); });
+      if (fault === 'oom') {
+        const hog: number[][] = [];
+        for (;;) hog.push(new Array<number>(1 << 20).fill(hog.length));
+      }
     }
     fit.apply(this, args);
   };

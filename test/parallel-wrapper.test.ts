@@ -219,15 +219,27 @@ test('AVERAGING every 3 rounds over 3 workers learns a 4-class task to > 90% hel
   held.close();
 });
 
-for (const fault of ['throw', 'exit', 'crash'] as const) {
+for (const fault of ['throw', 'exit', 'crash', 'oom'] as const) {
   test(`a worker that fails (${fault}) rejects fit() quickly with the cause and leaves no threads`, async () => {
     const ds = clusters(new Rng(5), 64);
     const net = new MultiLayerNetwork(conf()).init();
+    // Warm up first, so threads that the process starts once (kernel pool, libuv) are in the baseline.
+    const warm = new ParallelWrapper(net, { workers: 2, trainingMode: 'SHARED_GRADIENTS' });
+    await warm.fit(new ListDataSetIterator(ds, 8), 1);
+    await warm.close();
     const threadsBefore = threadCount();
     const fixture = new URL(`./parallel-fixture.js?fault=${fault}`, import.meta.url);
-    const wrapper = new ParallelWrapper(net, { workers: 2, trainingMode: 'SHARED_GRADIENTS', workerModules: [fixture], collectiveTimeoutMs: 120_000 });
+    const wrapper = new ParallelWrapper(net, {
+      workers: 2, trainingMode: 'SHARED_GRADIENTS', workerModules: [fixture], collectiveTimeoutMs: 120_000,
+      ...(fault === 'oom' ? { workerResourceLimits: { maxOldGenerationSizeMb: 128 } } : {}),
+    });
     const t0 = performance.now();
-    const expected = { throw: /worker 1 \(cpu\) failed: injected failure in a training step/, exit: /worker 1 \(cpu\) exited unexpectedly with code 7/, crash: /worker 1 \(cpu\) crashed: injected crash/ }[fault];
+    const expected = {
+      throw: /worker 1 \(cpu\) failed: injected failure in a training step/,
+      exit: /worker 1 \(cpu\) exited unexpectedly with code 7/,
+      crash: /worker 1 \(cpu\) crashed: injected crash/,
+      oom: /worker 1 \(cpu\) crashed: .*out of memory/i,
+    }[fault];
     await assert.rejects(wrapper.fit(new ListDataSetIterator(ds, 4), 5), expected);
     const elapsed = performance.now() - t0;
     assert.ok(elapsed < 20_000, `fit rejected after ${elapsed} ms`);

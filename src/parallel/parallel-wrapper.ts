@@ -16,6 +16,7 @@
  */
 import { dtypeSize } from '../ndarray/dtype.js';
 import { scope } from '../ndarray/scope.js';
+import type { ResourceLimits } from 'node:worker_threads';
 import type { DataSetIterator } from '../data/iterator.js';
 import type { MultiLayerNetwork } from '../nn/multilayer-network.js';
 import type { TrainableModel } from '../nn/listeners.js';
@@ -46,6 +47,8 @@ export interface ParallelWrapperOptions {
   collectiveTimeoutMs?: number;
   /** Module URLs each worker imports before binding its backend (custom backends or layers). */
   workerModules?: readonly (string | URL)[];
+  /** JavaScript heap limits of each worker thread (Node's ResourceLimits). */
+  workerResourceLimits?: ResourceLimits;
 }
 
 export interface ParallelFitOptions {
@@ -72,6 +75,7 @@ export class ParallelWrapper implements AsyncDisposable {
   readonly workerBackends: readonly string[];
   private readonly collectiveTimeoutMs: number | undefined;
   private readonly workerModules: readonly string[];
+  private readonly workerResourceLimits: ResourceLimits | undefined;
   private pool: WorkerPool | null = null;
   private busy = false;
   private closedFlag = false;
@@ -93,6 +97,7 @@ export class ParallelWrapper implements AsyncDisposable {
     }
     this.collectiveTimeoutMs = options.collectiveTimeoutMs;
     this.workerModules = (options.workerModules ?? []).map(String);
+    this.workerResourceLimits = options.workerResourceLimits;
     this.workerBackends = workerBackendNames(this.workers);
   }
 
@@ -145,7 +150,10 @@ export class ParallelWrapper implements AsyncDisposable {
     // Parameters plus a few updater-state arrays per parameter fit in one collective round.
     const payloadBytes = this.model.numParams() * dtypeSize(this.model.resolved.dataType) * 3;
     const collective = await createCollectiveGroup(this.workerBackends, { payloadBytes, ...(this.collectiveTimeoutMs === undefined ? {} : { timeoutMs: this.collectiveTimeoutMs }) });
-    this.pool = await WorkerPool.start({ owner: 'ParallelWrapper', role: 'train', backends: this.workerBackends, collective, modules: this.workerModules });
+    this.pool = await WorkerPool.start({
+      owner: 'ParallelWrapper', role: 'train', backends: this.workerBackends, collective, modules: this.workerModules,
+      ...(this.workerResourceLimits ? { resourceLimits: this.workerResourceLimits } : {}),
+    });
     return this.pool;
   }
 

@@ -4,7 +4,7 @@
  * exits, or is killed fails the whole pool: the collective group is aborted (peers blocked in it
  * wake up and throw), every pending call rejects with the cause, and all threads are terminated.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { CollectiveGroup } from './collective.js';
 import type { CollectiveInit } from './collective-factory.js';
 import type { ReplyOf, WorkerReply, WorkerRequest, WorkerRole, WorkerSetup } from './messages.js';
@@ -19,6 +19,8 @@ export interface WorkerPoolOptions {
   readonly collective: CollectiveGroup<CollectiveInit> | null;
   /** Module URLs every worker imports before binding its backend. */
   readonly modules?: readonly string[];
+  /** JavaScript heap limits of each worker (a worker over them dies with ERR_WORKER_OUT_OF_MEMORY). */
+  readonly resourceLimits?: ResourceLimits;
 }
 
 interface PendingCall {
@@ -52,7 +54,7 @@ export class WorkerPool {
     this.queues = backends.map(() => []);
     this.workers = backends.map((backend, rank) => {
       const setup: WorkerSetup = { role, rank, backend, collective: collective?.inits[rank] ?? null, modules: [...(options.modules ?? [])] };
-      return new Worker(url, { workerData: setup });
+      return new Worker(url, { workerData: setup, ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}) });
     });
     this.exits = this.workers.map((w, rank) => {
       w.on('message', (reply: WorkerReply) => this.onReply(rank, reply));
