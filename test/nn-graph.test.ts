@@ -637,3 +637,35 @@ test('training mode: dropout applies with output(true, ...) and output(x, true),
   x.close();
   g.close();
 });
+
+test('rnnTimeStep: step-by-step and chunked stateful inference give the full-sequence outputs', () => {
+  const g = new ComputationGraph({
+    seed: 6, dataType: 'DOUBLE', inputs: ['seq'], inputTypes: [{ type: 'recurrent', size: 2 }],
+    vertices: {
+      lstm: { layer: { type: 'lstm', nOut: 3 }, inputs: ['seq'] },
+      rnn: { layer: { type: 'simpleRnn', nOut: 2 }, inputs: ['seq'] },
+      m: { vertex: { type: 'merge' }, inputs: ['lstm', 'rnn'] },
+      out1: { layer: { type: 'rnnOutput', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' }, inputs: ['lstm'] },
+      out2: { layer: { type: 'rnnOutput', nOut: 1, activation: 'identity', lossFunction: 'MSE' }, inputs: ['m'] },
+    },
+    outputs: ['out1', 'out2'],
+  }).init();
+  const T = 4;
+  const { x } = sequences(new Rng(40), 2, 2, T, [T, T]);
+  const full = scope(() => g.output(array(x, { dtype: 'DOUBLE' })).map((o) => o.toArray() as number[][][]));
+  const stepOf = (o: number, t: number): number[] => full[o]!.flatMap((ex) => ex.map((row) => row[t]!));
+  for (let t = 0; t < T; t++) {
+    const outs = scope(() => g.rnnTimeStep(array(x.map((ex) => ex.map((row) => row[t]!)), { dtype: 'DOUBLE' })).map((o) => ({ shape: o.shape, v: o.toFlatArray() })));
+    outs.forEach((o, k) => {
+      assert.deepEqual(o.shape, [2, k === 0 ? 2 : 1]);
+      assertClose(o.v, stepOf(k, t), { rtol: 1e-12, atol: 1e-14 });
+    });
+  }
+  g.rnnClearPreviousState();
+  const chunk = (from: number, to: number): number[][][] => x.map((ex) => ex.map((row) => row.slice(from, to)));
+  const first = scope(() => g.rnnTimeStep(array(chunk(0, 2), { dtype: 'DOUBLE' }))[0]!.toArray() as number[][][]);
+  const second = scope(() => g.rnnTimeStep(array(chunk(2, 4), { dtype: 'DOUBLE' }))[0]!.toArray() as number[][][]);
+  const joined = first.map((ex, i) => ex.map((row, c) => [...row, ...second[i]![c]!]));
+  assertClose(joined.flat(2), full[0]!.flat(2), { rtol: 1e-12, atol: 1e-14 });
+  g.close();
+});

@@ -147,7 +147,7 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
    * through the vertices as DL4J does. With `preOutputs`, output layers yield their pre-activation z
    * there (the loss applies the activation) and their activations only where another vertex consumes them.
    */
-  private run(inputs: readonly NDArray[], training: boolean, op: string, inputMasks: readonly (NDArray | null)[] | null, preOutputs?: Map<string, NDArray>): Map<string, NDArray> {
+  private run(inputs: readonly NDArray[], training: boolean, op: string, inputMasks: readonly (NDArray | null)[] | null, preOutputs?: Map<string, NDArray>, stateful = false): Map<string, NDArray> {
     const layers = this.layers(op);
     const { inputs: names } = this.resolved;
     if (inputMasks && inputMasks.length !== names.length) throw new Error(`ComputationGraph.${op}: expected ${names.length} input masks (null for none), got ${inputMasks.length}`);
@@ -160,14 +160,14 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
     for (const v of this.resolved.vertices) {
       const xs = v.inputs.map((m) => acts.get(m)!);
       const ms = v.inputs.map((m) => masks.get(m)!);
-      const { y, mask } = this.vertexOutput(v, xs, ms, layers, training, op, preOutputs);
+      const { y, mask } = this.vertexOutput(v, xs, ms, layers, training, op, preOutputs, stateful);
       acts.set(v.name, y);
       masks.set(v.name, mask);
     }
     return acts;
   }
 
-  private vertexOutput(v: ResolvedVertex, xs: NDArray[], ms: (NDArray | null)[], layers: Map<string, Layer>, training: boolean, op: string, preOutputs?: Map<string, NDArray>): { y: NDArray; mask: NDArray | null } {
+  private vertexOutput(v: ResolvedVertex, xs: NDArray[], ms: (NDArray | null)[], layers: Map<string, Layer>, training: boolean, op: string, preOutputs: Map<string, NDArray> | undefined, stateful: boolean): { y: NDArray; mask: NDArray | null } {
     if (v.kind === 'vertex') return this.named(v, op, () => ({ y: vertexForward(v.vertex, xs), mask: vertexMask(v.vertex, ms) }));
     const layer = layers.get(v.name)!;
     // Layer errors name the layer themselves; the implicit merge of several inputs names the vertex.
@@ -179,7 +179,7 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
       // The activations are computed only when another vertex consumes them; otherwise z stands in.
       return { y: this.consumed.has(v.name) ? activate(layer.config.activation, z) : z, mask };
     }
-    return { y: layer.forward(x, training, inMask), mask };
+    return { y: stateful && layer.rnnTimeStep ? layer.rnnTimeStep(x, inMask) : layer.forward(x, training, inMask), mask };
   }
 
   private named<T>(v: ResolvedVertex, op: string, fn: () => T): T {
@@ -239,6 +239,33 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
         return new Map([...acts].map(([k, a]) => [k, ComputationGraph.own(a, list, seen)]));
       }),
     );
+  }
+
+  /**
+   * Stateful inference (DL4J's rnnTimeStep): each sequence input is [N, C] for one time step or
+   * [N, C, T] for several; the recurrent layers continue from the state the previous call left, so
+   * feeding a sequence step by step gives the full-sequence outputs. One-step inputs give one-step
+   * outputs [N, nOut]. rnnClearPreviousState() resets.
+   */
+  rnnTimeStep(...inputs: NDArray[]): NDArray[] {
+    const types = this.resolved.inputTypes;
+    const oneStep = inputs.some((x, i) => types[i]?.kind === 'recurrent' && x.rank === 2);
+    return noGrad(() =>
+      scope(() => {
+        const steps = inputs.map((x, i) => (types[i]?.kind === 'recurrent' && x.rank === 2 ? reshape(x, [x.shape[0]!, x.shape[1]!, 1]) : x));
+        const acts = this.run(steps, false, 'rnnTimeStep', null, undefined, true);
+        const seen = new Set<NDArray>();
+        return this.resolved.outputs.map((o) => {
+          const y = acts.get(o)!;
+          return ComputationGraph.own(oneStep && y.rank === 3 && y.shape[2] === 1 ? reshape(y, [y.shape[0]!, y.shape[1]!]) : y, inputs, seen);
+        });
+      }),
+    );
+  }
+
+  /** Forgets the recurrent state stored by rnnTimeStep (DL4J's rnnClearPreviousState). */
+  rnnClearPreviousState(): void {
+    for (const l of this.layers('rnnClearPreviousState').values()) l.rnnClearPreviousState?.();
   }
 
   /** The sum over the output layers of their loss against the matching labels, without l1/l2. */
