@@ -51,13 +51,15 @@ function flat(a: NDArray): number[] {
 class Recorder implements TrainingListener {
   readonly scores: number[] = [];
   readonly iterations: number[] = [];
-  epochsEnded = 0;
+  /** At each epoch end: the model's iteration count and parameters (it must be the network itself). */
+  readonly epochEnds: { iterationCount: number; params: number[] }[] = [];
   iterationDone(model: TrainableModel, iteration: number): void {
     this.scores.push(model.score());
     this.iterations.push(iteration);
   }
-  onEpochEnd(): void {
-    this.epochsEnded++;
+  onEpochEnd(model: TrainableModel): void {
+    assert.ok(model instanceof MultiLayerNetwork, 'onEpochEnd gets the network');
+    this.epochEnds.push({ iterationCount: model.iterationCount, params: flat(model.params()) });
   }
 }
 
@@ -97,7 +99,12 @@ test('SHARED_GRADIENTS with 3 workers of batch 4 equals one model on batch 12 (A
   // Listeners see one score per round: the combined batch's score.
   assert.deepEqual(seen.iterations, refSeen.iterations);
   assertClose(seen.scores, refSeen.scores, { rtol: 1e-9, message: 'scores' });
-  assert.equal(seen.epochsEnded, 2);
+  // Epoch listeners see the wrapped network, up to date, as in sequential training.
+  assert.equal(seen.epochEnds.length, 2);
+  seen.epochEnds.forEach((e, k) => {
+    assert.equal(e.iterationCount, refSeen.epochEnds[k]!.iterationCount);
+    assertClose(e.params, refSeen.epochEnds[k]!.params, { rtol: 1e-9, atol: 1e-12, message: `parameters at the end of epoch ${k}` });
+  });
   net.close();
   ref.close();
   ds.close();

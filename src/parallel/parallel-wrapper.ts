@@ -108,8 +108,10 @@ export class ParallelWrapper implements AsyncDisposable {
 
   /**
    * Trains the wrapped model for `epochs` epochs over the iterator (reset before each epoch). The
-   * model's listeners are called on the main thread with a view whose score() is the examples-
-   * weighted mean of the workers' minibatch scores (in SHARED_GRADIENTS: the combined batch's score).
+   * model's listeners run on the main thread: iterationDone and onEpochStart get a view whose score()
+   * is the examples-weighted mean of the workers' minibatch scores (in SHARED_GRADIENTS the combined
+   * batch's score) and which counts iterations and epochs; onEpochEnd gets the wrapped model itself,
+   * updated from the workers first (so checkpoint and evaluation listeners work per epoch).
    * Rejects with the cause when a worker fails; its threads are then gone and the next fit starts new ones.
    */
   async fit(data: DataSetIterator, epochs = 1, options: ParallelFitOptions = {}): Promise<void> {
@@ -196,6 +198,20 @@ export class ParallelWrapper implements AsyncDisposable {
       roundsSinceAverage = 0;
     };
 
+    /** Copies rank 0's replica (parameters, updater state) and the counters into the wrapped model. */
+    const syncModel = async (): Promise<void> => {
+      const saved = await pool.call(0, { type: 'save' }, 'saved');
+      const trained = deserializeModel(saved.model, 'ParallelWrapper: the trained replica').network;
+      try {
+        scope(() => model.setParams(trained.params()));
+        model.setUpdaterState(trained.updaterState());
+      } finally {
+        trained.close();
+      }
+      model.iterationCount = iteration;
+      model.epochCount = epoch;
+    };
+
     const prefetch = new BatchPrefetcher(data, Math.max(this.prefetchBuffer, n), 'ParallelWrapper.fit');
     let stopped = false;
     for (let e = 0; e < epochs && !stopped; e++) {
@@ -233,22 +249,15 @@ export class ParallelWrapper implements AsyncDisposable {
       prefetch.clear();
       // Only left after an early stop.
       if (!shared && roundsSinceAverage > 0) await average(this.averageUpdaters);
-      for (const l of listeners) l.onEpochEnd?.(view);
+      // Epoch listeners get the wrapped model itself, brought up to date (checkpoints, evaluation).
+      if (listeners.some((l) => l.onEpochEnd)) await syncModel();
+      for (const l of listeners) l.onEpochEnd?.(model);
       epoch++;
     }
     // Trainable values are already identical in SHARED_GRADIENTS; this merges the replicas'
     // non-trainable state (batch-normalization statistics), which each computed from its own data.
     if (shared) await average(false);
 
-    const saved = await pool.call(0, { type: 'save' }, 'saved');
-    const trained = deserializeModel(saved.model, 'ParallelWrapper: the trained replica').network;
-    try {
-      scope(() => model.setParams(trained.params()));
-      model.setUpdaterState(trained.updaterState());
-    } finally {
-      trained.close();
-    }
-    model.iterationCount = iteration;
-    model.epochCount = epoch;
+    await syncModel();
   }
 }
