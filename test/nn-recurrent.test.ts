@@ -183,6 +183,44 @@ test('LastTimeStep picks each sequence\'s last present step (variable-length mas
   net.close();
 });
 
+test('globalPooling over time: max / avg / sum / pnorm of the present steps, [N, C, T] to [N, C]; gradients (DOUBLE)', () => {
+  const rng = new Rng(15);
+  const x = randomSeq(rng, 3, 2, 5);
+  const mask = [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 1, 1, 0, 1]];
+  const pool: Record<string, (v: number[]) => number> = {
+    max: (v) => Math.max(...v), avg: (v) => v.reduce((a, b) => a + b, 0) / v.length, sum: (v) => v.reduce((a, b) => a + b, 0),
+    pnorm: (v) => Math.cbrt(v.reduce((a, b) => a + Math.abs(b) ** 3, 0)),
+  };
+  for (const poolingType of ['max', 'avg', 'sum', 'pnorm'] as const) {
+    const net = new MultiLayerNetwork({
+      seed: 8, dataType: 'DOUBLE', inputType: { type: 'recurrent', size: 2 },
+      layers: [{ type: 'globalPooling', poolingType, pnorm: 3 }, { type: 'output', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' }],
+    }).init();
+    assert.equal(net.resolved.layers[1]!.nIn, 2);
+    for (const m of [null, mask]) {
+      const acts = net.feedForward(seqArray(x), false, m ? array(m, { dtype: 'DOUBLE' }) : null);
+      const expected = x.flatMap((ex, n) => ex.map((ch) => pool[poolingType]!(ch.filter((_, t) => !m || m[n]![t] === 1))));
+      assertClose(acts[1]!.toFlatArray(), expected, { ...tol, message: `${poolingType}${m ? ' masked' : ''}` });
+      for (const a of acts) a.close();
+    }
+    net.close();
+  }
+  // Through an LSTM: parameter and input gradients with a mask (the pooled maximum is unique almost surely).
+  for (const poolingType of ['max', 'avg', 'pnorm'] as const) {
+    const net = new MultiLayerNetwork({
+      seed: 9, dataType: 'DOUBLE', inputType: { type: 'recurrent', size: 2 },
+      layers: [{ type: 'lstm', nOut: 3 }, { type: 'globalPooling', poolingType }, { type: 'output', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' }],
+    }).init();
+    randomizeParams(net, rng);
+    const ds = new DataSet(seqArray(x), array([[1, 0], [0, 1], [0, 1]], { dtype: 'DOUBLE' }), array(mask, { dtype: 'DOUBLE' }));
+    checkParamGradients(net, ds);
+    const r = gradCheck((f) => net.computeScore(new DataSet(f, ds.labels, ds.featuresMask)), [ds.features]);
+    assert.ok(r.passed, `${poolingType} input gradient: max relative error ${r.maxRelError}`);
+    ds.close();
+    net.close();
+  }
+});
+
 function oneHotSeq(rng: Rng, n: number, k: number, t: number): number[][][] {
   return Array.from({ length: n }, () => {
     const rows = Array.from({ length: k }, () => new Array<number>(t).fill(0));

@@ -7,9 +7,11 @@ import type { NDArray } from '../../ndarray/ndarray.js';
 import { formatShape, normalizeAxis } from '../../ndarray/shape.js';
 import { needsGrad, noGrad, record } from '../../autodiff/tape.js';
 import { point, all } from '../../ndarray/indexing.js';
-import { add, eq, mul } from '../../ops/binary.js';
+import { add, div, eq, gt, mul, where } from '../../ops/binary.js';
 import { arange, scalar, zeros } from '../../ops/create.js';
-import { max, sum } from '../../ops/reduce.js';
+import { max, mean, sum } from '../../ops/reduce.js';
+import { abs, powScalar } from '../../ops/unary.js';
+import type { GlobalPoolingType } from '../cnn-config.js';
 import { stack } from '../../ops/join.js';
 import { broadcastTo, cast, expandDims, getView, permute, reshape } from '../../ops/views.js';
 import { describe } from '../../ops/util.js';
@@ -113,4 +115,19 @@ export function lastTimeStep(y: NDArray, mask: NDArray | null): NDArray {
 /** An activation of a layer that keeps its input's shape: on time series [N, C, T] softmax normalizes over C at each step. */
 export function activateSteps(name: Activation, x: NDArray): NDArray {
   return name === 'softmax' && x.rank === 3 ? softmax(x, 1) : activate(name, x);
+}
+
+/**
+ * Global pooling over time, [N, C, T] to [N, C] (DL4J's GlobalPoolingLayer on recurrent input):
+ * with a mask only the present steps count (max over them, avg = their sum / their number, sum and
+ * p-norm of the masked values), as DL4J's MaskedReductionUtil.
+ */
+export function poolTimeSteps(x: NDArray, type: GlobalPoolingType, pnorm: number, mask: NDArray | null): NDArray {
+  const m = mask ? expandDims(mask, 1) : null;
+  switch (type) {
+    case 'max': return max(m ? where(noGrad(() => gt(m, 0)), x, -Infinity) : x, 2);
+    case 'avg': return m ? div(sum(mul(x, m), 2), sum(m, 2)) : mean(x, 2);
+    case 'sum': return sum(m ? mul(x, m) : x, 2);
+    case 'pnorm': return powScalar(sum(powScalar(abs(m ? mul(x, m) : x), pnorm), 2), 1 / pnorm);
+  }
 }

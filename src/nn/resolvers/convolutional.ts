@@ -29,9 +29,17 @@ export function resolveSubsampling(l: SubsamplingLayerConfig, ctx: LayerContext)
 
 export function resolveGlobalPooling(l: GlobalPoolingConfig, ctx: LayerContext): LayerResolution {
   const { where } = ctx;
-  const input = needImage(ctx);
   const type = l.poolingType ?? 'max';
   if (!['max', 'avg', 'sum', 'pnorm'].includes(type)) fail(where, `poolingType must be 'max', 'avg', 'sum' or 'pnorm', got '${String(type)}'`);
+  if (ctx.input?.kind === 'recurrent') {
+    // Over the time steps of [N, size, T] (DL4J's GlobalPoolingLayer on recurrent input).
+    const n = ctx.input.size;
+    return {
+      layer: { ...ctx.base, nIn: n, nOut: n, activation: 'identity', pooling: { type, pnorm: checkPnorm(where, l.pnorm) } },
+      output: { kind: 'feedForward', size: n },
+    };
+  }
+  const input = needImage(ctx);
   return {
     layer: { ...ctx.base, nIn: input.channels, nOut: input.channels, activation: 'identity', inputImage: input, pooling: { type, pnorm: checkPnorm(where, l.pnorm) } },
     output: { kind: 'feedForward', size: input.channels },
