@@ -9,7 +9,25 @@ import { createSharedMemoryGroup, openSharedMemoryCollective, type SharedMemoryC
 import { createNcclGroup, openNcclCollective, type NcclCollectiveInit } from './nccl-collective.js';
 
 /** The init messages of every implementation (structured-clonable). */
-export type CollectiveInit = SharedMemoryCollectiveInit | NcclCollectiveInit;
+export type CollectiveInit = SharedMemoryCollectiveInit | NcclCollectiveInit | SingleRankInit;
+
+interface SingleRankInit extends CollectiveInitBase {
+  readonly kind: 'single';
+}
+
+/** The collective of a group of one: the mean of one array is itself. */
+const SINGLE_RANK: Collective = {
+  rank: 0,
+  size: 1,
+  allReduceMean(): void {},
+  broadcast(): void {},
+  barrier(): void {},
+  close(): void {},
+};
+
+function singleRankGroup(): CollectiveGroup<SingleRankInit> {
+  return { kind: 'single', size: 1, inits: [{ kind: 'single', rank: 0, size: 1 }], abort(): void {}, close(): void {} };
+}
 
 export interface CollectiveGroupOptions {
   /** Bytes the group mostly moves per call (e.g. a model's parameters): sizes staging buffers. */
@@ -26,6 +44,8 @@ const MAX_SLOT_BYTES = 64 * 1024 * 1024;
  * worker has a CUDA device of its own, shared host memory otherwise (the CPU backend).
  */
 export function createCollectiveGroup(backendNames: readonly string[], options: CollectiveGroupOptions = {}): CollectiveGroup<CollectiveInit> {
+  // One worker has nobody to meet: every call is a no-op (no host round trip per step).
+  if (backendNames.length === 1) return singleRankGroup();
   // CUDA workers on distinct devices meet through NCCL (libnccl is loaded only then); several
   // workers per device (NCCL allows one rank per device) fall back to shared host memory.
   const cuda = backendNames.every((n) => n === 'cuda' || n.startsWith('cuda:'));
@@ -47,6 +67,8 @@ export async function openCollective(init: CollectiveInit): Promise<Collective> 
       return openSharedMemoryCollective(init);
     case 'nccl':
       return openNcclCollective(init);
+    case 'single':
+      return SINGLE_RANK;
     default:
       throw new Error(`openCollective: unknown collective kind '${(init as CollectiveInitBase).kind}'`);
   }

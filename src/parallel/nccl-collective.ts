@@ -93,10 +93,11 @@ export class NcclCollective implements Collective {
   close(): void {
     this.scratch?.close();
     this.scratch = null;
-    if (this.comm) {
-      checkNccl(nccl().commDestroy(this.comm), 'ncclCommDestroy', 'NcclCollective.close');
-      this.comm = null;
-    }
+    if (!this.comm) return;
+    // After a peer failed, destroying would wait for it: abort instead (it stops pending operations).
+    if (Atomics.load(this.words, ABORTED) !== 0) this.abortComm();
+    else checkNccl(nccl().commDestroy(this.comm), 'ncclCommDestroy', 'NcclCollective.close');
+    this.comm = null;
   }
 
   private collective(op: string, arrays: readonly NDArray[], call: (a: NDArray, type: number, ptr: number, stream: Handle) => number): void {

@@ -6,7 +6,7 @@ import { openCollective, type CollectiveInit } from '../../src/parallel/collecti
 interface Job {
   readonly backend: string;
   readonly init: CollectiveInit;
-  /** 'reduce': all-reduce + broadcast; 'abandon': exit before the collective (a dead peer). */
+  /** 'reduce': all-reduce + broadcast; 'abandon': exit before the collective without cleaning up (a crashed peer). */
   readonly mode: 'reduce' | 'abandon';
 }
 
@@ -17,7 +17,7 @@ async function run(job: Job): Promise<void> {
   nd.setBackend(job.backend);
   const c = await openCollective(job.init);
   if (job.mode === 'abandon') {
-    c.close();
+    // A crashed worker: the thread ends without closing its communicator.
     process.exit(0);
   }
   const r = job.init.rank;
