@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import {
-  MultiLayerNetwork, DataSet, ListDataSetIterator, array, memoryReport,
+  MultiLayerNetwork, DataSet, ListDataSetIterator, array, memoryReport, setSeed,
   type NeuralNetConfiguration, type TrainingListener, type TrainableModel, type NDArray,
 } from '../src/index.js';
 import { ParallelWrapper } from '../src/parallel/index.js';
@@ -259,6 +259,34 @@ for (const fault of ['throw', 'exit', 'crash', 'oom'] as const) {
     ds.close();
   });
 }
+
+test('with dropout, workers draw from seeds of the main generator: a run replays after setSeed, another seed differs', async () => {
+  const ds = clusters(new Rng(7), 24);
+  const start = new MultiLayerNetwork(conf({ layers: [
+    { type: 'dense', nIn: N_IN, nOut: 8, activation: 'tanh', dropOut: 0.6 },
+    { type: 'output', nOut: N_OUT, activation: 'softmax', lossFunction: 'MCXENT' },
+  ] })).init();
+  const run = async (seed: number): Promise<number[]> => {
+    setSeed(seed);
+    const net = start.clone();
+    const wrapper = new ParallelWrapper(net, { workers: 2, trainingMode: 'SHARED_GRADIENTS' });
+    try {
+      await wrapper.fit(new ListDataSetIterator(ds, 4), 1);
+    } finally {
+      await wrapper.close();
+    }
+    const p = flat(net.params());
+    net.close();
+    return p;
+  };
+  const a = await run(1);
+  const b = await run(1);
+  const c = await run(2);
+  assert.deepEqual(b, a);
+  assert.ok(c.some((v, i) => v !== a[i]), 'another main seed gives other dropout masks');
+  start.close();
+  ds.close();
+});
 
 test('main-thread memory stays flat over several fits', async () => {
   const ds = clusters(new Rng(6), 40);

@@ -18,8 +18,11 @@ export interface WorkerSetup {
 }
 
 export type WorkerRequest =
-  /** Replace the replica by the model in these bytes (ModelSerializer format). */
-  | { readonly type: 'load'; readonly model: SharedArrayBuffer; readonly sharedGradients: boolean }
+  /**
+   * Replace the replica by the model in these bytes (ModelSerializer format); `seed` (when given)
+   * reseeds the worker's random generator, so dropout differs between workers yet replays per run.
+   */
+  | { readonly type: 'load'; readonly model: SharedArrayBuffer; readonly sharedGradients: boolean; readonly seed?: bigint }
   /**
    * One training step on `data` at the given counters. With shared gradients the data-loss
    * gradients are multiplied by `gradientScale` before they are averaged over the workers.

@@ -16,6 +16,7 @@
  */
 import { dtypeSize } from '../ndarray/dtype.js';
 import { scope } from '../ndarray/scope.js';
+import { nextRandomState } from '../random/generator.js';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { DataSetIterator } from '../data/iterator.js';
 import type { MultiLayerNetwork } from '../nn/multilayer-network.js';
@@ -62,6 +63,9 @@ function positiveInteger(name: string, value: number): number {
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** Spreads worker seeds apart (2^64 / golden ratio, odd). */
+const WORKER_SEED_STRIDE = 0x9e3779b97f4a7c15n;
 
 export class ParallelWrapper implements AsyncDisposable {
   readonly model: MultiLayerNetwork;
@@ -168,7 +172,10 @@ export class ParallelWrapper implements AsyncDisposable {
     // One copy of the model that every worker reads.
     const modelBuffer = new SharedArrayBuffer(bytes.byteLength);
     new Uint8Array(modelBuffer).set(bytes);
-    await Promise.all(ranks.map((k) => pool.call(k, { type: 'load', model: modelBuffer, sharedGradients: shared }, 'done')));
+    // Worker seeds come from this thread's generator: a run replays after setSeed, yet workers differ.
+    const { seed, stream } = nextRandomState(undefined, 'ParallelWrapper.fit');
+    const workerSeed = (k: number): bigint => BigInt.asUintN(64, seed + (BigInt(stream) << 32n) + BigInt(k + 1) * WORKER_SEED_STRIDE);
+    await Promise.all(ranks.map((k) => pool.call(k, { type: 'load', model: modelBuffer, sharedGradients: shared, seed: workerSeed(k) }, 'done')));
 
     let iteration = model.iterationCount;
     let epoch = model.epochCount;

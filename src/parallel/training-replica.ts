@@ -4,6 +4,7 @@
  */
 import type { NDArray } from '../ndarray/ndarray.js';
 import { noGrad } from '../autodiff/tape.js';
+import { setSeed } from '../random/generator.js';
 import type { MultiLayerNetwork } from '../nn/multilayer-network.js';
 import { deserializeModel, serializeModel } from '../nn/model-serializer.js';
 import type { Collective } from './collective.js';
@@ -48,6 +49,7 @@ export class TrainingReplica {
   private load(req: Extract<WorkerRequest, { type: 'load' }>): ReplyOf<'done'> {
     this.net?.close();
     this.net = null;
+    if (req.seed !== undefined) setSeed(req.seed);
     const net = deserializeModel(new Uint8Array(req.model), `model posted to worker ${this.collective.rank}`).network;
     if (req.sharedGradients) {
       net.setGradientExchange((grads) => {
