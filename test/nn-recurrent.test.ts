@@ -221,6 +221,34 @@ test('globalPooling over time: max / avg / sum / pnorm of the present steps, [N,
   }
 });
 
+test('batchNormalization on recurrent input normalizes each feature over examples and steps', () => {
+  const rng = new Rng(16);
+  const x = randomSeq(rng, 3, 2, 4).map((ex) => ex.map((ch, c) => ch.map((v) => v * (c + 1) + c)));
+  const net = new MultiLayerNetwork({
+    dataType: 'DOUBLE', inputType: { type: 'recurrent', size: 2 },
+    layers: [{ type: 'batchNormalization', eps: 1e-3 }, outputLayer()],
+  }).init();
+  const vals = (c: number): number[] => x.flatMap((ex) => ex[c]!);
+  const mu = [0, 1].map((c) => vals(c).reduce((a, v) => a + v, 0) / 12);
+  const vr = [0, 1].map((c) => vals(c).reduce((a, v) => a + (v - mu[c]!) ** 2, 0) / 12);
+  const acts = net.feedForward(seqArray(x), true);
+  assert.deepEqual(acts[1]!.shape, [3, 2, 4]);
+  assertClose(acts[1]!.toFlatArray(), x.flatMap((ex) => ex.flatMap((ch, c) => ch.map((v) => (v - mu[c]!) / Math.sqrt(vr[c]! + 1e-3)))), tol);
+  assertClose(flatParams(net, '0_mean'), mu.map((m) => 0.1 * m), tol);
+  for (const a of acts) a.close();
+  net.close();
+  // Gradients through it (training mode: batch statistics) between an LSTM and rnnOutput.
+  const g = new MultiLayerNetwork({
+    seed: 3, dataType: 'DOUBLE', inputType: { type: 'recurrent', size: 2 },
+    layers: [{ type: 'lstm', nOut: 3 }, { type: 'batchNormalization' }, outputLayer(3)],
+  }).init();
+  randomizeParams(g, rng);
+  const ds = new DataSet(seqArray(x), seqArray(oneHotSeq(rng, 3, 3, 4)));
+  checkParamGradients(g, ds);
+  ds.close();
+  g.close();
+});
+
 function oneHotSeq(rng: Rng, n: number, k: number, t: number): number[][][] {
   return Array.from({ length: n }, () => {
     const rows = Array.from({ length: k }, () => new Array<number>(t).fill(0));

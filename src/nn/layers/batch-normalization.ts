@@ -37,12 +37,14 @@ export class BatchNormalizationLayer implements Layer {
     const c = this.config;
     const image = c.inputImage !== undefined;
     const x = image ? toImage(input, c) : input;
-    if (!image && (x.rank !== 2 || x.shape[1] !== c.nIn)) {
-      throw new Error(`${layerName(c)}: expected input [N, ${c.nIn}], got ${x.dtype}[${x.shape.join(', ')}]`);
+    // Time series [N, C, T]: per feature over examples and steps (DL4J's BatchNormalization on recurrent input).
+    const steps = !image && x.rank === 3;
+    if (!image && !((x.rank === 2 || steps) && x.shape[1] === c.nIn)) {
+      throw new Error(`${layerName(c)}: expected input [N, ${c.nIn}] (or [N, ${c.nIn}, T]), got ${x.dtype}[${x.shape.join(', ')}]`);
     }
-    const axes = image ? [0, 2, 3] : [0];
+    const axes = image ? [0, 2, 3] : steps ? [0, 2] : [0];
     // Per-channel vectors broadcast against x.
-    const shape = image ? [c.nOut, 1, 1] : [c.nOut];
+    const shape = image ? [c.nOut, 1, 1] : steps ? [c.nOut, 1] : [c.nOut];
     const p = (k: string): NDArray => reshape(this.params.get(k)!, shape);
     const { decay, eps } = c.batchNorm!;
     let mu: NDArray;
