@@ -26,14 +26,10 @@ export function checkDataType(op: string, d: DataType): void {
 
 type FlatSource = ArrayLike<number | boolean> | ArrayLike<bigint>;
 
-/** Copies row-major values into a new array, converting to `dtype` (16-bit floats round to nearest even). */
-function fromFlat(values: FlatSource, shape: Shape, dtype: DataType, backend: Backend): NDArray {
-  checkShape(shape, 'array');
-  const n = sizeOf(shape);
-  if (values.length !== n) throw new Error(`array: ${values.length} values do not fill shape ${formatShape(shape)} (${n} elements)`);
-  const direct = dtype !== 'HALF' && dtype !== 'BFLOAT16';
-  const staged = direct ? dtype : 'FLOAT';
+/** The values as the staging dtype's typed array: as given when they already are one (no per-element copy). */
+function stagedValues(values: FlatSource, staged: DataType, n: number): ReturnType<typeof storageArray> {
   const host = storageArray(staged, n);
+  if (ArrayBuffer.isView(values) && values.constructor === host.constructor) return values as unknown as typeof host;
   if (host instanceof BigInt64Array) {
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
@@ -44,6 +40,17 @@ function fromFlat(values: FlatSource, shape: Shape, dtype: DataType, backend: Ba
   } else {
     for (let i = 0; i < n; i++) host[i] = Number(values[i]);
   }
+  return host;
+}
+
+/** Copies row-major values into a new array, converting to `dtype` (16-bit floats round to nearest even). */
+function fromFlat(values: FlatSource, shape: Shape, dtype: DataType, backend: Backend): NDArray {
+  checkShape(shape, 'array');
+  const n = sizeOf(shape);
+  if (values.length !== n) throw new Error(`array: ${values.length} values do not fill shape ${formatShape(shape)} (${n} elements)`);
+  const direct = dtype !== 'HALF' && dtype !== 'BFLOAT16';
+  const staged = direct ? dtype : 'FLOAT';
+  const host = stagedValues(values, staged, n);
   const staging = NDArray.uninitialized(shape, staged, backend);
   backend.write(staging.buffer, 0, host);
   if (direct) return staging;
