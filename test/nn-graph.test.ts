@@ -372,6 +372,7 @@ test('validation: cycles, unknown inputs, shape mismatches, outputs and layer op
     [withVertices({ p: { vertex: { type: 'scale', scaleFactor: 2 }, inputs: ['q'] }, q: { vertex: { type: 'shift', shiftFactor: 1 }, inputs: ['r'] }, r: { vertex: { type: 'merge' }, inputs: ['p', 'a'] } }),
       /the graph has a cycle: p -> r -> q -> p/],
     [withVertices({ da: { layer: { type: 'dense', nOut: 4 }, inputs: ['nope'] } }), /vertex 'da': unknown input 'nope'/],
+    [withVertices({ da: { layer: { type: 'dense', nOut: 4 }, inputs: ['toString'] } }), /vertex 'da': unknown input 'toString'/],
     [withVertices({ sum: { vertex: { type: 'elementwise', op: 'add' }, inputs: ['da', 'b'] } }), /vertex 'sum' \(elementwise\): elementwise 'add' need inputs of one shape, got feedForward size 4, feedForward size 2/],
     [withVertices({ sum: { vertex: { type: 'elementwise', op: 'subtract' }, inputs: ['da', 'db', 'da'] } }), /'subtract' takes exactly 2 inputs, got 3/],
     [withVertices({ sub: { vertex: { type: 'subset', from: 2, to: 4 }, inputs: ['b'] }, out2: { layer: { type: 'output', nOut: 2, lossFunction: 'MSE' }, inputs: ['sub'] } }), /vertex 'sub' \(subset\): subset 2\.\.4 exceeds the input's 2 features/],

@@ -138,7 +138,7 @@ export function resolveGraph(conf: ComputationGraphConfiguration): ResolvedGraph
     if (!isRecord(e) || ('layer' in e) === ('vertex' in e)) graphFail(where, 'expected { layer, inputs } or { vertex, inputs }');
     const ins = checkNames(`${where}: inputs`, e['inputs'], 'input');
     for (const m of ins) {
-      if (!inputs.includes(m) && !(m in conf.vertices)) {
+      if (!inputs.includes(m) && !Object.hasOwn(conf.vertices, m)) {
         graphFail(where, `unknown input '${m}'; the network inputs are ${inputs.join(', ')} and the vertices ${names.join(', ')}`);
       }
     }
