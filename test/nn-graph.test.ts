@@ -522,6 +522,12 @@ test('ModelSerializer round trip: identical outputs, normalizer, and training co
     back.fit(mds, 2);
     assert.deepEqual(scope(() => back.params().toFlatArray()), scope(() => g.params().toFlatArray()));
     assert.equal(back.score(), g.score());
+    // Safetensors carries the graph's parameters under their DL4J keys.
+    const { safetensorsBytes, loadSafetensorsBytes } = await import('../src/index.js');
+    const fresh = new ComputationGraph(g.conf).init();
+    loadSafetensorsBytes(fresh, safetensorsBytes(g), 'graph.safetensors');
+    assert.deepEqual(scope(() => fresh.params().toFlatArray()), scope(() => g.params().toFlatArray()));
+    fresh.close();
     // The two formats are told apart.
     await assert.rejects(ModelSerializer.restoreMultiLayerNetwork(path), /holds a ComputationGraph, not a MultiLayerNetwork; use restoreComputationGraph/);
     const bytes = await readFile(path);

@@ -10,6 +10,7 @@ import { formatShape, sizeOf } from '../ndarray/shape.js';
 import { scope } from '../ndarray/scope.js';
 import { noGrad } from '../autodiff/tape.js';
 import type { MultiLayerNetwork } from './multilayer-network.js';
+import type { ComputationGraph } from './graph/computation-graph.js';
 import { tensorBytes, tensorFromBytes } from './tensor-bytes.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16';
@@ -24,7 +25,7 @@ interface StEntry {
 }
 
 /** The safetensors bytes of the network's parameters; `metadata` goes to __metadata__ (strings only). */
-export function safetensorsBytes(net: MultiLayerNetwork, metadata: Readonly<Record<string, string>> = {}): Buffer {
+export function safetensorsBytes(net: MultiLayerNetwork | ComputationGraph, metadata: Readonly<Record<string, string>> = {}): Buffer {
   const header: Record<string, StEntry | Record<string, string>> = { __metadata__: { format: 'dl4ts', ...metadata } };
   const chunks: Buffer[] = [];
   let offset = 0;
@@ -53,7 +54,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * Copies the parameters in safetensors `bytes` into the network (in place). The file must hold
  * exactly the network's parameter names, with the same shapes and dtypes. Returns __metadata__.
  */
-export function loadSafetensorsBytes(net: MultiLayerNetwork, bytes: Uint8Array, file: string): Record<string, string> {
+export function loadSafetensorsBytes(net: MultiLayerNetwork | ComputationGraph, bytes: Uint8Array, file: string): Record<string, string> {
   const bad = (why: string): Error => new Error(`importSafetensors: '${file}' ${why}`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.byteLength < 8) throw bad(`is truncated: ${buf.byteLength} bytes, no 8-byte header length`);
@@ -115,11 +116,11 @@ export function loadSafetensorsBytes(net: MultiLayerNetwork, bytes: Uint8Array, 
 }
 
 /** Writes the network's parameters as a safetensors file. */
-export async function exportSafetensors(net: MultiLayerNetwork, path: string, metadata: Readonly<Record<string, string>> = {}): Promise<void> {
+export async function exportSafetensors(net: MultiLayerNetwork | ComputationGraph, path: string, metadata: Readonly<Record<string, string>> = {}): Promise<void> {
   await writeFile(path, safetensorsBytes(net, metadata));
 }
 
 /** Loads parameters from a safetensors file into the network (validated first); returns __metadata__. */
-export async function importSafetensors(net: MultiLayerNetwork, path: string): Promise<Record<string, string>> {
+export async function importSafetensors(net: MultiLayerNetwork | ComputationGraph, path: string): Promise<Record<string, string>> {
   return loadSafetensorsBytes(net, await readFile(path), path);
 }
