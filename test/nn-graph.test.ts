@@ -676,3 +676,34 @@ test('rnnTimeStep: step-by-step and chunked stateful inference give the full-seq
   assertClose(joined.flat(2), full[0]!.flat(2), { rtol: 1e-12, atol: 1e-14 });
   g.close();
 });
+
+test('masks through stack/unstack follow the stacked examples; a missing input mask means no mask', () => {
+  const g = new ComputationGraph({
+    seed: 8, dataType: 'DOUBLE', inputs: ['p', 'q'], inputTypes: [{ type: 'recurrent', size: 2 }, { type: 'recurrent', size: 2 }],
+    vertices: {
+      st: { vertex: { type: 'stack' }, inputs: ['p', 'q'] },
+      rnn: { layer: { type: 'lstm', nOut: 3 }, inputs: ['st'] },
+      un: { vertex: { type: 'unstack', from: 1, stackSize: 2 }, inputs: ['rnn'] },
+      out: { layer: { type: 'rnnOutput', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' }, inputs: ['un'] },
+    },
+    outputs: ['out'],
+  }).init();
+  const rng = new Rng(12);
+  const lengths = [3, 1];
+  const p = sequences(rng, 2, 2, 3, [3, 3]);
+  const q = sequences(rng, 2, 2, 3, lengths);
+  const noisyQ = q.x.map((ex, i) => ex.map((row) => row.map((v, s) => (s >= lengths[i]! ? v + 3 : v))));
+  const y = [[[1, 0, 1], [0, 1, 0]], [[0, 0, 1], [1, 1, 0]]];
+  const score = (qx: number[][][], masks: (number[][] | null)[]): number => {
+    const mds = new MultiDataSet([array(p.x, { dtype: 'DOUBLE' }), array(qx, { dtype: 'DOUBLE' })], [array(y, { dtype: 'DOUBLE' })],
+      masks.map((m) => m && array(m, { dtype: 'DOUBLE' })));
+    const s = g.score(mds);
+    mds.close();
+    return s;
+  };
+  // No labels mask: every step is scored, and masked steps contribute only through the layer's zeroed outputs.
+  const both = [p.mask, q.mask];
+  assert.ok(Math.abs(score(noisyQ, both) - score(q.x, both)) < 1e-12, 'the unstacked part carries q\'s mask');
+  assert.ok(Math.abs(score(noisyQ, [null, q.mask]) - score(q.x, [null, q.mask])) > 1e-6, 'p without a mask: the stack has none');
+  g.close();
+});

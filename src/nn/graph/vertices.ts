@@ -171,7 +171,7 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
       return concat(xs, 0);
     },
     // The examples' masks stacked like the examples; without a mask for every input, none.
-    mask: (_v, masks) => (masks.length === 1 || masks.some((m) => m === null) ? masks[0] ?? null : concat(masks as NDArray[], 0)),
+    mask: (_v, masks) => (masks.some((m) => m === null) ? null : masks.length === 1 ? masks[0]! : concat(masks as NDArray[], 0)),
   },
   unstack: {
     className: 'UnstackVertex', minInputs: 1, maxInputs: 1,
