@@ -1,22 +1,22 @@
 /**
  * Time-step helpers of the sequence layers (NCW: activations [N, size, T], masks [N, T]): cutting a
- * tensor into per-step pieces with a cheap gradient, applying 2-D functions per time step, and
- * picking each sequence's last present step.
+ * tensor into per-step pieces with a cheap gradient, applying 2-D functions and activations per
+ * time step, picking each sequence's last present step, and pooling over the present steps.
  */
 import type { NDArray } from '../../ndarray/ndarray.js';
 import { formatShape, normalizeAxis } from '../../ndarray/shape.js';
-import { needsGrad, noGrad, record } from '../../autodiff/tape.js';
 import { point, all } from '../../ndarray/indexing.js';
+import { needsGrad, noGrad, record } from '../../autodiff/tape.js';
 import { add, div, eq, gt, mul, where } from '../../ops/binary.js';
 import { arange, scalar, zeros } from '../../ops/create.js';
 import { max, mean, sum } from '../../ops/reduce.js';
 import { abs, powScalar } from '../../ops/unary.js';
-import type { GlobalPoolingType } from '../cnn-config.js';
 import { stack } from '../../ops/join.js';
+import { softmax } from '../../ops/softmax.js';
 import { broadcastTo, cast, expandDims, getView, permute, reshape } from '../../ops/views.js';
 import { describe } from '../../ops/util.js';
-import { softmax } from '../../ops/softmax.js';
 import { activate, type Activation } from '../activations.js';
+import type { GlobalPoolingType } from '../cnn-config.js';
 
 /**
  * x cut along `axis` into its slices with that axis removed (x[:, t] for every t), differentiably.
