@@ -4,5 +4,6 @@ export { createCollectiveGroup, openCollective, type CollectiveInit, type Collec
 export { createSharedMemoryGroup, SharedMemoryCollective, type SharedMemoryCollectiveInit, type SharedMemoryGroupOptions } from './shared-memory-collective.js';
 export { workerBackendNames, defaultWorkerCount } from './devices.js';
 export { ParallelWrapper, type ParallelWrapperOptions, type ParallelFitOptions, type TrainingMode } from './parallel-wrapper.js';
+export { type ParallelModel } from './parallel-model.js';
 export { EarlyStoppingParallelTrainer } from './early-stopping-parallel.js';
 export { ParallelInference, type ParallelInferenceOptions, type ParallelInferenceStats, type InferenceMode } from './parallel-inference.js';

@@ -1,6 +1,6 @@
 /** The messages between the main thread and parallel workers (all structured-clonable). */
 import type { CollectiveInit } from './collective-factory.js';
-import type { PackedArray, PackedDataSet } from './transfer.js';
+import type { PackedArray, PackedBatch } from './transfer.js';
 
 /** What a worker is for. */
 export type WorkerRole = 'train' | 'infer';
@@ -19,15 +19,16 @@ export interface WorkerSetup {
 
 export type WorkerRequest =
   /**
-   * Replace the replica by the model in these bytes (ModelSerializer format); `seed` (when given)
-   * reseeds the worker's random generator, so dropout differs between workers yet replays per run.
+   * Replace the replica by the model in these bytes (ModelSerializer format; a ComputationGraph's when
+   * `graph`); `seed` (when given) reseeds the worker's random generator, so dropout differs between
+   * workers yet replays per run.
    */
-  | { readonly type: 'load'; readonly model: SharedArrayBuffer; readonly sharedGradients: boolean; readonly seed?: bigint }
+  | { readonly type: 'load'; readonly model: SharedArrayBuffer; readonly graph: boolean; readonly sharedGradients: boolean; readonly seed?: bigint }
   /**
    * One training step on `data` at the given counters. With shared gradients the data-loss
    * gradients are multiplied by `gradientScale` before they are averaged over the workers.
    */
-  | { readonly type: 'step'; readonly data: PackedDataSet; readonly gradientScale: number; readonly iteration: number; readonly epoch: number; readonly wantScore: boolean }
+  | { readonly type: 'step'; readonly data: PackedBatch; readonly gradientScale: number; readonly iteration: number; readonly epoch: number; readonly wantScore: boolean }
   /** Parameters (and updater state) multiplied by `scale`, then averaged over the workers. */
   | { readonly type: 'average'; readonly scale: number; readonly updaters: boolean }
   /** The replica's bytes (ModelSerializer format, with updater state). */

@@ -92,7 +92,7 @@ export class ParallelInference implements AsyncDisposable {
     this.started = (async () => {
       const pool = await WorkerPool.start({ owner: 'ParallelInference', role: 'infer', backends, collective: null, modules });
       try {
-        await Promise.all(backends.map((_, k) => pool.call(k, { type: 'load', model: modelBuffer, sharedGradients: false }, 'done')));
+        await Promise.all(backends.map((_, k) => pool.call(k, { type: 'load', model: modelBuffer, graph: false, sharedGradients: false }, 'done')));
       } catch (e) {
         await pool.terminate();
         throw e;

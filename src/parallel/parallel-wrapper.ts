@@ -1,8 +1,9 @@
 /**
- * DL4J's ParallelWrapper: data-parallel training of a MultiLayerNetwork on several worker threads,
- * each bound to one device (all CPU workers share the CPU backend; CUDA workers go round robin over
- * the usable devices). Each worker holds a replica built from the model's bytes (with updater
- * state). The main thread reads the iterator and gives worker k the k-th batch of every round.
+ * DL4J's ParallelWrapper: data-parallel training of a MultiLayerNetwork or a ComputationGraph on
+ * several worker threads, each bound to one device (all CPU workers share the CPU backend; CUDA
+ * workers go round robin over the usable devices). Each worker holds a replica built from the
+ * model's bytes (with updater state). The main thread reads the iterator (DataSets, or
+ * MultiDataSets for a graph) and gives worker k the k-th batch of every round.
  *
  * - 'SHARED_GRADIENTS': the data-loss gradients are averaged over the workers in every step (weighted
  *   by batch size), so the replicas stay identical and a round equals one step of the model on the
@@ -14,19 +15,21 @@
  * After fit() the wrapped model holds the trained parameters and updater state, and its iteration
  * count advanced by one per round, its epoch count by one per epoch.
  */
+import type { ResourceLimits } from 'node:worker_threads';
 import { dtypeSize } from '../ndarray/dtype.js';
 import { scope } from '../ndarray/scope.js';
 import { nextRandomState } from '../random/generator.js';
-import type { ResourceLimits } from 'node:worker_threads';
-import type { DataSetIterator } from '../data/iterator.js';
-import type { MultiLayerNetwork } from '../nn/multilayer-network.js';
+import type { DataSet } from '../data/dataset.js';
+import type { MultiDataSet } from '../data/multi-dataset.js';
+import type { BatchIterator } from '../nn/training-core.js';
 import type { TrainableModel } from '../nn/listeners.js';
-import { deserializeModel, serializeModel } from '../nn/model-serializer.js';
+import { serializeModel } from '../nn/model-serializer.js';
 import { createCollectiveGroup } from './collective-factory.js';
 import { defaultWorkerCount, workerBackendNames } from './devices.js';
 import { WorkerPool } from './worker-pool.js';
 import { BatchPrefetcher } from './prefetch.js';
-import { copyPackedDataSet, packedExamples, transferables } from './transfer.js';
+import { isGraph, modelFromBytes, type ParallelModel } from './parallel-model.js';
+import { copyPackedBatch, packedExamples, transferables } from './transfer.js';
 
 export type TrainingMode = 'AVERAGING' | 'SHARED_GRADIENTS';
 
@@ -68,7 +71,7 @@ const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 const WORKER_SEED_STRIDE = 0x9e3779b97f4a7c15n;
 
 export class ParallelWrapper implements AsyncDisposable {
-  readonly model: MultiLayerNetwork;
+  readonly model: ParallelModel;
   readonly workers: number;
   readonly prefetchBuffer: number;
   readonly averagingFrequency: number;
@@ -84,8 +87,8 @@ export class ParallelWrapper implements AsyncDisposable {
   private busy = false;
   private closedFlag = false;
 
-  /** Wraps an initialized network; workers start on the first fit() and live until close(). */
-  constructor(model: MultiLayerNetwork, options: ParallelWrapperOptions = {}) {
+  /** Wraps an initialized network or graph; workers start on the first fit() and live until close(). */
+  constructor(model: ParallelModel, options: ParallelWrapperOptions = {}) {
     model.numParams(); // throws unless initialized and open
     this.model = model;
     this.workers = positiveInteger('workers', options.workers ?? defaultWorkerCount());
@@ -118,7 +121,7 @@ export class ParallelWrapper implements AsyncDisposable {
    * updated from the workers first (so checkpoint and evaluation listeners work per epoch).
    * Rejects with the cause when a worker fails; its threads are then gone and the next fit starts new ones.
    */
-  async fit(data: DataSetIterator, epochs = 1, options: ParallelFitOptions = {}): Promise<void> {
+  async fit(data: BatchIterator<DataSet> | BatchIterator<MultiDataSet>, epochs = 1, options: ParallelFitOptions = {}): Promise<void> {
     if (this.closedFlag) throw new Error('ParallelWrapper.fit: the wrapper is closed');
     positiveInteger('fit epochs', epochs);
     if (this.busy) throw new Error('ParallelWrapper.fit: a fit is already running on this wrapper');
@@ -154,7 +157,7 @@ export class ParallelWrapper implements AsyncDisposable {
   private async startPool(): Promise<WorkerPool> {
     if (this.pool) return this.pool;
     // Parameters plus a few updater-state arrays per parameter fit in one collective round.
-    const payloadBytes = this.model.numParams() * dtypeSize(this.model.resolved.dataType) * 3;
+    const payloadBytes = [...this.model.paramTable().values()].reduce((n, a) => n + a.size * dtypeSize(a.dtype), 0) * 3;
     const collective = await createCollectiveGroup(this.workerBackends, { payloadBytes, ...(this.collectiveTimeoutMs === undefined ? {} : { timeoutMs: this.collectiveTimeoutMs }) });
     this.pool = await WorkerPool.start({
       owner: 'ParallelWrapper', role: 'train', backends: this.workerBackends, collective, modules: this.workerModules,
@@ -163,11 +166,12 @@ export class ParallelWrapper implements AsyncDisposable {
     return this.pool;
   }
 
-  private async train(pool: WorkerPool, data: DataSetIterator, epochs: number, options: ParallelFitOptions): Promise<void> {
+  private async train(pool: WorkerPool, data: BatchIterator<DataSet | MultiDataSet>, epochs: number, options: ParallelFitOptions): Promise<void> {
     const n = this.workers;
     const ranks = Array.from({ length: n }, (_, k) => k);
     const model = this.model;
     const shared = this.trainingMode === 'SHARED_GRADIENTS';
+    const graph = isGraph(model);
     const bytes = serializeModel(model);
     // One copy of the model that every worker reads.
     const modelBuffer = new SharedArrayBuffer(bytes.byteLength);
@@ -175,7 +179,7 @@ export class ParallelWrapper implements AsyncDisposable {
     // Worker seeds come from this thread's generator: a run replays after setSeed, yet workers differ.
     const { seed, stream } = nextRandomState(undefined, 'ParallelWrapper.fit');
     const workerSeed = (k: number): bigint => BigInt.asUintN(64, seed + (BigInt(stream) << 32n) + BigInt(k + 1) * WORKER_SEED_STRIDE);
-    await Promise.all(ranks.map((k) => pool.call(k, { type: 'load', model: modelBuffer, sharedGradients: shared, seed: workerSeed(k) }, 'done')));
+    await Promise.all(ranks.map((k) => pool.call(k, { type: 'load', model: modelBuffer, graph, sharedGradients: shared, seed: workerSeed(k) }, 'done')));
 
     let iteration = model.iterationCount;
     let epoch = model.epochCount;
@@ -208,7 +212,7 @@ export class ParallelWrapper implements AsyncDisposable {
     /** Copies rank 0's replica (parameters, updater state) and the counters into the wrapped model. */
     const syncModel = async (): Promise<void> => {
       const saved = await pool.call(0, { type: 'save' }, 'saved');
-      const trained = deserializeModel(saved.model, 'ParallelWrapper: the trained replica').network;
+      const trained = modelFromBytes(saved.model, graph, 'ParallelWrapper: the trained replica');
       try {
         scope(() => model.setParams(trained.params()));
         model.setUpdaterState(trained.updaterState());
@@ -230,10 +234,11 @@ export class ParallelWrapper implements AsyncDisposable {
         // A short last round: workers without a batch step on a copy with weight 0, so every
         // replica takes the same steps; in AVERAGING their replicas are averaged away right after.
         if (batches.length < n && !shared && roundsSinceAverage > 0) await average(this.averageUpdaters);
+        if (!graph && batches.some((b) => b.multi)) throw new Error('ParallelWrapper.fit: the iterator returned a MultiDataSet; a MultiLayerNetwork trains on DataSets (use a ComputationGraph)');
         const examples = batches.map(packedExamples);
         const combined = sum(examples);
         // Copies first: posting a batch moves its buffers away.
-        const inputs = ranks.map((k) => batches[k] ?? copyPackedDataSet(batches[0]!));
+        const inputs = ranks.map((k) => batches[k] ?? copyPackedBatch(batches[0]!));
         const calls = ranks.map((k) => {
           const share = k < batches.length && combined > 0 ? (examples[k]! * n) / combined : 0;
           return pool.call(k, { type: 'step', data: inputs[k]!, gradientScale: share, iteration, epoch, wantScore }, 'stepped', transferables(inputs[k]!));

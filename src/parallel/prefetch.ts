@@ -2,14 +2,16 @@
  * The main thread's side of ParallelWrapper's data path: minibatches read from the iterator and
  * packed (values read back once, ready to transfer) up to `capacity` ahead of the workers.
  */
-import type { DataSetIterator } from '../data/iterator.js';
-import { packDataSet, type PackedDataSet } from './transfer.js';
+import type { DataSet } from '../data/dataset.js';
+import type { MultiDataSet } from '../data/multi-dataset.js';
+import type { BatchIterator } from '../nn/training-core.js';
+import { packBatch, type PackedBatch } from './transfer.js';
 
 export class BatchPrefetcher {
-  private queue: PackedDataSet[] = [];
+  private queue: PackedBatch[] = [];
 
   constructor(
-    private readonly data: DataSetIterator,
+    private readonly data: BatchIterator<DataSet | MultiDataSet>,
     private readonly capacity: number,
     private readonly owner: string,
   ) {}
@@ -27,7 +29,7 @@ export class BatchPrefetcher {
   }
 
   /** Up to `n` batches in iterator order (fewer only at the end of the data). */
-  take(n: number): PackedDataSet[] {
+  take(n: number): PackedBatch[] {
     while (this.queue.length < n && this.data.hasNext()) this.queue.push(this.read());
     return this.queue.splice(0, n);
   }
@@ -42,10 +44,10 @@ export class BatchPrefetcher {
     this.queue = [];
   }
 
-  private read(): PackedDataSet {
+  private read(): PackedBatch {
     const ds = this.data.next();
     try {
-      return packDataSet(ds);
+      return packBatch(ds);
     } finally {
       ds.close();
     }

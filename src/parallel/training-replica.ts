@@ -5,11 +5,12 @@
 import type { NDArray } from '../ndarray/ndarray.js';
 import { noGrad } from '../autodiff/tape.js';
 import { setSeed } from '../random/generator.js';
-import type { MultiLayerNetwork } from '../nn/multilayer-network.js';
-import { deserializeModel, serializeModel } from '../nn/model-serializer.js';
+import { DataSet } from '../data/dataset.js';
+import { serializeModel } from '../nn/model-serializer.js';
 import type { Collective } from './collective.js';
 import type { ReplyOf, WorkerReply, WorkerRequest } from './messages.js';
-import { unpackDataSet } from './transfer.js';
+import { isGraph, modelFromBytes, type ParallelModel } from './parallel-model.js';
+import { unpackBatch } from './transfer.js';
 
 function scaleInPlace(arrays: readonly NDArray[], factor: number): void {
   // Exactly 1 (equal shares) leaves the values untouched, so equal workers average bit-exactly.
@@ -20,7 +21,7 @@ function scaleInPlace(arrays: readonly NDArray[], factor: number): void {
 }
 
 export class TrainingReplica {
-  private net: MultiLayerNetwork | null = null;
+  private net: ParallelModel | null = null;
   private gradientScale = 1;
 
   constructor(private readonly collective: Collective) {}
@@ -41,7 +42,7 @@ export class TrainingReplica {
     this.collective.close();
   }
 
-  private model(op: string): MultiLayerNetwork {
+  private model(op: string): ParallelModel {
     if (!this.net) throw new Error(`training worker ${this.collective.rank}: '${op}' before a model was loaded`);
     return this.net;
   }
@@ -50,7 +51,7 @@ export class TrainingReplica {
     this.net?.close();
     this.net = null;
     if (req.seed !== undefined) setSeed(req.seed);
-    const net = deserializeModel(new Uint8Array(req.model), `model posted to worker ${this.collective.rank}`).network;
+    const net = modelFromBytes(new Uint8Array(req.model), req.graph, `model posted to worker ${this.collective.rank}`);
     if (req.sharedGradients) {
       net.setGradientExchange((grads) => {
         scaleInPlace(grads, this.gradientScale);
@@ -63,13 +64,15 @@ export class TrainingReplica {
 
   private step(req: Extract<WorkerRequest, { type: 'step' }>): ReplyOf<'stepped'> {
     const net = this.model('step');
-    const ds = unpackDataSet(req.data, `training worker ${this.collective.rank}`);
+    const ds = unpackBatch(req.data, `training worker ${this.collective.rank}`);
     try {
       // The main thread's counters drive schedules and bias correction identically on every replica.
       net.iterationCount = req.iteration;
       net.epochCount = req.epoch;
       this.gradientScale = req.gradientScale;
-      net.fit(ds);
+      if (isGraph(net)) net.fit(ds);
+      else if (ds instanceof DataSet) net.fit(ds);
+      else throw new Error(`training worker ${this.collective.rank}: a MultiLayerNetwork trains on DataSets, got a MultiDataSet of ${ds.numFeatureArrays} features arrays`);
     } finally {
       ds.close();
     }

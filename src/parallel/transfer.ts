@@ -1,11 +1,12 @@
 /**
- * Arrays and DataSets in a form that crosses threads: values read back once into a typed array
- * whose ArrayBuffer is then transferred (moved, not copied) with postMessage.
+ * Arrays, DataSets and MultiDataSets in a form that crosses threads: values read back once into a
+ * typed array whose ArrayBuffer is then transferred (moved, not copied) with postMessage.
  */
 import type { NDArray } from '../ndarray/ndarray.js';
 import { dtypeSize, type DataType } from '../ndarray/dtype.js';
 import { sizeOf } from '../ndarray/shape.js';
 import { DataSet } from '../data/dataset.js';
+import { MultiDataSet } from '../data/multi-dataset.js';
 import { tensorFromBytes } from '../nn/tensor-bytes.js';
 
 /** An array's raw row-major values (16-bit floats as bits) with its dtype and shape. */
@@ -15,11 +16,14 @@ export interface PackedArray {
   readonly bytes: ArrayBuffer;
 }
 
-export interface PackedDataSet {
-  readonly features: PackedArray;
-  readonly labels: PackedArray;
-  readonly featuresMask: PackedArray | null;
-  readonly labelsMask: PackedArray | null;
+/** A DataSet or MultiDataSet packed as lists of arrays (one of each for a DataSet). */
+export interface PackedBatch {
+  /** True for a MultiDataSet, false for a DataSet. */
+  readonly multi: boolean;
+  readonly features: readonly PackedArray[];
+  readonly labels: readonly PackedArray[];
+  readonly featuresMasks: readonly (PackedArray | null)[] | null;
+  readonly labelsMasks: readonly (PackedArray | null)[] | null;
 }
 
 /** Reads the array's values once into a fresh buffer (the only copy made on this side). */
@@ -33,41 +37,58 @@ export function unpackArray(p: PackedArray, op: string): NDArray {
   return tensorFromBytes(new Uint8Array(p.bytes), p.dtype, p.shape, op);
 }
 
-export function packDataSet(ds: DataSet): PackedDataSet {
-  const m = (a: NDArray | null): PackedArray | null => (a ? packArray(a) : null);
-  return { features: packArray(ds.features), labels: packArray(ds.labels), featuresMask: m(ds.featuresMask), labelsMask: m(ds.labelsMask) };
+function packList(list: readonly (NDArray | null)[]): (PackedArray | null)[] {
+  return list.map((a) => (a ? packArray(a) : null));
 }
 
-export function unpackDataSet(p: PackedDataSet, op: string): DataSet {
+export function packBatch(b: DataSet | MultiDataSet): PackedBatch {
+  if (b instanceof DataSet) {
+    return { multi: false, features: [packArray(b.features)], labels: [packArray(b.labels)], featuresMasks: [b.featuresMask && packArray(b.featuresMask)], labelsMasks: [b.labelsMask && packArray(b.labelsMask)] };
+  }
+  return {
+    multi: true, features: b.features.map(packArray), labels: b.labels.map(packArray),
+    featuresMasks: b.featuresMasks && packList(b.featuresMasks), labelsMasks: b.labelsMasks && packList(b.labelsMasks),
+  };
+}
+
+export function unpackBatch(p: PackedBatch, op: string): DataSet | MultiDataSet {
   const arrays: NDArray[] = [];
+  const u = (a: PackedArray | null | undefined): NDArray | null => {
+    if (!a) return null;
+    const x = unpackArray(a, op);
+    arrays.push(x);
+    return x;
+  };
   try {
-    const u = (a: PackedArray | null): NDArray | null => {
-      if (!a) return null;
-      const x = unpackArray(a, op);
-      arrays.push(x);
-      return x;
-    };
-    return new DataSet(u(p.features)!, u(p.labels)!, u(p.featuresMask), u(p.labelsMask));
+    if (!p.multi) return new DataSet(u(p.features[0])!, u(p.labels[0])!, u(p.featuresMasks?.[0]), u(p.labelsMasks?.[0]));
+    return new MultiDataSet(p.features.map((a) => u(a)!), p.labels.map((a) => u(a)!), p.featuresMasks?.map(u) ?? null, p.labelsMasks?.map(u) ?? null);
   } catch (e) {
     for (const a of arrays) a.close();
     throw e;
   }
 }
 
-/** Number of examples (leading axis) of a packed DataSet. */
-export function packedExamples(p: PackedDataSet): number {
-  return p.features.shape[0] ?? 0;
+function allArrays(p: PackedBatch): PackedArray[] {
+  return [...p.features, ...p.labels, ...(p.featuresMasks ?? []), ...(p.labelsMasks ?? [])].filter((a): a is PackedArray => a !== null);
+}
+
+/** Number of examples (leading axis) of a packed batch. */
+export function packedExamples(p: PackedBatch): number {
+  return p.features[0]?.shape[0] ?? 0;
 }
 
 /** The buffers to list as transferables when posting `p`. */
-export function transferables(p: PackedDataSet): ArrayBuffer[] {
-  return [p.features, p.labels, p.featuresMask, p.labelsMask].filter((a): a is PackedArray => a !== null).map((a) => a.bytes);
+export function transferables(p: PackedBatch): ArrayBuffer[] {
+  return allArrays(p).map((a) => a.bytes);
 }
 
 /** An independent copy (for posting the same batch to a second worker). */
-export function copyPackedDataSet(p: PackedDataSet): PackedDataSet {
+export function copyPackedBatch(p: PackedBatch): PackedBatch {
   const c = (a: PackedArray | null): PackedArray | null => (a ? { ...a, bytes: a.bytes.slice(0) } : null);
-  return { features: c(p.features)!, labels: c(p.labels)!, featuresMask: c(p.featuresMask), labelsMask: c(p.labelsMask) };
+  return {
+    multi: p.multi, features: p.features.map((a) => c(a)!), labels: p.labels.map((a) => c(a)!),
+    featuresMasks: p.featuresMasks && p.featuresMasks.map(c), labelsMasks: p.labelsMasks && p.labelsMasks.map(c),
+  };
 }
 
 /** A new array of rows [from, to) of a packed array (read straight from its bytes). */

@@ -106,7 +106,13 @@ export class WorkerPool {
     // A failure rejects every pending call at once; callers await them together, so one that is
     // not awaited yet must not count as an unhandled rejection.
     reply.catch(() => undefined);
-    worker.postMessage(request, [...transfer]);
+    try {
+      worker.postMessage(request, [...transfer]);
+    } catch (e) {
+      // Not sent (e.g. an uncloneable value): no reply will come for it.
+      this.queues[rank]!.pop()!.reject(new Error(`${this.describe(rank)}: could not send '${request.type}': ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+      this.updateRefs();
+    }
     return reply;
   }
 
