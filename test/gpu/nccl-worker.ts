@@ -21,12 +21,16 @@ async function run(job: Job): Promise<void> {
     process.exit(0);
   }
   const r = job.init.rank;
+  // Stages on stderr, so a hang shows where it happened.
+  const trace = (stage: string): void => void process.stderr.write(`# nccl-worker rank ${r}: ${stage} at ${Date.now() % 100000} ms\n`);
   const report: Record<string, number[] | string> = { backend: nd.getBackend().name };
   try {
     for (const dtype of ['FLOAT', 'HALF', 'BFLOAT16', 'DOUBLE'] as const) {
       const a = nd.array(Array.from({ length: 1000 }, (_, i) => (r + 1) * ((i % 7) - 3)), [10, 100], { dtype });
       const b = nd.full([3], r * 10, { dtype });
+      trace(`all-reduce ${dtype}`);
       c.allReduceMean([a, b]);
+      trace(`all-reduce ${dtype} done`);
       report[`mean_${dtype}`] = [...a.toFlatArray().slice(0, 7), ...b.toFlatArray()];
     }
     const w = nd.full([5], r === 1 ? 42 : -1);
@@ -44,7 +48,11 @@ async function run(job: Job): Promise<void> {
       report['afterAbort'] = `${(e as Error).name} after ${Date.now() - t0} ms`;
     }
     parentPort!.postMessage(report);
+  } catch (e) {
+    trace(`failed: ${(e as Error).message}`);
+    throw e;
   } finally {
     c.close();
+    trace('closed');
   }
 }
