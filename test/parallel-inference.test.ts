@@ -53,14 +53,19 @@ async function checkConcurrent(pi: ParallelInference, net: MultiLayerNetwork, xs
   for (const a of [...arrays, ...outs]) a.close();
 }
 
-test('BATCHED: 60 concurrent callers get the model output; requests are merged up to batchLimit', async () => {
+test('BATCHED: 60 then 30 concurrent callers get the model output; requests are merged up to batchLimit; worker memory stays flat', async () => {
   const net = new MultiLayerNetwork(conf).init();
   const pi = new ParallelInference(net, { workers: 2, inferenceMode: 'BATCHED', batchLimit: 8 });
   try {
     await checkConcurrent(pi, net, inputs(1, 60));
+    const memory = await pi.workerMemory();
+    await checkConcurrent(pi, net, inputs(7, 30));
+    // Each worker holds its four parameters and nothing from the requests it served.
+    assert.deepEqual((await pi.workerMemory()).map((m) => m.arrays), [4, 4]);
+    assert.deepEqual((await pi.workerMemory()).map((m) => m.totalBytes), memory.map((m) => m.totalBytes));
     const s = pi.stats();
-    assert.equal(s.requests, 60);
-    assert.ok(s.batches < 40, `${s.batches} forward passes for 60 requests`);
+    assert.equal(s.requests, 90);
+    assert.ok(s.batches < 60, `${s.batches} forward passes for 90 requests`);
     assert.ok(s.largestBatch > 3 && s.largestBatch <= 8, `largest batch ${s.largestBatch}`);
   } finally {
     await pi.close();

@@ -288,22 +288,31 @@ test('with dropout, workers draw from seeds of the main generator: a run replays
   ds.close();
 });
 
-test('main-thread memory stays flat over several fits', async () => {
+test('main-thread and worker memory stay flat over several fits', async () => {
   const ds = clusters(new Rng(6), 40);
   const net = new MultiLayerNetwork(conf({ updater: { type: 'adam', learningRate: 0.01 } })).init();
   net.setListeners(new Recorder());
   const wrapper = new ParallelWrapper(net, { workers: 2, trainingMode: 'SHARED_GRADIENTS' });
+  await assert.rejects(wrapper.workerMemory(), /no workers are running/);
   const reports = [];
+  const workers = [];
   try {
     for (let i = 0; i < 4; i++) {
       await wrapper.fit(new ListDataSetIterator(ds, 5), 1);
       reports.push(memoryReport());
+      workers.push(await wrapper.workerMemory());
     }
   } finally {
     await wrapper.close();
   }
   assert.equal(reports[3]!.arrays, reports[1]!.arrays);
   assert.equal(reports[3]!.totalBytes, reports[1]!.totalBytes);
+  // The workers too: each holds its replica and nothing more from fit to fit.
+  for (let k = 0; k < 2; k++) {
+    assert.ok(workers[1]![k]!.arrays > 0);
+    assert.equal(workers[3]![k]!.arrays, workers[1]![k]!.arrays, `worker ${k} arrays`);
+    assert.equal(workers[3]![k]!.totalBytes, workers[1]![k]!.totalBytes, `worker ${k} bytes`);
+  }
   net.close();
   ds.close();
 });

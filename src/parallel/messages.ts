@@ -1,4 +1,5 @@
 /** The messages between the main thread and parallel workers (all structured-clonable). */
+import type { MemoryReport } from '../ndarray/memory.js';
 import type { CollectiveInit } from './collective-factory.js';
 import type { PackedArray, PackedBatch } from './transfer.js';
 
@@ -34,7 +35,9 @@ export type WorkerRequest =
   /** The replica's bytes (ModelSerializer format, with updater state). */
   | { readonly type: 'save' }
   /** The replica's output for `input`. */
-  | { readonly type: 'output'; readonly input: PackedArray };
+  | { readonly type: 'output'; readonly input: PackedArray }
+  /** The worker's memoryReport() (leak checks, tuning). */
+  | { readonly type: 'memory' };
 
 export type WorkerReply =
   | { readonly type: 'ready' }
@@ -42,6 +45,7 @@ export type WorkerReply =
   | { readonly type: 'stepped'; readonly score: number | null }
   | { readonly type: 'saved'; readonly model: Uint8Array }
   | { readonly type: 'output'; readonly output: PackedArray }
+  | { readonly type: 'memory'; readonly report: MemoryReport }
   | { readonly type: 'error'; readonly name: string; readonly message: string; readonly stack: string | null };
 
 export type ReplyOf<T extends WorkerReply['type']> = Extract<WorkerReply, { type: T }>;

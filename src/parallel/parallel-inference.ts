@@ -7,6 +7,7 @@
  * is read. The workers hold a snapshot of the model taken at construction.
  */
 import type { NDArray } from '../ndarray/ndarray.js';
+import type { MemoryReport } from '../ndarray/memory.js';
 import type { MultiLayerNetwork } from '../nn/multilayer-network.js';
 import { serializeModel } from '../nn/model-serializer.js';
 import { defaultWorkerCount, workerBackendNames } from './devices.js';
@@ -127,6 +128,13 @@ export class ParallelInference implements AsyncDisposable {
       this.queue.push({ input, rows: x.shape[0]!, solo: this.inferenceMode === 'SEQUENTIAL', resolve, reject });
       this.schedulePump();
     });
+  }
+
+  /** Each worker's memoryReport(), in worker order. */
+  async workerMemory(): Promise<MemoryReport[]> {
+    const pool = await this.started;
+    this.checkUsable(pool);
+    return pool.memory();
   }
 
   /** Stops the workers; requests not yet answered reject. */

@@ -17,6 +17,7 @@
  */
 import type { ResourceLimits } from 'node:worker_threads';
 import { dtypeSize } from '../ndarray/dtype.js';
+import type { MemoryReport } from '../ndarray/memory.js';
 import { scope } from '../ndarray/scope.js';
 import { nextRandomState } from '../random/generator.js';
 import type { DataSet } from '../data/dataset.js';
@@ -140,6 +141,12 @@ export class ParallelWrapper implements AsyncDisposable {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Each worker's memoryReport() (arrays and bytes it holds), in worker order; throws when no workers run. */
+  async workerMemory(): Promise<MemoryReport[]> {
+    if (!this.pool) throw new Error('ParallelWrapper.workerMemory: no workers are running (they start with the first fit)');
+    return this.pool.memory();
   }
 
   /** Stops the worker threads. */

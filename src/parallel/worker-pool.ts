@@ -5,6 +5,7 @@
  * wake up and throw), every pending call rejects with the cause, and all threads are terminated.
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { MemoryReport } from '../ndarray/memory.js';
 import type { CollectiveGroup } from './collective.js';
 import type { CollectiveInit } from './collective-factory.js';
 import type { ReplyOf, WorkerReply, WorkerRequest, WorkerRole, WorkerSetup } from './messages.js';
@@ -114,6 +115,12 @@ export class WorkerPool {
       this.updateRefs();
     }
     return reply;
+  }
+
+  /** Each worker's memoryReport(), in worker order. */
+  async memory(): Promise<MemoryReport[]> {
+    const replies = await Promise.all(this.workers.map((_, k) => this.call(k, { type: 'memory' }, 'memory')));
+    return replies.map((r) => r.report);
   }
 
   /**

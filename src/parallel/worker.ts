@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { setBackend } from '../backend/registry.js';
+import { memoryReport } from '../ndarray/memory.js';
 import { openCollective } from './collective-factory.js';
 import { errorReply, type WorkerReply, type WorkerRequest, type WorkerSetup } from './messages.js';
 import { TrainingReplica } from './training-replica.js';
@@ -33,7 +34,7 @@ function send(reply: WorkerReply): void {
 port.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply;
   try {
-    reply = replica.handle(req);
+    reply = req.type === 'memory' ? { type: 'memory', report: memoryReport() } : replica.handle(req);
   } catch (e) {
     reply = errorReply(e);
   }
