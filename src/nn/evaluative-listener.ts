@@ -11,6 +11,7 @@ import { DataSet } from '../data/dataset.js';
 import type { DataSetIterator } from '../data/iterator.js';
 import { Evaluation } from '../eval/classification.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
+import { forEachBatch } from './training-core.js';
 
 /** What an evaluation offers (Evaluation, RegressionEvaluation, ROC, ROCMultiClass, ROCBinary; DL4J's IEvaluation). */
 export interface IEvaluation {
@@ -37,19 +38,8 @@ export function doEvaluation(model: OutputModel, data: DataSet | DataSetIterator
       const out = Array.isArray(result) ? result[0]! : result;
       for (const e of evaluations) e.eval(ds.labels, out, ds.labelsMask ?? undefined);
     });
-  if (data instanceof DataSet) {
-    one(data);
-    return;
-  }
-  if (data.resetSupported) data.reset();
-  while (data.hasNext()) {
-    const ds = data.next();
-    try {
-      one(ds);
-    } finally {
-      ds.close();
-    }
-  }
+  if (data instanceof DataSet) one(data);
+  else forEachBatch('doEvaluation', data, 0, one);
 }
 
 /** When the listener evaluates: after iterations or at the end of epochs (DL4J's InvocationType). */
