@@ -1,9 +1,10 @@
 /**
  * The Collective of CUDA workers: NCCL all-reduce and broadcast between device buffers, queued on
  * each worker's stream (no trip through the host). The main thread makes the unique id; each worker
- * joins with ncclCommInitRank on the device its thread is bound to. A worker waits for its
- * collectives by polling the stream and the group's abort flag, so when a peer dies the survivors
- * abort their communicators (which stops the stuck NCCL kernels) instead of hanging.
+ * joins with ncclCommInitRank on the device its thread is bound to. Before queueing a collective
+ * the ranks meet at a host barrier (microseconds, abortable, with a timeout): a peer that failed or
+ * died is noticed there, before any NCCL kernel waits for it on the GPU, so the survivors throw and
+ * nothing hangs. A collective is then waited for by polling the stream, also abortable.
  */
 import type { NDArray } from '../ndarray/ndarray.js';
 import { formatShape } from '../ndarray/shape.js';
@@ -15,8 +16,8 @@ import { check, cu, type Handle } from '../backend/cuda/driver.js';
 import { NCCL_AVG, checkNccl, nccl, ncclType, ncclUniqueId } from '../backend/cuda/nccl.js';
 import { ptrOf } from '../backend/cuda/tensor.js';
 import { CollectiveAbortedError, type Collective, type CollectiveGroup, type CollectiveInitBase } from './collective.js';
+import { HostBarrier, abortBarrier, createBarrierControl } from './host-barrier.js';
 
-const ABORTED = 0;
 const CUDA_ERROR_NOT_READY = 600;
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 /** Spin this long on cuStreamQuery before sleeping between polls (a step's all-reduce is usually done by then). */
@@ -26,7 +27,7 @@ export interface NcclCollectiveInit extends CollectiveInitBase {
   readonly kind: 'nccl';
   /** ncclUniqueId bytes. */
   readonly id: readonly number[];
-  /** Int32 abort flag shared by the group. */
+  /** The group's host barrier words (host-barrier.ts). */
   readonly control: SharedArrayBuffer;
   readonly timeoutMs: number;
 }
@@ -36,15 +37,13 @@ export function createNcclGroup(size: number, options: { timeoutMs?: number } = 
   if (!Number.isInteger(size) || size < 1) throw new Error(`createNcclGroup: size must be a positive integer, got ${size}`);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const id = ncclUniqueId();
-  const control = new SharedArrayBuffer(4);
-  const words = new Int32Array(control);
+  const control = createBarrierControl();
   return {
     kind: 'nccl',
     size,
     inits: Array.from({ length: size }, (_, rank): NcclCollectiveInit => ({ kind: 'nccl', rank, size, id, control, timeoutMs })),
     abort(): void {
-      Atomics.store(words, ABORTED, 1);
-      Atomics.notify(words, ABORTED);
+      abortBarrier(control);
     },
     close(): void {
       // The communicators belong to the workers; nothing is held here.
@@ -56,7 +55,7 @@ export class NcclCollective implements Collective {
   readonly rank: number;
   readonly size: number;
   private comm: Handle;
-  private readonly words: Int32Array;
+  private readonly hostBarrier: HostBarrier;
   private readonly timeoutMs: number;
   private readonly backend: CudaBackend;
   private scratch: NDArray | null = null;
@@ -64,7 +63,7 @@ export class NcclCollective implements Collective {
   constructor(init: NcclCollectiveInit) {
     this.rank = init.rank;
     this.size = init.size;
-    this.words = new Int32Array(init.control);
+    this.hostBarrier = new HostBarrier(init.control, init.rank, init.size, init.timeoutMs, 'NcclCollective');
     this.timeoutMs = init.timeoutMs;
     const b = getBackend();
     if (!(b.name === 'cuda' || b.name.startsWith('cuda:'))) throw new Error(`NcclCollective: rank ${init.rank} runs on backend '${b.name}', not a CUDA device`);
@@ -95,7 +94,7 @@ export class NcclCollective implements Collective {
     this.scratch = null;
     if (!this.comm) return;
     // After a peer failed, destroying would wait for it: abort instead (it stops pending operations).
-    if (Atomics.load(this.words, ABORTED) !== 0) this.abortComm();
+    if (this.hostBarrier.aborted) this.abortComm();
     else checkNccl(nccl().commDestroy(this.comm), 'ncclCommDestroy', 'NcclCollective.close');
     this.comm = null;
   }
@@ -107,6 +106,12 @@ export class NcclCollective implements Collective {
     for (const a of arrays) {
       if (a.backend !== this.backend) throw new Error(`NcclCollective.${op}: an array ${formatShape(a.shape)} ${a.dtype} lives on '${a.backend.name}', not this rank's '${this.backend.name}'`);
       if (!a.isContiguous) throw new Error(`NcclCollective.${op}: arrays must be contiguous, got a view ${formatShape(a.shape)} with strides [${a.strides.join(', ')}]`);
+    }
+    try {
+      this.hostBarrier.wait(op);
+    } catch (e) {
+      this.abortComm();
+      throw e;
     }
     device.makeCurrent();
     const lib = nccl();
@@ -121,9 +126,9 @@ export class NcclCollective implements Collective {
   }
 
   private checkAborted(op: string): void {
-    if (Atomics.load(this.words, ABORTED) !== 0) {
+    if (this.hostBarrier.aborted) {
       this.abortComm();
-      throw new CollectiveAbortedError(`NcclCollective.${op}: rank ${this.rank} of ${this.size}: the group was aborted (another worker failed)`);
+      this.hostBarrier.checkAborted(op);
     }
   }
 
@@ -145,10 +150,11 @@ export class NcclCollective implements Collective {
       this.checkAborted(op);
       const waited = performance.now() - start;
       if (waited > this.timeoutMs) {
+        this.hostBarrier.abort();
         this.abortComm();
         throw new CollectiveAbortedError(`NcclCollective.${op}: rank ${this.rank} waited ${this.timeoutMs} ms for the other ${this.size - 1} ranks; the communicator is aborted`);
       }
-      if (waited > SPIN_MS) Atomics.wait(this.words, ABORTED, 0, 1);
+      if (waited > SPIN_MS) this.hostBarrier.pause(1);
     }
   }
 }

@@ -12,16 +12,11 @@
 import type { NDArray } from '../ndarray/ndarray.js';
 import { dtypeSize, type DataType } from '../ndarray/dtype.js';
 import { formatShape } from '../ndarray/shape.js';
-import { CollectiveAbortedError, type Collective, type CollectiveGroup, type CollectiveInitBase } from './collective.js';
+import type { Collective, CollectiveGroup, CollectiveInitBase } from './collective.js';
+import { HostBarrier, abortBarrier, createBarrierControl } from './host-barrier.js';
 
-/** Control words (Int32) of a group. */
-const COUNT = 0;
-const GENERATION = 1;
-const ABORTED = 2;
-const CONTROL_INTS = 4;
 /** Each slot starts with [pieces, bytes] (Int32) so ranks can check they passed the same arrays. */
 const HEADER_BYTES = 16;
-const POLL_MS = 100;
 const DEFAULT_SLOT_BYTES = 4 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -51,17 +46,15 @@ export function createSharedMemoryGroup(size: number, options: SharedMemoryGroup
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new Error(`${where}: timeoutMs must be positive, got ${timeoutMs}`);
   const slotBytes = Math.ceil(requested / 8) * 8;
-  const control = new SharedArrayBuffer(CONTROL_INTS * 4);
+  const control = createBarrierControl();
   const data = new SharedArrayBuffer(2 * size * (HEADER_BYTES + slotBytes));
-  const words = new Int32Array(control);
   const inits = Array.from({ length: size }, (_, rank): SharedMemoryCollectiveInit => ({ kind: 'shared-memory', rank, size, control, data, slotBytes, timeoutMs }));
   return {
     kind: 'shared-memory',
     size,
     inits,
     abort(): void {
-      Atomics.store(words, ABORTED, 1);
-      Atomics.notify(words, GENERATION);
+      abortBarrier(control);
     },
     close(): void {
       // Nothing to release: the buffers go with the last reference.
@@ -87,11 +80,10 @@ function typedView(dtype: DataType, buffer: ArrayBufferLike, byteOffset: number,
 export class SharedMemoryCollective implements Collective {
   readonly rank: number;
   readonly size: number;
-  private readonly control: Int32Array;
+  private readonly hostBarrier: HostBarrier;
   private readonly data: SharedArrayBuffer;
   private readonly slotBytes: number;
   private readonly stride: number;
-  private readonly timeoutMs: number;
   /** Rounds done so far: selects the region (rounds alternate between two). */
   private rounds = 0;
   /** Host staging for reads and writes (backends read into and write from unshared memory only). */
@@ -102,17 +94,16 @@ export class SharedMemoryCollective implements Collective {
   constructor(init: SharedMemoryCollectiveInit) {
     this.rank = init.rank;
     this.size = init.size;
-    this.control = new Int32Array(init.control);
+    this.hostBarrier = new HostBarrier(init.control, init.rank, init.size, init.timeoutMs, 'SharedMemoryCollective');
     this.data = init.data;
     this.slotBytes = init.slotBytes;
     this.stride = HEADER_BYTES + init.slotBytes;
-    this.timeoutMs = init.timeoutMs;
   }
 
   allReduceMean(arrays: readonly NDArray[]): void {
     this.run('allReduceMean', arrays, (pieces, region) => {
       this.publish(pieces, region);
-      this.barrierWait('allReduceMean');
+      this.hostBarrier.wait('allReduceMean');
       this.checkPeers('allReduceMean', pieces, region, null);
       for (const p of pieces) this.reducePiece(p, region);
     });
@@ -122,7 +113,7 @@ export class SharedMemoryCollective implements Collective {
     if (!Number.isInteger(root) || root < 0 || root >= this.size) throw new Error(`SharedMemoryCollective.broadcast: root ${root} is not a rank of a group of ${this.size}`);
     this.run('broadcast', arrays, (pieces, region) => {
       if (this.rank === root) this.publish(pieces, region);
-      this.barrierWait('broadcast');
+      this.hostBarrier.wait('broadcast');
       if (this.rank === root) return;
       this.checkPeers('broadcast', pieces, region, root);
       for (const p of pieces) {
@@ -136,7 +127,7 @@ export class SharedMemoryCollective implements Collective {
 
   barrier(): void {
     this.checkOpen('barrier');
-    this.barrierWait('barrier');
+    this.hostBarrier.wait('barrier');
   }
 
   close(): void {
@@ -236,41 +227,9 @@ export class SharedMemoryCollective implements Collective {
     return this.sums.subarray(0, count);
   }
 
-  // ---- barrier ------------------------------------------------------------------------------------
-
   private checkOpen(op: string): void {
     if (this.closedFlag) throw new Error(`SharedMemoryCollective.${op}: the collective is closed`);
-    this.checkAborted(op);
-  }
-
-  private checkAborted(op: string): void {
-    if (Atomics.load(this.control, ABORTED) !== 0) {
-      throw new CollectiveAbortedError(`SharedMemoryCollective.${op}: rank ${this.rank} of ${this.size}: the group was aborted (another worker failed)`);
-    }
-  }
-
-  /** Sense-counting barrier: the last rank to arrive resets the count and advances the generation. */
-  private barrierWait(op: string): void {
-    const c = this.control;
-    this.checkAborted(op);
-    const generation = Atomics.load(c, GENERATION);
-    if (Atomics.add(c, COUNT, 1) === this.size - 1) {
-      Atomics.store(c, COUNT, 0);
-      Atomics.add(c, GENERATION, 1);
-      Atomics.notify(c, GENERATION);
-      return;
-    }
-    const deadline = performance.now() + this.timeoutMs;
-    while (Atomics.load(c, GENERATION) === generation) {
-      this.checkAborted(op);
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        Atomics.store(c, ABORTED, 1);
-        Atomics.notify(c, GENERATION);
-        throw new CollectiveAbortedError(`SharedMemoryCollective.${op}: rank ${this.rank} waited ${this.timeoutMs} ms for the other ${this.size - 1} ranks; the group is aborted`);
-      }
-      Atomics.wait(c, GENERATION, generation, Math.min(left, POLL_MS));
-    }
+    this.hostBarrier.checkAborted(op);
   }
 }
 
