@@ -11,6 +11,7 @@ export { noGrad, isGradEnabled } from './autodiff/tape.js';
 export * from './ops/index.js';
 export type { Backend, BackendInfo, TensorRef } from './backend/backend.js';
 export { getBackend, setBackend, backendByName, backendStatus, backendInfo, registerBackendProvider, type BackendProvider, type BackendStatus } from './backend/registry.js';
+export { configureCuda, cudaConfiguration, type CudaConfiguration } from './backend/cuda/config.js';
 export { gradCheck, type GradCheckOptions, type GradCheckResult, type GradCheckEntry } from './autodiff/gradcheck.js';
 export { activate, isActivation, ACTIVATIONS, type Activation, type ActivationOptions } from './nn/activations.js';
 export { computeLoss, computeScoreArray, LOSS_FUNCTIONS, type LossFunction, type LossInput } from './nn/losses.js';
@@ -41,8 +42,8 @@ export { ComputationGraph, type MultiDataSetIterator, type GraphTrainingData } f
 export { ComputationGraphConfiguration, resolveGraph, validateGraph, graphToJSON, graphFromJSON, type LayerVertexEntry, type GraphVertexEntry, type VertexEntry, type ResolvedGraph, type ResolvedVertex, type ResolvedLayerVertex, type ResolvedGraphVertex } from './nn/graph/graph-config.js';
 export { type VertexConfig, type VertexType, type ElementWiseOp, type MergeVertexConfig, type ElementWiseVertexConfig, type SubsetVertexConfig, type StackVertexConfig, type UnstackVertexConfig, type ScaleVertexConfig, type ShiftVertexConfig, type L2VertexConfig, type L2NormalizeVertexConfig, type ReshapeVertexConfig, type PreprocessorVertexConfig, type PreProcessorConfig, type CnnToFeedForwardConfig, type FeedForwardToCnnConfig } from './nn/graph/vertex-config.js';
 export { TrainingCore, type BatchIterator, type KeyedLayer, type GradientExchange } from './nn/training-core.js';
-export { deserializeGraph, type RestoredGraph } from './nn/model-serializer.js';
 export * from './parallel/index.js';
+export { deserializeGraph, type RestoredGraph } from './nn/model-serializer.js';
 export { BIDIRECTIONAL_MODES, type RecurrentOptions, type LstmLayerConfig, type SimpleRnnLayerConfig, type RecurrentLayerConfig, type BidirectionalLayerConfig, type BidirectionalMode, type LastTimeStepLayerConfig, type RnnOutputLayerConfig, type EmbeddingLayerConfig, type EmbeddingSequenceLayerConfig, type SequenceLayerConfig, type RecurrentInputType } from './nn/recurrent-config.js';
 export { LstmLayer, SimpleRnnLayer, BidirectionalLayer, LastTimeStepLayer, RnnOutputLayer, EmbeddingLayer, EmbeddingSequenceLayer } from './nn/layers/index.js';
 export { computeTimeSeriesLoss, type TimeSeriesLossInput } from './nn/layers/rnn-output.js';
