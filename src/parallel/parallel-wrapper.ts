@@ -18,19 +18,14 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { dtypeSize } from '../ndarray/dtype.js';
 import type { MemoryReport } from '../ndarray/memory.js';
-import { scope } from '../ndarray/scope.js';
-import { nextRandomState } from '../random/generator.js';
 import type { DataSet } from '../data/dataset.js';
 import type { MultiDataSet } from '../data/multi-dataset.js';
 import type { BatchIterator } from '../nn/training-core.js';
-import type { TrainableModel } from '../nn/listeners.js';
-import { serializeModel } from '../nn/model-serializer.js';
 import { createCollectiveGroup } from './collective-factory.js';
 import { defaultWorkerCount, workerBackendNames } from './devices.js';
 import { WorkerPool } from './worker-pool.js';
-import { BatchPrefetcher } from './prefetch.js';
-import { isGraph, modelFromBytes, type ParallelModel } from './parallel-model.js';
-import { copyPackedBatch, packedExamples, transferables } from './transfer.js';
+import type { ParallelModel } from './parallel-model.js';
+import { TrainingRun } from './training-run.js';
 
 export type TrainingMode = 'AVERAGING' | 'SHARED_GRADIENTS';
 
@@ -65,11 +60,6 @@ function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`ParallelWrapper: ${name} must be a positive integer, got ${value}`);
   return value;
 }
-
-const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
-
-/** Spreads worker seeds apart (2^64 / golden ratio, odd). */
-const WORKER_SEED_STRIDE = 0x9e3779b97f4a7c15n;
 
 export class ParallelWrapper implements AsyncDisposable {
   readonly model: ParallelModel;
@@ -130,7 +120,7 @@ export class ParallelWrapper implements AsyncDisposable {
     try {
       const pool = await this.startPool();
       try {
-        await this.train(pool, data, epochs, options);
+        await new TrainingRun(pool, this.model, this).run(data, epochs, options.stopRequested);
       } catch (e) {
         const err = e instanceof Error ? e : new Error(String(e));
         pool.fail(err);
@@ -166,117 +156,16 @@ export class ParallelWrapper implements AsyncDisposable {
     // Parameters plus a few updater-state arrays per parameter fit in one collective round.
     const payloadBytes = [...this.model.paramTable().values()].reduce((n, a) => n + a.size * dtypeSize(a.dtype), 0) * 3;
     const collective = await createCollectiveGroup(this.workerBackends, { payloadBytes, ...(this.collectiveTimeoutMs === undefined ? {} : { timeoutMs: this.collectiveTimeoutMs }) });
-    this.pool = await WorkerPool.start({
+    const pool = await WorkerPool.start({
       owner: 'ParallelWrapper', role: 'train', backends: this.workerBackends, collective, modules: this.workerModules,
       ...(this.workerResourceLimits ? { resourceLimits: this.workerResourceLimits } : {}),
     });
-    return this.pool;
-  }
-
-  private async train(pool: WorkerPool, data: BatchIterator<DataSet | MultiDataSet>, epochs: number, options: ParallelFitOptions): Promise<void> {
-    const n = this.workers;
-    const ranks = Array.from({ length: n }, (_, k) => k);
-    const model = this.model;
-    const shared = this.trainingMode === 'SHARED_GRADIENTS';
-    const graph = isGraph(model);
-    const bytes = serializeModel(model);
-    // One copy of the model that every worker reads.
-    const modelBuffer = new SharedArrayBuffer(bytes.byteLength);
-    new Uint8Array(modelBuffer).set(bytes);
-    // Worker seeds come from this thread's generator: a run replays after setSeed, yet workers differ.
-    const { seed, stream } = nextRandomState(undefined, 'ParallelWrapper.fit');
-    const workerSeed = (k: number): bigint => BigInt.asUintN(64, seed + (BigInt(stream) << 32n) + BigInt(k + 1) * WORKER_SEED_STRIDE);
-    await Promise.all(ranks.map((k) => pool.call(k, { type: 'load', model: modelBuffer, graph, sharedGradients: shared, seed: workerSeed(k) }, 'done')));
-
-    let iteration = model.iterationCount;
-    let epoch = model.epochCount;
-    let score: number | null = null;
-    const view: TrainableModel = {
-      score(): number {
-        if (score === null) throw new Error('ParallelWrapper: no score yet (scores are collected only while the model has listeners)');
-        return score;
-      },
-      get iterationCount(): number {
-        return iteration;
-      },
-      get epochCount(): number {
-        return epoch;
-      },
-    };
-    const listeners = model.listeners;
-    const wantScore = listeners.length > 0;
-
-    /** Examples each worker trained on since the last averaging: the weights of the next one. */
-    const seen = new Array<number>(n).fill(0);
-    let roundsSinceAverage = 0;
-    const average = async (updaters: boolean): Promise<void> => {
-      const total = sum(seen);
-      await Promise.all(ranks.map((k) => pool.call(k, { type: 'average', scale: total === 0 ? 1 : (seen[k]! * n) / total, updaters }, 'done')));
-      seen.fill(0);
-      roundsSinceAverage = 0;
-    };
-
-    /** Copies rank 0's replica (parameters, updater state) and the counters into the wrapped model. */
-    const syncModel = async (): Promise<void> => {
-      const saved = await pool.call(0, { type: 'save' }, 'saved');
-      const trained = modelFromBytes(saved.model, graph, 'ParallelWrapper: the trained replica');
-      try {
-        scope(() => model.setParams(trained.params()));
-        model.setUpdaterState(trained.updaterState());
-      } finally {
-        trained.close();
-      }
-      model.iterationCount = iteration;
-      model.epochCount = epoch;
-    };
-
-    const prefetch = new BatchPrefetcher(data, Math.max(this.prefetchBuffer, n), 'ParallelWrapper.fit');
-    let stopped = false;
-    for (let e = 0; e < epochs && !stopped; e++) {
-      for (const l of listeners) l.onEpochStart?.(view);
-      prefetch.startEpoch(e);
-      for (;;) {
-        const batches = prefetch.take(n);
-        if (batches.length === 0) break;
-        // A short last round: workers without a batch step on a copy with weight 0, so every
-        // replica takes the same steps; in AVERAGING their replicas are averaged away right after.
-        if (batches.length < n && !shared && roundsSinceAverage > 0) await average(this.averageUpdaters);
-        if (!graph && batches.some((b) => b.multi)) throw new Error('ParallelWrapper.fit: the iterator returned a MultiDataSet; a MultiLayerNetwork trains on DataSets (use a ComputationGraph)');
-        const examples = batches.map(packedExamples);
-        const combined = sum(examples);
-        // Copies first: posting a batch moves its buffers away.
-        const inputs = ranks.map((k) => batches[k] ?? copyPackedBatch(batches[0]!));
-        const calls = ranks.map((k) => {
-          const share = k < batches.length && combined > 0 ? (examples[k]! * n) / combined : 0;
-          return pool.call(k, { type: 'step', data: inputs[k]!, gradientScale: share, iteration, epoch, wantScore }, 'stepped', transferables(inputs[k]!));
-        });
-        prefetch.fill();
-        const replies = await Promise.all(calls);
-        examples.forEach((x, k) => (seen[k]! += x));
-        roundsSinceAverage++;
-        if (wantScore && combined > 0) score = examples.reduce((s, x, k) => s + x * (replies[k]!.score ?? NaN), 0) / combined;
-        // The epoch's last round is always followed by an averaging.
-        const averaged = !shared && (roundsSinceAverage >= this.averagingFrequency || !prefetch.hasMore());
-        if (averaged) await average(this.averageUpdaters);
-        if (shared || averaged || !this.reportScoreAfterAveraging) for (const l of listeners) l.iterationDone?.(view, iteration, epoch);
-        iteration++;
-        if (options.stopRequested?.()) {
-          stopped = true;
-          break;
-        }
-      }
-      prefetch.clear();
-      // Only left after an early stop.
-      if (!shared && roundsSinceAverage > 0) await average(this.averageUpdaters);
-      // Epoch listeners get the wrapped model itself, brought up to date (checkpoints, evaluation).
-      if (listeners.some((l) => l.onEpochEnd)) await syncModel();
-      for (const l of listeners) l.onEpochEnd?.(model);
-      epoch++;
+    if (this.closedFlag) {
+      // close() ran while the workers were starting.
+      await pool.terminate();
+      throw new Error('ParallelWrapper.fit: the wrapper was closed while its workers started');
     }
-    // Trainable values are already identical in SHARED_GRADIENTS; this merges the replicas'
-    // non-trainable state (batch-normalization statistics), which each computed from its own data.
-    if (shared) await average(false);
-
-    await syncModel();
+    this.pool = pool;
+    return pool;
   }
 }
