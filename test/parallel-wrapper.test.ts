@@ -132,7 +132,7 @@ test('AVERAGING with frequency 1 and Sgd equals one model on the combined batch 
 });
 
 /** Replicas trained one after another as the workers do, averaged every `frequency` rounds in float64. */
-function simulateAveraging(start: MultiLayerNetwork, batches: DataSet[], workers: number, frequency: number, averageUpdaters: boolean): { params: number[]; state: Record<string, number[]> } {
+function simulateAveraging(start: MultiLayerNetwork, batches: DataSet[], workers: number, frequency: number, averageUpdaters: boolean): { params: number[]; state: Record<string, number[]>; scores: number[] } {
   const replicas = Array.from({ length: workers }, () => start.clone());
   const rounds = batches.length / workers;
   const average = (): void => {
@@ -154,34 +154,41 @@ function simulateAveraging(start: MultiLayerNetwork, batches: DataSet[], workers
     }
     for (const a of Object.values(meanState)) a.close();
   };
+  const scores: number[] = [];
   for (let round = 0; round < rounds; round++) {
     replicas.forEach((r, k) => {
       r.iterationCount = start.iterationCount + round;
       r.epochCount = start.epochCount;
       r.fit(batches[round * workers + k]!);
     });
+    scores.push(replicas.reduce((s, r) => s + r.score(), 0) / workers);
     if ((round + 1) % frequency === 0) average();
   }
   const state: Record<string, number[]> = {};
   for (const [k, a] of Object.entries(replicas[0]!.updaterState())) state[k] = a.toFlatArray();
   const params = flat(replicas[0]!.params());
   for (const r of replicas) r.close();
-  return { params, state };
+  return { params, state, scores };
 }
 
 for (const averageUpdaters of [true, false]) {
-  test(`AVERAGING with Adam, frequency 2, averageUpdaters ${averageUpdaters}: matches replicas simulated one after another`, async () => {
+  test(`AVERAGING with Adam, frequency 2, averageUpdaters ${averageUpdaters}: parameters, updater state and per-round scores match replicas simulated one after another`, async () => {
     const c = conf({ updater: { type: 'adam', learningRate: 0.03 } });
     const ds = clusters(new Rng(3), 48);
     const net = new MultiLayerNetwork(c).init();
     const batches = ds.batchBy(6); // 8 batches: 4 rounds of 2 workers, averaged after rounds 2 and 4
     const expected = simulateAveraging(net, batches, 2, 2, averageUpdaters);
-    const wrapper = new ParallelWrapper(net, { workers: 2, trainingMode: 'AVERAGING', averagingFrequency: 2, averageUpdaters });
+    // Listeners after every round (not only after averagings): the mean of the replicas' scores.
+    const seen = new Recorder();
+    net.setListeners(seen);
+    const wrapper = new ParallelWrapper(net, { workers: 2, trainingMode: 'AVERAGING', averagingFrequency: 2, averageUpdaters, reportScoreAfterAveraging: false });
     try {
       await wrapper.fit(new ListDataSetIterator(ds, 6), 1);
     } finally {
       await wrapper.close();
     }
+    assert.deepEqual(seen.iterations, [0, 1, 2, 3]);
+    assertClose(seen.scores, expected.scores, { rtol: 1e-9, message: 'scores' });
     assertClose(flat(net.params()), expected.params, { rtol: 1e-9, atol: 1e-12, message: 'parameters' });
     const state = net.updaterState();
     assert.deepEqual(Object.keys(state).sort(), Object.keys(expected.state).sort());
