@@ -88,6 +88,21 @@ test('SEQUENTIAL: one forward pass per request; queueLimit 3 holds callers back 
   net.close();
 });
 
+test('updateModel: later requests use the new parameters', async () => {
+  const net = new MultiLayerNetwork(conf).init();
+  const other = new MultiLayerNetwork({ ...conf, seed: 99 }).init();
+  const pi = new ParallelInference(net, { workers: 2 });
+  try {
+    await checkConcurrent(pi, net, inputs(8, 6));
+    await pi.updateModel(other);
+    await checkConcurrent(pi, other, inputs(9, 6));
+  } finally {
+    await pi.close();
+  }
+  net.close();
+  other.close();
+});
+
 test('a bad input fails only its own caller, also when merged with good ones', async () => {
   const net = new MultiLayerNetwork(conf).init();
   const pi = new ParallelInference(net, { workers: 1, inferenceMode: 'BATCHED' });

@@ -54,6 +54,19 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+/** The model's bytes (parameters, no updater state) in one buffer every worker reads. */
+function snapshot(model: MultiLayerNetwork): SharedArrayBuffer {
+  const bytes = serializeModel(model, { saveUpdater: false });
+  const buffer = new SharedArrayBuffer(bytes.byteLength);
+  new Uint8Array(buffer).set(bytes);
+  return buffer;
+}
+
+/** Loads the model into every worker (queued behind the requests each already has). */
+async function loadAll(pool: WorkerPool, model: SharedArrayBuffer): Promise<void> {
+  await Promise.all(pool.backends.map((_, k) => pool.call(k, { type: 'load', model, graph: false, sharedGradients: false }, 'done')));
+}
+
 /** Same dtype and shape beyond the example axis: can share a forward pass. */
 function mergeable(a: PackedArray, b: PackedArray): boolean {
   return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => i === 0 || d === b.shape[i]);
@@ -86,14 +99,12 @@ export class ParallelInference implements AsyncDisposable {
     this.queueLimit = positiveInteger('queueLimit', options.queueLimit ?? 64);
     const backends = workerBackendNames(this.workers);
     this.workerBackends = backends;
-    const bytes = serializeModel(model, { saveUpdater: false });
-    const modelBuffer = new SharedArrayBuffer(bytes.byteLength);
-    new Uint8Array(modelBuffer).set(bytes);
+    const modelBuffer = snapshot(model);
     const modules = (options.workerModules ?? []).map(String);
     this.started = (async () => {
       const pool = await WorkerPool.start({ owner: 'ParallelInference', role: 'infer', backends, collective: null, modules });
       try {
-        await Promise.all(backends.map((_, k) => pool.call(k, { type: 'load', model: modelBuffer, graph: false, sharedGradients: false }, 'done')));
+        await loadAll(pool, modelBuffer);
       } catch (e) {
         await pool.terminate();
         throw e;
@@ -104,6 +115,17 @@ export class ParallelInference implements AsyncDisposable {
     })();
     // Callers see a start failure through output(); it must not count as unhandled meanwhile.
     this.started.catch(() => undefined);
+  }
+
+  /**
+   * Replaces the workers' model by a copy of `model` as it is now (DL4J's updateModel): requests
+   * already handed to a worker finish on the old model, later ones use the new one.
+   */
+  async updateModel(model: MultiLayerNetwork): Promise<void> {
+    const modelBuffer = snapshot(model);
+    const pool = await this.started;
+    this.checkUsable(pool);
+    await loadAll(pool, modelBuffer);
   }
 
   /** Counts of requests and forward passes so far. */
