@@ -22,6 +22,16 @@ const CUDNN_FMA_MATH = 3;
 /** sizeof(cudnnConvolution*AlgoPerf_t): algo, status, time (float), memory (size_t at 16), determinism, mathType, reserved[3]. */
 const PERF_BYTES = 48;
 const MAX_ALGOS = 8;
+/**
+ * FFT and Winograd algorithms per pass (cudnnConvolution*Algo_t). With HALF/BFLOAT16 they transform
+ * in reduced precision, which loses far more than float32 accumulation does (parity with the CPU
+ * failed for BFLOAT16), so 16-bit convolutions choose among the GEMM-based algorithms only.
+ */
+const TRANSFORM_ALGOS: Record<Pass, ReadonlySet<number>> = {
+  forward: new Set([4, 5, 6, 7]),
+  backwardData: new Set([2, 3, 4, 5]),
+  backwardFilter: new Set([2, 4, 5, 6]),
+};
 
 type Pass = 'forward' | 'backwardData' | 'backwardFilter';
 
@@ -79,7 +89,7 @@ export class CudnnConvolution implements DirectConvolution {
   ): void {
     const op = `conv2d ${pass} (cuDNN)`;
     const p = this.plan(x, w, y, g, op);
-    const chosen = (p.algos[pass] ??= this.choose(pass, p, op));
+    const chosen = (p.algos[pass] ??= this.choose(pass, p, x.dtype, op));
     const double = x.dtype === 'DOUBLE';
     const one = double ? this.ctx.one64 : this.ctx.one32;
     const zero = double ? this.ctx.zero64 : this.ctx.zero32;
@@ -115,7 +125,8 @@ export class CudnnConvolution implements DirectConvolution {
   }
 
   /** cuDNN times every algorithm once; the fastest that succeeded wins. */
-  private choose(pass: Pass, p: Plan, op: string): { algo: number; workspace: number } {
+  private choose(pass: Pass, p: Plan, dtype: DataType, op: string): { algo: number; workspace: number } {
+    const excluded = dtype === 'HALF' || dtype === 'BFLOAT16' ? TRANSFORM_ALGOS[pass] : null;
     const lib = this.ctx.lib;
     const h = this.ctx.handle;
     const perf = Buffer.alloc(PERF_BYTES * MAX_ALGOS);
@@ -126,8 +137,8 @@ export class CudnnConvolution implements DirectConvolution {
     else checkCudnn(lib.findBackwardFilter(h, p.x, p.y, p.conv, p.w, MAX_ALGOS, returned, perf), 'cudnnFindConvolutionBackwardFilterAlgorithm', op);
     for (let i = 0; i < returned[0]; i++) {
       const v = new DataView(perf.buffer, perf.byteOffset + i * PERF_BYTES, PERF_BYTES);
-      if (v.getInt32(4, true) !== 0) continue;
       const algo = v.getInt32(0, true);
+      if (v.getInt32(4, true) !== 0 || excluded?.has(algo)) continue;
       const bytes: [number] = [0];
       if (pass === 'forward') checkCudnn(lib.forwardWorkspace(h, p.x, p.w, p.conv, p.y, algo, bytes), 'cudnnGetConvolutionForwardWorkspaceSize', op);
       else if (pass === 'backwardData') checkCudnn(lib.backwardDataWorkspace(h, p.w, p.y, p.conv, p.x, algo, bytes), 'cudnnGetConvolutionBackwardDataWorkspaceSize', op);
