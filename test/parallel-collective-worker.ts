@@ -32,9 +32,9 @@ async function main(init: SharedMemoryCollectiveInit, scenario: string): Promise
       c.allReduceMean(arrays);
       parentPort!.postMessage({ error: null });
     } else if (scenario === 'lonely') {
-      // Only rank 0 reaches the barrier.
+      // Only rank 0 reaches the barrier; rank 1 waits for the test to release it.
       if (r === 0) c.barrier();
-      else await new Promise((resolve) => setTimeout(resolve, 60_000));
+      else await new Promise((resolve) => parentPort!.once('message', resolve));
       parentPort!.postMessage({ error: null });
     }
   } catch (e) {

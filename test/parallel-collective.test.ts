@@ -31,24 +31,36 @@ function mean(size: number, n: number, salt: number, float32: boolean): number[]
   });
 }
 
-function run(group: CollectiveGroup<SharedMemoryCollectiveInit>, scenario: string): { workers: Worker[]; outcomes: Promise<Outcome[]> } {
+interface Run {
+  readonly workers: Worker[];
+  readonly outcomes: Promise<Outcome[]>;
+  readonly exits: Promise<unknown[]>;
+}
+
+function run(group: CollectiveGroup<SharedMemoryCollectiveInit>, scenario: string): Run {
   const workers = group.inits.map((init) => new Worker(new URL('./parallel-collective-worker.js', import.meta.url), { workerData: { init, scenario } }));
   const outcomes = Promise.all(workers.map((w) => new Promise<Outcome>((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
   })));
-  return { workers, outcomes };
+  const exits = Promise.all(workers.map((w) => new Promise((resolve) => w.once('exit', resolve))));
+  return { workers, outcomes, exits };
 }
 
-async function stop(workers: Worker[]): Promise<void> {
-  await Promise.all(workers.map((w) => w.terminate()));
+/**
+ * Waits for the workers to end by themselves (a lonely rank 1 is released first): terminate() on a
+ * thread that is inside a native call, or already exiting, can abort the whole process.
+ */
+async function stop(r: Run): Promise<void> {
+  r.workers[1]?.postMessage('release');
+  await r.exits;
 }
 
 test('allReduceMean over 3 ranks equals the mean of their contributions, through many slot-sized rounds', async () => {
   const group = createSharedMemoryGroup(3, { slotBytes: 256 });
-  const { workers, outcomes } = run(group, 'reduce');
-  const got = await outcomes;
-  await stop(workers);
+  const r = run(group, 'reduce');
+  const got = await r.outcomes;
+  await stop(r);
   const small = mean(3, 15, 0, true);
   const big = mean(3, 1000, 1, false);
   const second = mean(3, 15, 2, true);
@@ -62,24 +74,24 @@ test('allReduceMean over 3 ranks equals the mean of their contributions, through
 
 test('broadcast copies the root rank\'s values to every rank', async () => {
   const group = createSharedMemoryGroup(3, { slotBytes: 512 });
-  const { workers, outcomes } = run(group, 'broadcast');
-  const got = await outcomes;
-  await stop(workers);
+  const r = run(group, 'broadcast');
+  const got = await r.outcomes;
+  await stop(r);
   for (const o of got) assert.deepEqual(o.values, contribution(1, 300, 3));
 });
 
 test('ranks that pass different arrays get an error instead of mixed values', async () => {
   const group = createSharedMemoryGroup(2);
-  const { workers, outcomes } = run(group, 'mismatch');
-  const got = await outcomes;
-  await stop(workers);
+  const r = run(group, 'mismatch');
+  const got = await r.outcomes;
+  await stop(r);
   for (const o of got) assert.match(o.error ?? '', /every rank must pass the same arrays in the same order/);
 });
 
 test('a rank waiting for a peer that never comes: the main thread\'s abort wakes it at once', async () => {
   const group = createSharedMemoryGroup(2, { timeoutMs: 60_000 });
-  const { workers } = run(group, 'lonely');
-  const rank0 = new Promise<Outcome>((resolve) => workers[0]!.once('message', resolve));
+  const r = run(group, 'lonely');
+  const rank0 = new Promise<Outcome>((resolve) => r.workers[0]!.once('message', resolve));
   await new Promise((resolve) => setTimeout(resolve, 300));
   const t0 = performance.now();
   group.abort('test');
@@ -87,19 +99,19 @@ test('a rank waiting for a peer that never comes: the main thread\'s abort wakes
   assert.ok(performance.now() - t0 < 2000, `woke after ${performance.now() - t0} ms`);
   assert.equal(o.name, 'CollectiveAbortedError');
   assert.match(o.error!, /rank 0 of 2: the group was aborted/);
-  await stop(workers);
+  await stop(r);
 });
 
 test('a rank waiting for a peer that never comes gives up after timeoutMs and aborts the group', async () => {
   const group = createSharedMemoryGroup(2, { timeoutMs: 300 });
-  const { workers } = run(group, 'lonely');
-  const o = await new Promise<Outcome>((resolve) => workers[0]!.once('message', resolve));
+  const r = run(group, 'lonely');
+  const o = await new Promise<Outcome>((resolve) => r.workers[0]!.once('message', resolve));
   assert.equal(o.name, 'CollectiveAbortedError');
   assert.match(o.error!, /rank 0 waited 300 ms for the other 1 ranks; the group is aborted/);
   // The group stays aborted for everyone.
   const c = new SharedMemoryCollective(group.inits[1]!);
   assert.throws(() => c.barrier(), /rank 1 of 2: the group was aborted/);
-  await stop(workers);
+  await stop(r);
 });
 
 test('argument errors name the array, its dtype and shape', () => {

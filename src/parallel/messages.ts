@@ -37,7 +37,9 @@ export type WorkerRequest =
   /** The replica's output for `input`. */
   | { readonly type: 'output'; readonly input: PackedArray }
   /** The worker's memoryReport() (leak checks, tuning). */
-  | { readonly type: 'memory' };
+  | { readonly type: 'memory' }
+  /** Release everything and end the thread (no reply: the main thread sees it exit). */
+  | { readonly type: 'shutdown' };
 
 export type WorkerReply =
   | { readonly type: 'ready' }

@@ -2,7 +2,7 @@
  * The worker threads of ParallelWrapper / ParallelInference: started together, one backend each,
  * with request/reply calls (each worker answers in order). A worker that throws outside a request,
  * exits, or is killed fails the whole pool: the collective group is aborted (peers blocked in it
- * wake up and throw), every pending call rejects with the cause, and all threads are terminated.
+ * wake up and throw), every pending call rejects with the cause, and all threads are stopped.
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { MemoryReport } from '../ndarray/memory.js';
@@ -23,6 +23,9 @@ export interface WorkerPoolOptions {
   /** JavaScript heap limits of each worker (a worker over them dies with ERR_WORKER_OUT_OF_MEMORY). */
   readonly resourceLimits?: ResourceLimits;
 }
+
+/** How long terminate() waits for busy workers to finish their request and end by themselves. */
+const SHUTDOWN_GRACE_MS = 30_000;
 
 interface PendingCall {
   readonly expect: WorkerReply['type'];
@@ -45,6 +48,7 @@ export class WorkerPool {
   private readonly exits: Promise<void>[];
   private failure: Error | null = null;
   private stopping = false;
+  private killTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly options: WorkerPoolOptions) {
     const { backends, collective, role } = options;
@@ -135,18 +139,32 @@ export class WorkerPool {
     void this.terminate();
   }
 
-  /** Terminates every worker and waits for their threads to end. */
+  /**
+   * Stops every worker and waits for their threads to end. Workers are asked to end by themselves
+   * once their current request is done (a rank blocked in a collective wakes up at the abort): a
+   * thread killed inside a native call can abort the whole process. One still running after
+   * SHUTDOWN_GRACE_MS (stuck) is killed.
+   */
   async terminate(): Promise<void> {
     if (!this.stopping) {
       this.stopping = true;
       const reason = this.failure ?? new Error(`${this.options.owner}: the workers were shut down`);
       for (const q of this.queues) for (const p of q.splice(0)) p.reject(reason);
-      // A rank blocked in a collective call would otherwise only notice at its next poll.
       this.options.collective?.abort('shutdown');
       this.updateRefs();
-      for (const w of this.workers) void w.terminate();
+      for (const w of this.workers) {
+        try {
+          w.postMessage({ type: 'shutdown' } satisfies WorkerRequest);
+        } catch {
+          // Already gone: its exit is (or will be) reported.
+        }
+      }
+      this.killTimer = setTimeout(() => {
+        for (const w of this.workers) void w.terminate();
+      }, SHUTDOWN_GRACE_MS);
     }
     await Promise.all(this.exits);
+    clearTimeout(this.killTimer);
     this.options.collective?.close();
   }
 

@@ -3,6 +3,7 @@
  * configured modules, binds the thread to its backend for life, opens its collective, then
  * answers requests one at a time, in order. An exception answers the request with an error
  * reply; anything that kills the thread is seen by the main thread's 'error'/'exit' handlers.
+ * 'shutdown' makes the worker release its replica and end by itself.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { setBackend } from '../backend/registry.js';
@@ -32,6 +33,16 @@ function send(reply: WorkerReply): void {
 }
 
 port.on('message', (req: WorkerRequest) => {
+  if (req.type === 'shutdown') {
+    // Ending on its own, between requests, means no native call is ever cut off (terminate() during
+    // one can abort the whole process); closing the port lets the thread's event loop run out.
+    try {
+      replica.close();
+    } finally {
+      port.close();
+    }
+    return;
+  }
   let reply: WorkerReply;
   try {
     reply = req.type === 'memory' ? { type: 'memory', report: memoryReport() } : replica.handle(req);
