@@ -1,5 +1,4 @@
 import type { NDArray } from '../ndarray/ndarray.js';
-import { keep } from '../ndarray/scope.js';
 
 /** Gradients for each input given the output's gradient; null where an input needs none. */
 export type BackwardFn = (grad: NDArray, saved: readonly NDArray[], needs: readonly boolean[]) => readonly (NDArray | null)[];
@@ -9,6 +8,11 @@ interface Saved {
   readonly handle: NDArray;
   readonly version: number;
 }
+
+/** Closes a node's saved handles when the node becomes unreachable without a backward pass. */
+const unreachableNodes = new FinalizationRegistry<readonly NDArray[]>((handles) => {
+  for (const h of handles) h.close();
+});
 
 /** One recorded operation in the graph that reverse-mode differentiation walks back. */
 export class GradNode {
@@ -21,8 +25,10 @@ export class GradNode {
     readonly backwardFn: BackwardFn,
     saved: readonly NDArray[],
   ) {
-    // Saved handles belong to the graph, not to the scope that ran the forward pass: backward may come after it ends.
-    this.savedValues = saved.map((s) => ({ handle: keep(s.share()), version: s.storageVersion }));
+    // Saved handles belong to the graph, not to the scope that ran the forward pass: backward may come
+    // after it ends. One safety-net registration per node (not per value) keeps recording cheap.
+    this.savedValues = saved.map((s) => ({ handle: s.ownedShare(), version: s.storageVersion }));
+    if (this.savedValues.length > 0) unreachableNodes.register(this, this.savedValues.map((v) => v.handle), this);
   }
 
   /** The saved values, after checking that no in-place op changed them since the forward pass. */
@@ -38,7 +44,9 @@ export class GradNode {
   }
 
   release(): void {
+    if (this.released) return;
     this.released = true;
+    unreachableNodes.unregister(this);
     for (const s of this.savedValues) s.handle.close();
   }
 }

@@ -6,6 +6,9 @@ import { trackInScope, type ScopedResource } from './scope.js';
 import { contiguousStrides, formatShape, isContiguous, sizeOf, type Shape } from './shape.js';
 import { OpenHandles, Storage, unreachable } from './storage.js';
 import { formatArray } from './format.js';
+
+/** Set while ownedShare() constructs its handle. */
+let creatingOwnedHandle = false;
 import * as ops from '../ops/index.js';
 
 export type NestedArray = number | boolean | NestedArray[];
@@ -39,8 +42,9 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
     this.offset = offset;
     OpenHandles.count++;
     // Arrays made inside a scope are released by it; only those that escape need the GC safety net
-    // (registering every temporary costs more than the kernel of a small op).
-    if (!trackInScope(this)) this.escape();
+    // (registering every temporary costs more than the kernel of a small op). Handles made for an
+    // owner that releases them itself (autograd's saved values) skip both.
+    if (!creatingOwnedHandle && !trackInScope(this)) this.escape();
   }
 
   /** Puts this array under the GC safety net (once). */
@@ -109,6 +113,19 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
   /** Another handle on the same values and geometry, closed independently. */
   share(): NDArray {
     return this.view(this.shape, this.strides, this.offset);
+  }
+
+  /**
+   * A share() outside every scope and without the GC safety net: the caller owns it and must close
+   * it, or put it under a safety net of its own (autograd registers one per graph node, not per value).
+   */
+  ownedShare(): NDArray {
+    creatingOwnedHandle = true;
+    try {
+      return this.share();
+    } finally {
+      creatingOwnedHandle = false;
+    }
   }
 
   /** Releases this handle's storage reference now. Idempotent. */
