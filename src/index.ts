@@ -45,5 +45,6 @@ export { TrainingCore, type BatchIterator, type KeyedLayer, type GradientExchang
 export * from './parallel/index.js';
 export { deserializeGraph, type RestoredGraph } from './nn/model-serializer.js';
 export { BIDIRECTIONAL_MODES, type RecurrentOptions, type LstmLayerConfig, type SimpleRnnLayerConfig, type RecurrentLayerConfig, type BidirectionalLayerConfig, type BidirectionalMode, type LastTimeStepLayerConfig, type RnnOutputLayerConfig, type EmbeddingLayerConfig, type EmbeddingSequenceLayerConfig, type SequenceLayerConfig, type RecurrentInputType } from './nn/recurrent-config.js';
+export { BACKPROP_TYPES, DEFAULT_TBPTT_LENGTH, type BackpropType, type TbpttOptions } from './nn/tbptt.js';
 export { LstmLayer, SimpleRnnLayer, BidirectionalLayer, LastTimeStepLayer, RnnOutputLayer, EmbeddingLayer, EmbeddingSequenceLayer } from './nn/layers/index.js';
 export { computeTimeSeriesLoss, type TimeSeriesLossInput } from './nn/layers/rnn-output.js';

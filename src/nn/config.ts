@@ -24,6 +24,7 @@ import {
 } from './resolvers/context.js';
 import { resolveBatchNormalization, resolveDense, resolveShapePreserving } from './resolvers/feed-forward.js';
 import { resolveConvolution, resolveGlobalPooling, resolveSubsampling } from './resolvers/convolutional.js';
+import { resolveTbptt, type TbpttOptions } from './tbptt.js';
 
 /** Options every parameterized layer may override (DL4J's per-layer builder options). */
 export interface ParamLayerOptions {
@@ -144,7 +145,7 @@ export interface NeuralNetDefaults {
 
 export type NetworkInputType = FeedForwardInputType | ConvolutionalInputType | ConvolutionalFlatInputType | RecurrentInputType;
 
-export interface NeuralNetConfiguration extends NeuralNetDefaults {
+export interface NeuralNetConfiguration extends NeuralNetDefaults, TbpttOptions {
   seed?: number;
   dataType?: DataType;
   inputType?: NetworkInputType;
@@ -203,6 +204,8 @@ export interface ResolvedConfiguration {
   readonly seed: number | undefined;
   readonly dataType: DataType;
   readonly layers: readonly ResolvedLayer[];
+  /** Time steps per segment of truncated BPTT (absent: standard backprop). */
+  readonly tbpttLength?: number;
 }
 
 const LAYER_RESOLVERS: { readonly [K in LayerType]: LayerResolver<Extract<LayerConfig, { type: K }>> } = {
@@ -288,7 +291,8 @@ export function resolveConfiguration(conf: NeuralNetConfiguration): ResolvedConf
   });
   const last = resolved.length - 1;
   if (resolved[last]!.lossFunction === null) fail(layerLabel(last, conf.layers[last]!), "the last layer must be an 'output' or 'loss' layer");
-  return { seed: conf.seed, dataType, layers: resolved };
+  const tbpttLength = resolveTbptt(conf, resolved);
+  return { seed: conf.seed, dataType, layers: resolved, ...(tbpttLength === undefined ? {} : { tbpttLength }) };
 }
 
 /** Throws when the configuration is invalid (see resolveConfiguration). */

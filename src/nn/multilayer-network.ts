@@ -18,6 +18,7 @@ import { CNN_EXTRA_LAYER_CLASS } from './layers/cnn-extra.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
 import { doEvaluation } from './evaluative-listener.js';
 import { TrainingCore, nextMask, outputLayerLoss, summaryTable, type GradientExchange } from './training-core.js';
+import { dataSetSegments } from './tbptt.js';
 
 /** DL4J's class names of the layer types, for summary() (ComputationGraph's too). */
 export const LAYER_CLASS: Readonly<Record<string, string>> = {
@@ -38,10 +39,12 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   constructor(conf: NeuralNetConfiguration) {
     this.resolved = resolveConfiguration(conf);
     this.conf = structuredClone(conf);
+    const { tbpttLength } = this.resolved;
     this.core = new TrainingCore<DataSet>({
       kind: 'MultiLayerNetwork', model: this, dataType: this.resolved.dataType,
       dataLoss: (ds, training, op) => this.dataLoss(ds, training, op),
       isBatch: (d): d is DataSet => d instanceof DataSet,
+      ...(tbpttLength === undefined ? {} : { truncatedBptt: dataSetSegments('MultiLayerNetwork', tbpttLength, (s, op) => this.dataLoss(s, true, op, true)) }),
     });
   }
 
@@ -135,8 +138,11 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     );
   }
 
-  /** The loss function's value averaged over examples, without the l1/l2 penalty. */
-  private dataLoss(ds: DataSet, training: boolean, op: string): NDArray {
+  /**
+   * The loss function's value averaged over examples, without the l1/l2 penalty. `stateful`
+   * (truncated BPTT): recurrent layers continue from their stored state and store their final one.
+   */
+  private dataLoss(ds: DataSet, training: boolean, op: string, stateful = false): NDArray {
     const layers = this.initialized(op);
     const last = layers[layers.length - 1]!;
     if (!isOutputLayer(last)) throw new Error(`MultiLayerNetwork.${op}: the last layer has no loss function`);
@@ -144,7 +150,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     let h = this.asNetType(ds.features);
     let fMask = ds.featuresMask;
     for (const l of layers.slice(0, -1)) {
-      h = l.forward(h, training, fMask);
+      h = stateful && l.rnnTimeStep ? l.rnnTimeStep(h, fMask, training) : l.forward(h, training, fMask);
       fMask = nextMask(l, fMask);
     }
     return outputLayerLoss(`MultiLayerNetwork.${op}`, out, out.preOutput(h, training), ds.labels, ds.labelsMask);

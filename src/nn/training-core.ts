@@ -3,7 +3,8 @@
  * DL4J's order, updater blocks, the backprop step (data-loss gradients, zero-filled gradients of
  * unreached parameters, the gradient-exchange hook, per-layer gradient normalization, l1/l2, weight
  * decay, updaters) inside one scope() so memory stays flat, listeners, the iteration/epoch counters,
- * fit over a batch or an iterator, and the params/updater-state flattening. A model supplies only its
+ * fit over a batch or an iterator (truncated BPTT: one update per time segment), and the
+ * params/updater-state flattening. A model supplies only its
  * layers (in parameter order, each under the key that prefixes its parameter names) and its data
  * loss; nothing is read back to JavaScript during a step unless a listener asks for the score.
  */
@@ -69,6 +70,20 @@ export interface TrainingCoreOptions<B> {
   readonly dataLoss: (batch: B, training: boolean, op: string) => NDArray;
   /** Tells a single batch from an iterator of batches. */
   readonly isBatch: (data: B | BatchIterator<B>) => data is B;
+  /** Truncated BPTT: fit trains each batch as time segments (absent: each batch is one update). */
+  readonly truncatedBptt?: SegmentedBackprop<B>;
+}
+
+/**
+ * DL4J's truncated BPTT as a model supplies it. fit clears the layers' recurrent state, makes one
+ * update per segment in order, then clears the state again, so segments of one batch share state
+ * and different batches do not.
+ */
+export interface SegmentedBackprop<B> {
+  /** How many segments the batch is trained as. */
+  count(batch: B, op: string): number;
+  /** The data loss of segment k, continuing from the recurrent state segment k - 1 stored (which it replaces, detached). */
+  loss(batch: B, k: number, op: string): NDArray;
 }
 
 /** The time-series mask the next layer sees after `l` (recurrent layers pass it on; LastTimeStep ends it). */
@@ -231,9 +246,9 @@ export class TrainingCore<B extends { close(): void }> {
    * .grad. As DL4J, `normalize` sees the loss gradients only; the l1/l2 gradients are added after
    * it, by a second backward() that accumulates into .grad.
    */
-  private backprop(batch: B, op: string, normalize?: () => void): void {
+  private backprop(dataLoss: () => NDArray, normalize?: () => void): void {
     this.clearGradients();
-    const loss = this.options.dataLoss(batch, true, op);
+    const loss = dataLoss();
     backward(loss);
     // A parameter the loss does not reach gets a zero gradient, so the updaters see every parameter.
     for (const e of this.entries) if (e.trainable) e.array.grad ??= keep(zeros(e.array.shape, { dtype: e.array.dtype, backend: e.array.backend }));
@@ -252,7 +267,7 @@ export class TrainingCore<B extends { close(): void }> {
   /** Computes the gradients for the batch (available from gradient()) and returns the score. */
   computeGradientAndScore(batch: B): number {
     this.checkReady('computeGradientAndScore');
-    scope(() => this.backprop(batch, 'computeGradientAndScore'));
+    scope(() => this.backprop(() => this.options.dataLoss(batch, true, 'computeGradientAndScore')));
     return this.score();
   }
 
@@ -282,8 +297,28 @@ export class TrainingCore<B extends { close(): void }> {
     return this.listenerList;
   }
 
-  /** One minibatch step: gradients, normalization, updaters, weight decay; then the listeners. */
+  /** One minibatch: one update, or with truncated BPTT one per time segment. */
   private step(batch: B): void {
+    const tbptt = this.options.truncatedBptt;
+    if (!tbptt) {
+      this.update(() => this.options.dataLoss(batch, true, 'fit'));
+      return;
+    }
+    const count = tbptt.count(batch, 'fit');
+    this.clearRecurrentState();
+    try {
+      for (let k = 0; k < count; k++) this.update(() => tbptt.loss(batch, k, 'fit'));
+    } finally {
+      this.clearRecurrentState();
+    }
+  }
+
+  private clearRecurrentState(): void {
+    for (const { layer } of this.layers ?? []) layer.rnnClearPreviousState?.();
+  }
+
+  /** One update from a data loss: gradients, normalization, updaters, weight decay; then the listeners. */
+  private update(dataLoss: () => NDArray): void {
     const iteration = this.iterationCount;
     const epoch = this.epochCount;
     const layers = this.layers!.map((l) => l.layer);
@@ -294,7 +329,7 @@ export class TrainingCore<B extends { close(): void }> {
         if (Object.keys(grads).length > 0) applyGradientNormalization(c.gradientNormalization, grads, c.gradientNormalizationThreshold);
       });
     scope(() => {
-      this.backprop(batch, 'fit', normalize);
+      this.backprop(dataLoss, normalize);
       noGrad(() => {
         for (const b of this.blocks) {
           const ps = b.params.map((k) => this.entries[k]!);
@@ -419,7 +454,7 @@ export class TrainingCore<B extends { close(): void }> {
   /** Releases the parameters, gradients, updater state, score and the layers' recurrent state. */
   close(): void {
     if (this.closedFlag) return;
-    for (const { layer } of this.layers ?? []) layer.rnnClearPreviousState?.();
+    this.clearRecurrentState();
     this.clearGradients();
     for (const e of this.entries) e.array.close();
     for (const b of this.blocks) b.updater.close();

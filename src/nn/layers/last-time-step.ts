@@ -27,8 +27,8 @@ export class LastTimeStepLayer implements Layer {
   }
 
   /** The last step of this call's steps, continuing from the stored state. */
-  rnnTimeStep(x: NDArray, mask?: NDArray | null): NDArray {
-    return this.last(this.inner.rnnTimeStep(x, mask), mask);
+  rnnTimeStep(x: NDArray, mask?: NDArray | null, training = false): NDArray {
+    return this.last(this.inner.rnnTimeStep(x, mask, training), mask);
   }
 
   private last(y: NDArray, mask: NDArray | null | undefined): NDArray {

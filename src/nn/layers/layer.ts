@@ -23,8 +23,12 @@ export interface Layer {
   feedForwardMask?(mask: NDArray | null): NDArray | null;
   /** Parameters that l1/l2 and weight decay apply to (absent: just 'W'); recurrent layers add 'RW'. */
   readonly weightParams?: ReadonlySet<string>;
-  /** Stateful inference of recurrent layers (DL4J's rnnTimeStep): continues from the state the last call stored. */
-  rnnTimeStep?(x: NDArray, mask?: NDArray | null): NDArray;
+  /**
+   * Stateful stepping of recurrent layers (DL4J's rnnTimeStep): continues from the state the last
+   * call stored and stores its final state, detached. `training` (truncated BPTT) applies dropout;
+   * gradients then flow to the parameters and the input, never into the stored state.
+   */
+  rnnTimeStep?(x: NDArray, mask?: NDArray | null, training?: boolean): NDArray;
   /** Forgets the state stored by rnnTimeStep. */
   rnnClearPreviousState?(): void;
   /** The l1/l2 penalty of this layer's weights as a 0-d array (DL4J's calcRegularizationScore), or null when none. */

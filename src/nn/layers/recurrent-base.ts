@@ -89,8 +89,9 @@ export abstract class BaseRecurrentLayer implements Layer {
       const step = options.reverse ? t - 1 - k : k;
       let next = this.cell(steps[step]!, state);
       const m = masks?.[step];
-      // A product nothing reads would leave an unreached node holding its saved arrays after backward.
-      if (m) next = next.map((s, i) => (i === 0 || k < t - 1 || options.finalState ? mul(s, m) : s));
+      // A product nothing reads would leave an unreached node holding its saved arrays after backward:
+      // the last step's cell state is read only by the stored state, which is detached anyway.
+      if (m) next = next.map((s, i) => (i === 0 || k < t - 1 ? mul(s, m) : options.finalState ? noGrad(() => mul(s, m)) : s));
       outs[step] = next[0]!;
       state = next;
     }
@@ -101,9 +102,9 @@ export abstract class BaseRecurrentLayer implements Layer {
     return this.run(x, training, mask ?? null).out;
   }
 
-  /** Inference from the stored state, which the final state then replaces (DL4J's rnnTimeStep). */
-  rnnTimeStep(x: NDArray, mask?: NDArray | null): NDArray {
-    const { out, state } = this.run(x, false, mask ?? null, { initial: this.stored, finalState: true });
+  /** A run from the stored state, which the final state then replaces, detached (DL4J's rnnTimeStep; truncated BPTT when training). */
+  rnnTimeStep(x: NDArray, mask?: NDArray | null, training = false): NDArray {
+    const { out, state } = this.run(x, training, mask ?? null, { initial: this.stored, finalState: true });
     noGrad(() => {
       const kept = state.map((s) => keep(s.dup()));
       this.rnnClearPreviousState();
