@@ -44,6 +44,8 @@ export { type VertexConfig, type VertexType, type ElementWiseOp, type MergeVerte
 export { TrainingCore, type BatchIterator, type KeyedLayer, type GradientExchange } from './nn/training-core.js';
 export * from './parallel/index.js';
 export { deserializeGraph, type RestoredGraph } from './nn/model-serializer.js';
+export { deserializeAnyModel, modelTypeName, isSerializableModel, type RestoredAnyModel, type SerializableModel, type ModelTypeName } from './nn/model-serializer.js';
+export { BaseEarlyStoppingTrainer, EarlyStoppingGraphTrainer, type EarlyStoppingModel, type ScoreIterator } from './nn/early-stopping.js';
 export { BIDIRECTIONAL_MODES, type RecurrentOptions, type LstmLayerConfig, type SimpleRnnLayerConfig, type RecurrentLayerConfig, type BidirectionalLayerConfig, type BidirectionalMode, type LastTimeStepLayerConfig, type RnnOutputLayerConfig, type EmbeddingLayerConfig, type EmbeddingSequenceLayerConfig, type SequenceLayerConfig, type RecurrentInputType } from './nn/recurrent-config.js';
 export { BACKPROP_TYPES, DEFAULT_TBPTT_LENGTH, type BackpropType, type TbpttOptions } from './nn/tbptt.js';
 export { LstmLayer, SimpleRnnLayer, BidirectionalLayer, LastTimeStepLayer, RnnOutputLayer, EmbeddingLayer, EmbeddingSequenceLayer } from './nn/layers/index.js';

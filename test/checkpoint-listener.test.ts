@@ -4,9 +4,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  array, CheckpointListener, DataSet, ListDataSetIterator, memoryReport, MultiLayerNetwork,
-  type Checkpoint, type TrainingListener,
+  array, CheckpointListener, ComputationGraph, DataSet, deserializeAnyModel, ListDataSetIterator, memoryReport, ModelSerializer, modelTypeName, MultiLayerNetwork,
+  type Checkpoint, type SerializableModel, type TrainingListener,
 } from '../src/index.js';
+import { crc32 } from '../src/nn/crc32.js';
 import { Rng } from './helpers.js';
 
 /** 12 examples of 3 features, 2 one-hot classes; with batches of 4 an epoch is 3 iterations. */
@@ -40,7 +41,7 @@ function network(): MultiLayerNetwork {
   }).init();
 }
 
-function flatParams(net: MultiLayerNetwork): number[] {
+function flatParams(net: SerializableModel): number[] {
   const p = net.params();
   try {
     return p.toFlatArray();
@@ -66,7 +67,7 @@ const quiet = { logSaving: false };
 
 /** Records the parameters after each step (run after the CheckpointListener, which saves the same state). */
 function paramRecorder(byIteration: Map<number, number[]>): TrainingListener {
-  return { iterationDone: (m, it) => byIteration.set(it + 1, flatParams(m as MultiLayerNetwork)) };
+  return { iterationDone: (m, it) => byIteration.set(it + 1, flatParams(m as SerializableModel)) };
 }
 
 function summary(cs: readonly Checkpoint[]): [number, number, number][] {
@@ -90,13 +91,14 @@ test('CheckpointListener: every N iterations, recording the counts after the ste
   assert.match(lines[1]!, /saved checkpoint 1 \(epoch 1, iteration 4\) to .*checkpoint_1_MultiLayerNetwork\.dl4ts$/);
   for (const c of cs) {
     const restored = await CheckpointListener.loadCheckpoint(dir, c);
+    assert.ok(restored instanceof MultiLayerNetwork, 'the file restores the kind that was saved');
     assert.equal(restored.iterationCount, c.iteration);
     assert.equal(restored.epochCount, c.epoch);
     assert.deepEqual(flatParams(restored), seen.get(c.iteration));
     restored.close();
   }
   // The last checkpoint is the final state: identical outputs.
-  const last = await CheckpointListener.loadLastCheckpoint(dir);
+  const last = await CheckpointListener.loadLastCheckpointMLN(dir);
   assert.ok(last);
   assert.equal(last.iterationCount, net.iterationCount);
   assert.deepEqual(outputOf(last, ds), outputOf(net, ds));
@@ -192,13 +194,13 @@ test('CheckpointListener: a restored checkpoint continues training exactly as th
   assert.deepEqual(summary(CheckpointListener.availableCheckpoints(dir)), [[0, 1, 3], [1, 1, 4], [2, 2, 6], [3, 2, 8], [4, 3, 9]]);
 
   // From the end of epoch 2 (of 3): one more epoch.
-  const a = await CheckpointListener.loadCheckpoint(dir, 2);
+  const a = await CheckpointListener.loadCheckpointMLN(dir, 2);
   a.fit(new ListDataSetIterator(all, 4), 1);
   assert.deepEqual(flatParams(a), final);
   a.close();
 
   // From the middle of epoch 2: its remaining two batches, then the third epoch.
-  const b = await CheckpointListener.loadCheckpoint(dir, 1);
+  const b = await CheckpointListener.loadCheckpointMLN(dir, 1);
   b.fit(new ListDataSetIterator(rest, 4), 1);
   assert.equal(b.epochCount, 2);
   b.fit(new ListDataSetIterator(all, 4), 1);
@@ -206,7 +208,7 @@ test('CheckpointListener: a restored checkpoint continues training exactly as th
   b.close();
 
   // Without the updater state, Adam starts over and the result differs.
-  const c = await CheckpointListener.loadCheckpoint(dir, 2, { loadUpdater: false });
+  const c = await CheckpointListener.loadCheckpointMLN(dir, 2, { loadUpdater: false });
   c.fit(new ListDataSetIterator(all, 4), 1);
   assert.notDeepEqual(flatParams(c), final);
   c.close();
@@ -229,7 +231,7 @@ test('CheckpointListener: a new listener on an existing directory continues the 
   assert.deepEqual(CheckpointListener.availableCheckpoints(dir).map((c) => c.number), [0, 1, 2]);
 
   // A "new run": resume from the last checkpoint with a fresh listener on the same directory.
-  const resumed = await CheckpointListener.loadLastCheckpoint(dir);
+  const resumed = await CheckpointListener.loadLastCheckpointMLN(dir);
   assert.ok(resumed);
   assert.deepEqual(flatParams(resumed), flatParams(first));
   const listener = new CheckpointListener({ directory: dir, saveEveryNIterations: 1, keepLast: 4, ...quiet });
@@ -287,6 +289,134 @@ test('CheckpointListener: bad options, a malformed index and models it cannot sa
   rmSync(index);
 
   const listener = new CheckpointListener({ directory: dir, saveEveryNIterations: 1, ...quiet });
-  assert.throws(() => listener.iterationDone({ score: () => 0 }, 0, 0), /can only save a MultiLayerNetwork, got Object/);
+  assert.throws(() => listener.iterationDone({ score: () => 0 }, 0, 0), /can only save a MultiLayerNetwork or a ComputationGraph, got Object/);
+  rmSync(dir, { recursive: true });
+});
+
+// ---- ComputationGraph checkpoints ----------------------------------------------------------------
+
+/** Two branches from one input (tanh and relu dense layers) merged into the output layer; Adam with an epoch schedule. */
+function graph(): ComputationGraph {
+  return new ComputationGraph({
+    seed: 3,
+    updater: { type: 'adam', learningRate: { type: 'step', initialValue: 0.05, decayRate: 0.5, step: 1, scheduleType: 'epoch' } },
+    inputs: ['in'],
+    inputTypes: [{ type: 'feedForward', size: 3 }],
+    vertices: {
+      a: { layer: { type: 'dense', nOut: 4, activation: 'tanh' }, inputs: ['in'] },
+      b: { layer: { type: 'dense', nOut: 3, activation: 'relu' }, inputs: ['in'] },
+      out: { layer: { type: 'output', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' }, inputs: ['a', 'b'] },
+    },
+    outputs: ['out'],
+  }).init();
+}
+
+function graphOutput(g: ComputationGraph, ds: DataSet): number[] {
+  const [y] = g.output(ds.features);
+  try {
+    return y!.toFlatArray();
+  } finally {
+    y!.close();
+  }
+}
+
+function updaterValues(m: SerializableModel): [string, number[]][] {
+  return Object.entries(m.updaterState()).map(([k, a]) => [k, a.toFlatArray()]);
+}
+
+test('CheckpointListener on a ComputationGraph: ComputationGraph files that restore bit-identically and continue training exactly', async () => {
+  const dir = tempDir();
+  const all = dataSet();
+  const rest = dataSet(4);
+  const g = graph();
+  const seen = new Map<number, number[]>();
+  g.setListeners(new CheckpointListener({ directory: dir, saveEveryNEpochs: 1, saveEveryNIterations: 4, ...quiet }), paramRecorder(seen));
+  g.fit(new ListDataSetIterator(all, 4), 3);
+  const final = flatParams(g);
+  const cs = CheckpointListener.availableCheckpoints(dir);
+  assert.deepEqual(summary(cs), [[0, 1, 3], [1, 1, 4], [2, 2, 6], [3, 2, 8], [4, 3, 9]]);
+  assert.deepEqual(cs.map((c) => c.filename), [0, 1, 2, 3, 4].map((n) => `checkpoint_${n}_ComputationGraph.dl4ts`));
+
+  // Each checkpoint is a ComputationGraph holding exactly the parameters recorded after its step.
+  for (const c of cs) {
+    const restored = await CheckpointListener.loadCheckpoint(dir, c);
+    assert.ok(restored instanceof ComputationGraph, `checkpoint ${c.number} restores a ComputationGraph`);
+    assert.equal(restored.iterationCount, c.iteration);
+    assert.equal(restored.epochCount, c.epoch);
+    assert.deepEqual(flatParams(restored), seen.get(c.iteration));
+    restored.close();
+  }
+  // The last one is the final state: parameters, updater state and outputs identical.
+  const last = await CheckpointListener.loadLastCheckpointCG(dir);
+  assert.ok(last);
+  assert.deepEqual(flatParams(last), final);
+  assert.deepEqual(updaterValues(last), updaterValues(g));
+  assert.deepEqual(graphOutput(last, all), graphOutput(g, all));
+  last.close();
+
+  // From the end of epoch 2: one more epoch gives the original's final parameters.
+  const a = await CheckpointListener.loadCheckpointCG(dir, 2);
+  a.fit(new ListDataSetIterator(all, 4), 1);
+  assert.deepEqual(flatParams(a), final);
+  a.close();
+  // From the middle of epoch 2: its remaining two batches, then the third epoch.
+  const b = await CheckpointListener.loadCheckpointCG(dir, 1);
+  b.fit(new ListDataSetIterator(rest, 4), 1);
+  assert.equal(b.epochCount, 2);
+  b.fit(new ListDataSetIterator(all, 4), 1);
+  assert.deepEqual(flatParams(b), final);
+  b.close();
+  // Without the updater state the continuation differs: the comparisons above can fail.
+  const c = await CheckpointListener.loadCheckpointCG(dir, 2, { loadUpdater: false });
+  c.fit(new ListDataSetIterator(all, 4), 1);
+  assert.notDeepEqual(flatParams(c), final);
+  c.close();
+
+  // The typed loaders name the kind a checkpoint holds when it is not the one asked for.
+  await assert.rejects(CheckpointListener.loadCheckpointMLN(dir, 3), /loadCheckpointMLN: checkpoint 3 in '.*' holds a ComputationGraph, not a MultiLayerNetwork/);
+  await assert.rejects(CheckpointListener.loadLastCheckpointMLN(dir), /checkpoint 4 in '.*' holds a ComputationGraph, not a MultiLayerNetwork/);
+  const netDir = tempDir();
+  const net = network();
+  net.setListeners(new CheckpointListener({ directory: netDir, saveEveryNEpochs: 1, ...quiet }));
+  net.fit(new ListDataSetIterator(all, 4), 1);
+  assert.deepEqual(CheckpointListener.availableCheckpoints(netDir).map((r) => r.filename), ['checkpoint_0_MultiLayerNetwork.dl4ts']);
+  await assert.rejects(CheckpointListener.loadCheckpointCG(netDir, 0), /loadCheckpointCG: checkpoint 0 in '.*' holds a MultiLayerNetwork, not a ComputationGraph/);
+  const restoredNet = await CheckpointListener.loadLastCheckpoint(netDir);
+  assert.ok(restoredNet instanceof MultiLayerNetwork);
+  assert.deepEqual(flatParams(restoredNet), flatParams(net));
+  for (const m of [restoredNet, net, g]) m.close();
+  all.close();
+  rest.close();
+  rmSync(dir, { recursive: true });
+  rmSync(netDir, { recursive: true });
+});
+
+test('ModelSerializer.restoreModel returns the kind a file holds and rejects an unknown format tag', async () => {
+  const dir = tempDir();
+  const g = graph();
+  const net = network();
+  const gPath = join(dir, 'g.bin');
+  const nPath = join(dir, 'n.bin');
+  await ModelSerializer.writeModel(g, gPath);
+  await ModelSerializer.writeModel(net, nPath);
+  const rg = (await ModelSerializer.restoreModel(gPath)).model;
+  const rn = (await ModelSerializer.restoreModel(nPath)).model;
+  assert.ok(rg instanceof ComputationGraph);
+  assert.ok(rn instanceof MultiLayerNetwork);
+  assert.equal(modelTypeName(rg), 'ComputationGraph');
+  assert.equal(modelTypeName(rn), 'MultiLayerNetwork');
+  assert.deepEqual(flatParams(rg), flatParams(g));
+  assert.deepEqual(flatParams(rn), flatParams(net));
+
+  // Another format tag with a valid CRC: the header is rewritten and the checksum recomputed.
+  const bytes = readFileSync(nPath);
+  const headerLength = bytes.readUInt32LE(12);
+  const header = Buffer.from(bytes.subarray(20, 20 + headerLength).toString('utf8').replace('"format":"dl4ts-multilayernetwork"', '"format":"dl4ts-other"'), 'utf8');
+  assert.ok(header.byteLength < headerLength, 'the tag was replaced');
+  const forged = Buffer.concat([bytes.subarray(0, 20), header, bytes.subarray(20 + headerLength)]);
+  forged.writeUInt32LE(header.byteLength, 12);
+  forged.writeUInt32LE(crc32(forged.subarray(20)), 16);
+  assert.throws(() => deserializeAnyModel(forged, 'forged.bin'), /ModelSerializer.restoreModel: 'forged.bin' has format "dl4ts-other"; expected one of 'dl4ts-multilayernetwork', 'dl4ts-computationgraph'/);
+  for (const m of [g, net, rg, rn]) m.close();
   rmSync(dir, { recursive: true });
 });

@@ -1,5 +1,6 @@
 /**
- * DL4J's CheckpointListener: saves the network every N iterations, every N epochs and/or every so
+ * DL4J's CheckpointListener: saves the model (a MultiLayerNetwork or a ComputationGraph, named in
+ * the file name as DL4J does) every N iterations, every N epochs and/or every so
  * many seconds/minutes/hours into a directory, keeps all, the last N, or the last N plus every
  * M-th checkpoint, and records them in checkpointInfo.txt so a later run (or a new listener on
  * the same directory) continues the numbering. Files are written to a temporary name and renamed,
@@ -11,7 +12,8 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MultiLayerNetwork } from './multilayer-network.js';
-import { deserializeModel, serializeModel, type RestoreOptions } from './model-serializer.js';
+import { ComputationGraph } from './graph/computation-graph.js';
+import { deserializeAnyModel, isSerializableModel, modelTypeName, serializeModel, type ModelTypeName, type RestoreOptions, type SerializableModel } from './model-serializer.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
 
 export type CheckpointTimeUnit = 'seconds' | 'minutes' | 'hours';
@@ -62,8 +64,8 @@ const INDEX_HEADER = 'number,epoch,iteration,timestamp,filename';
 const EXTENSION = '.dl4ts';
 const FILE_PATTERN = /^checkpoint_(\d+)_[A-Za-z]+\.dl4ts$/;
 
-function checkpointFileName(num: number): string {
-  return `checkpoint_${num}_MultiLayerNetwork${EXTENSION}`;
+function checkpointFileName(num: number, model: SerializableModel): string {
+  return `checkpoint_${num}_${modelTypeName(model)}${EXTENSION}`;
 }
 
 /** Writes to a temporary file, flushes it to disk, then renames it over `path` (atomic on one filesystem). */
@@ -117,7 +119,7 @@ function positiveInteger(name: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new Error(`CheckpointListener: ${name} must be a positive integer, got ${v}`);
 }
 
-/** Saves checkpoints of a MultiLayerNetwork during fit() (DL4J's CheckpointListener). */
+/** Saves checkpoints of a MultiLayerNetwork or ComputationGraph during fit() (DL4J's CheckpointListener). */
 export class CheckpointListener implements TrainingListener {
   readonly directory: string;
   private readonly keepLast: number | undefined;
@@ -205,15 +207,15 @@ export class CheckpointListener implements TrainingListener {
     if ((net.epochCount + 1) % this.everyEpochs === 0) this.save(net, net.iterationCount, net.epochCount + 1, this.clock());
   }
 
-  private network(model: TrainableModel): MultiLayerNetwork {
-    if (!(model instanceof MultiLayerNetwork)) throw new Error(`CheckpointListener: can only save a MultiLayerNetwork, got ${model.constructor.name}`);
+  private network(model: TrainableModel): SerializableModel {
+    if (!isSerializableModel(model)) throw new Error(`CheckpointListener: can only save a MultiLayerNetwork or a ComputationGraph, got ${model.constructor.name}`);
     return model;
   }
 
   private save(model: TrainableModel, iterationCount: number, epochCount: number, now: number): void {
     const net = this.network(model);
     const num = this.nextNumber;
-    const filename = checkpointFileName(num);
+    const filename = checkpointFileName(num, net);
     const path = join(this.directory, filename);
     writeAtomic(path, serializeModel(net, { saveUpdater: this.saveUpdater, counters: { iterationCount, epochCount } }));
     this.nextNumber++;
@@ -250,21 +252,60 @@ export class CheckpointListener implements TrainingListener {
     return CheckpointListener.availableCheckpoints(directory).at(-1) ?? null;
   }
 
-  /** Restores checkpoint `which` (its number or its record) as a new network owned by the caller. */
-  static async loadCheckpoint(directory: string, which: number | Checkpoint, options: RestoreOptions = {}): Promise<MultiLayerNetwork> {
-    const num = typeof which === 'number' ? which : which.number;
+  /**
+   * Restores checkpoint `which` (its number or its record) as a new model owned by the caller: a
+   * MultiLayerNetwork or a ComputationGraph, whichever the file holds.
+   */
+  static async loadCheckpoint(directory: string, which: number | Checkpoint, options: RestoreOptions = {}): Promise<SerializableModel> {
+    const num = numberOf(which);
     const available = CheckpointListener.availableCheckpoints(directory);
     const found = available.find((r) => r.number === num);
     if (!found) {
       throw new Error(`CheckpointListener.loadCheckpoint: no checkpoint ${num} in '${directory}'; available: ${available.length === 0 ? 'none' : available.map((r) => r.number).join(', ')}`);
     }
     const path = join(directory, found.filename);
-    return deserializeModel(await readFile(path), path, options).network;
+    return deserializeAnyModel(await readFile(path), path, options).model;
   }
 
   /** Restores the newest checkpoint, or returns null when the directory has none. */
-  static async loadLastCheckpoint(directory: string, options: RestoreOptions = {}): Promise<MultiLayerNetwork | null> {
+  static async loadLastCheckpoint(directory: string, options: RestoreOptions = {}): Promise<SerializableModel | null> {
     const last = CheckpointListener.lastCheckpoint(directory);
     return last ? CheckpointListener.loadCheckpoint(directory, last, options) : null;
   }
+
+  /** loadCheckpoint for a checkpoint that must hold a MultiLayerNetwork (DL4J's loadCheckpointMLN). */
+  static async loadCheckpointMLN(directory: string, which: number | Checkpoint, options: RestoreOptions = {}): Promise<MultiLayerNetwork> {
+    const model = await CheckpointListener.loadCheckpoint(directory, which, options);
+    return expectKind(model, MultiLayerNetwork, 'MultiLayerNetwork', 'loadCheckpointMLN', directory, numberOf(which));
+  }
+
+  /** loadCheckpoint for a checkpoint that must hold a ComputationGraph (DL4J's loadCheckpointCG). */
+  static async loadCheckpointCG(directory: string, which: number | Checkpoint, options: RestoreOptions = {}): Promise<ComputationGraph> {
+    const model = await CheckpointListener.loadCheckpoint(directory, which, options);
+    return expectKind(model, ComputationGraph, 'ComputationGraph', 'loadCheckpointCG', directory, numberOf(which));
+  }
+
+  /** loadLastCheckpoint for a directory whose newest checkpoint must hold a MultiLayerNetwork (DL4J's loadLastCheckpointMLN). */
+  static async loadLastCheckpointMLN(directory: string, options: RestoreOptions = {}): Promise<MultiLayerNetwork | null> {
+    const last = CheckpointListener.lastCheckpoint(directory);
+    return last ? CheckpointListener.loadCheckpointMLN(directory, last, options) : null;
+  }
+
+  /** loadLastCheckpoint for a directory whose newest checkpoint must hold a ComputationGraph (DL4J's loadLastCheckpointCG). */
+  static async loadLastCheckpointCG(directory: string, options: RestoreOptions = {}): Promise<ComputationGraph | null> {
+    const last = CheckpointListener.lastCheckpoint(directory);
+    return last ? CheckpointListener.loadCheckpointCG(directory, last, options) : null;
+  }
+}
+
+function numberOf(which: number | Checkpoint): number {
+  return typeof which === 'number' ? which : which.number;
+}
+
+/** `model` as the kind the caller asked for; otherwise it is closed and the error names both kinds. */
+function expectKind<M extends SerializableModel>(model: SerializableModel, kind: abstract new (...args: never[]) => M, name: ModelTypeName, op: string, directory: string, num: number): M {
+  if (model instanceof kind) return model;
+  const held = modelTypeName(model);
+  model.close();
+  throw new Error(`CheckpointListener.${op}: checkpoint ${num} in '${directory}' holds a ${held}, not a ${name}; loadCheckpoint restores either kind`);
 }

@@ -1,16 +1,28 @@
 /**
- * DL4J's early stopping for MultiLayerNetwork: train epoch by epoch, score the network on held-out
- * data every N epochs, keep the best model (by a ModelSaver), and stop on epoch conditions (checked
- * after each epoch) or iteration conditions (checked after each minibatch, through a listener).
- * Loss scores are minimized; classification metrics are maximized.
+ * DL4J's early stopping for MultiLayerNetwork (EarlyStoppingTrainer) and ComputationGraph
+ * (EarlyStoppingGraphTrainer): train epoch by epoch, score the model on held-out data every N
+ * epochs, keep the best model (by a ModelSaver), and stop on epoch conditions (checked after each
+ * epoch) or iteration conditions (checked after each minibatch, through a listener). Loss scores
+ * are minimized; classification metrics are maximized.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { iterateDataSets, type DataSetIterator, type DataSetPreProcessor } from '../data/iterator.js';
-import type { DataSet } from '../data/dataset.js';
+import { DataSet } from '../data/dataset.js';
+import type { MultiDataSet } from '../data/multi-dataset.js';
+import type { Evaluation } from '../eval/classification.js';
 import type { MultiLayerNetwork } from './multilayer-network.js';
+import { ComputationGraph, type MultiDataSetIterator } from './graph/computation-graph.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
-import { ModelSerializer } from './model-serializer.js';
+import type { BatchIterator } from './training-core.js';
+import { forEachBatch } from './training-core.js';
+import { ModelSerializer, modelTypeName, type SerializableModel } from './model-serializer.js';
+
+/** The models early stopping trains: a MultiLayerNetwork or a ComputationGraph. */
+export type EarlyStoppingModel = SerializableModel;
+
+/** Data to score a model on: DataSets (either model) or MultiDataSets (graphs only). */
+export type ScoreIterator = DataSetIterator | MultiDataSetIterator;
 
 // ---- termination conditions ---------------------------------------------------------------------
 
@@ -145,29 +157,31 @@ export const InvalidScore = (): InvalidScoreIterationTerminationCondition => new
 
 // ---- score calculators --------------------------------------------------------------------------
 
-export interface ScoreCalculator {
-  calculateScore(network: MultiLayerNetwork): number;
+/** Scores a model of kind M on held-out data (DL4J's ScoreCalculator<T extends Model>). */
+export interface ScoreCalculator<M extends EarlyStoppingModel = MultiLayerNetwork> {
+  calculateScore(model: M): number;
   /** True when lower scores are better. */
   minimizeScore(): boolean;
 }
 
-/** The loss (+ l1/l2) over an iterator: the example-weighted average over minibatches, or the sum. */
-export class DataSetLossCalculator implements ScoreCalculator {
-  constructor(readonly iterator: DataSetIterator, readonly average = true) {}
-  calculateScore(network: MultiLayerNetwork): number {
-    if (this.iterator.resetSupported) this.iterator.reset();
+function isDataSetIterator(it: ScoreIterator): it is DataSetIterator {
+  // Only DataSetIterators describe their columns; a MultiDataSetIterator has several arrays.
+  return 'inputColumns' in it;
+}
+
+/**
+ * The loss (+ l1/l2) over an iterator: the example-weighted average over minibatches, or the sum.
+ * A graph scores DataSets or MultiDataSets (as its score() does); a MultiLayerNetwork DataSets.
+ */
+export class DataSetLossCalculator implements ScoreCalculator<EarlyStoppingModel> {
+  constructor(readonly iterator: ScoreIterator, readonly average = true) {}
+  calculateScore(model: EarlyStoppingModel): number {
     let total = 0;
     let count = 0;
-    while (this.iterator.hasNext()) {
-      const ds = this.iterator.next();
-      try {
-        const n = ds.numExamples;
-        total += network.score(ds) * n;
-        count += n;
-      } finally {
-        ds.close();
-      }
-    }
+    forEachBatch<DataSet | MultiDataSet>('DataSetLossCalculator', this.iterator, 0, (b) => {
+      total += batchScore(model, b) * b.numExamples;
+      count += b.numExamples;
+    });
     if (count === 0) throw new Error('DataSetLossCalculator: the iterator returned no examples');
     return this.average ? total / count : total;
   }
@@ -176,13 +190,22 @@ export class DataSetLossCalculator implements ScoreCalculator {
   }
 }
 
+function batchScore(model: EarlyStoppingModel, b: DataSet | MultiDataSet): number {
+  if (model instanceof ComputationGraph) return model.score(b);
+  if (!(b instanceof DataSet)) throw new Error(`DataSetLossCalculator: a MultiLayerNetwork scores DataSets; the iterator returned a MultiDataSet (${b.numFeatureArrays} features, ${b.numLabelsArrays} labels arrays)`);
+  return model.score(b);
+}
+
 export type ClassificationMetric = 'accuracy' | 'f1' | 'precision' | 'recall' | 'gMeasure' | 'mcc';
 
-/** A classification metric of the network over an iterator (higher is better). */
-export class ClassificationScoreCalculator implements ScoreCalculator {
-  constructor(readonly metric: ClassificationMetric, readonly iterator: DataSetIterator) {}
-  calculateScore(network: MultiLayerNetwork): number {
-    const e = network.evaluate(this.iterator);
+/**
+ * A classification metric of the model over an iterator (higher is better); for a graph, of its
+ * first output against the first labels (as its evaluate() does).
+ */
+export class ClassificationScoreCalculator implements ScoreCalculator<EarlyStoppingModel> {
+  constructor(readonly metric: ClassificationMetric, readonly iterator: ScoreIterator) {}
+  calculateScore(model: EarlyStoppingModel): number {
+    const e = this.evaluate(model);
     switch (this.metric) {
       case 'accuracy': return e.accuracy();
       case 'f1': return e.f1();
@@ -195,34 +218,40 @@ export class ClassificationScoreCalculator implements ScoreCalculator {
   minimizeScore(): boolean {
     return false;
   }
+  private evaluate(model: EarlyStoppingModel): Evaluation {
+    if (model instanceof ComputationGraph) return model.evaluate(this.iterator);
+    if (!isDataSetIterator(this.iterator)) throw new Error('ClassificationScoreCalculator: a MultiLayerNetwork is evaluated on a DataSetIterator; got a MultiDataSetIterator');
+    return model.evaluate(this.iterator);
+  }
 }
 
 // ---- model savers -------------------------------------------------------------------------------
 
-export interface EarlyStoppingModelSaver {
-  saveBestModel(network: MultiLayerNetwork, score: number): Promise<void>;
-  saveLatestModel(network: MultiLayerNetwork, score: number): Promise<void>;
-  /** A new network (owned by the caller) equal to the best saved one, or null if none was saved. */
-  getBestModel(): Promise<MultiLayerNetwork | null>;
-  getLatestModel(): Promise<MultiLayerNetwork | null>;
+/** Keeps the best and latest models of kind M (DL4J's EarlyStoppingModelSaver<T extends Model>). */
+export interface EarlyStoppingModelSaver<M extends EarlyStoppingModel = MultiLayerNetwork> {
+  saveBestModel(model: M, score: number): Promise<void>;
+  saveLatestModel(model: M, score: number): Promise<void>;
+  /** A new model (owned by the caller) equal to the best saved one, or null if none was saved. */
+  getBestModel(): Promise<M | null>;
+  getLatestModel(): Promise<M | null>;
 }
 
-/** Keeps copies (clone()) of the best and latest networks in memory. */
-export class InMemoryModelSaver implements EarlyStoppingModelSaver {
-  private best: MultiLayerNetwork | null = null;
-  private latest: MultiLayerNetwork | null = null;
-  async saveBestModel(network: MultiLayerNetwork): Promise<void> {
+/** Keeps copies (clone()) of the best and latest models in memory. */
+export class InMemoryModelSaver<M extends { clone(): M } & EarlyStoppingModel = MultiLayerNetwork> implements EarlyStoppingModelSaver<M> {
+  private best: M | null = null;
+  private latest: M | null = null;
+  async saveBestModel(model: M): Promise<void> {
     this.best?.close();
-    this.best = network.clone();
+    this.best = model.clone();
   }
-  async saveLatestModel(network: MultiLayerNetwork): Promise<void> {
+  async saveLatestModel(model: M): Promise<void> {
     this.latest?.close();
-    this.latest = network.clone();
+    this.latest = model.clone();
   }
-  async getBestModel(): Promise<MultiLayerNetwork | null> {
+  async getBestModel(): Promise<M | null> {
     return this.best ? this.best.clone() : null;
   }
-  async getLatestModel(): Promise<MultiLayerNetwork | null> {
+  async getLatestModel(): Promise<M | null> {
     return this.latest ? this.latest.clone() : null;
   }
   /** Releases the stored copies. */
@@ -233,10 +262,18 @@ export class InMemoryModelSaver implements EarlyStoppingModelSaver {
   }
 }
 
+/** Recognizes models of the class of the one saved, so a file read back is known to be an M. */
+type KindCheck<M extends EarlyStoppingModel> = (model: EarlyStoppingModel) => model is M;
+
+function kindOf<M extends EarlyStoppingModel>(saved: M): KindCheck<M> {
+  const cls = saved.constructor;
+  return (model): model is M => model.constructor === cls;
+}
+
 /** Writes bestModel.bin and latestModel.bin (ModelSerializer files, with updater state) into a directory. */
-export class LocalFileModelSaver implements EarlyStoppingModelSaver {
-  private hasBest = false;
-  private hasLatest = false;
+export class LocalFileModelSaver<M extends EarlyStoppingModel = MultiLayerNetwork> implements EarlyStoppingModelSaver<M> {
+  private bestKind: KindCheck<M> | null = null;
+  private latestKind: KindCheck<M> | null = null;
   constructor(readonly directory: string) {}
   get bestModelPath(): string {
     return join(this.directory, 'bestModel.bin');
@@ -244,41 +281,50 @@ export class LocalFileModelSaver implements EarlyStoppingModelSaver {
   get latestModelPath(): string {
     return join(this.directory, 'latestModel.bin');
   }
-  async saveBestModel(network: MultiLayerNetwork): Promise<void> {
+  async saveBestModel(model: M): Promise<void> {
     await mkdir(this.directory, { recursive: true });
-    await ModelSerializer.writeModel(network, this.bestModelPath);
-    this.hasBest = true;
+    await ModelSerializer.writeModel(model, this.bestModelPath);
+    this.bestKind = kindOf(model);
   }
-  async saveLatestModel(network: MultiLayerNetwork): Promise<void> {
+  async saveLatestModel(model: M): Promise<void> {
     await mkdir(this.directory, { recursive: true });
-    await ModelSerializer.writeModel(network, this.latestModelPath);
-    this.hasLatest = true;
+    await ModelSerializer.writeModel(model, this.latestModelPath);
+    this.latestKind = kindOf(model);
   }
-  async getBestModel(): Promise<MultiLayerNetwork | null> {
-    return this.hasBest ? (await ModelSerializer.restoreMultiLayerNetwork(this.bestModelPath)).network : null;
+  async getBestModel(): Promise<M | null> {
+    return this.restore(this.bestModelPath, this.bestKind);
   }
-  async getLatestModel(): Promise<MultiLayerNetwork | null> {
-    return this.hasLatest ? (await ModelSerializer.restoreMultiLayerNetwork(this.latestModelPath)).network : null;
+  async getLatestModel(): Promise<M | null> {
+    return this.restore(this.latestModelPath, this.latestKind);
+  }
+  private async restore(path: string, kind: KindCheck<M> | null): Promise<M | null> {
+    if (!kind) return null;
+    const { model } = await ModelSerializer.restoreModel(path);
+    if (kind(model)) return model;
+    // Only when something else overwrote the file since it was saved.
+    const held = modelTypeName(model);
+    model.close();
+    throw new Error(`LocalFileModelSaver: '${path}' now holds a ${held}, not the kind of model saved there`);
   }
 }
 
-// ---- configuration, result, trainer -------------------------------------------------------------
+// ---- configuration, result, trainers ------------------------------------------------------------
 
-export interface EarlyStoppingConfiguration {
+export interface EarlyStoppingConfiguration<M extends EarlyStoppingModel = MultiLayerNetwork> {
   epochTerminationConditions?: readonly EpochTerminationCondition[];
   iterationTerminationConditions?: readonly IterationTerminationCondition[];
-  scoreCalculator: ScoreCalculator;
+  scoreCalculator: ScoreCalculator<M>;
   /** Default: a new InMemoryModelSaver. */
-  modelSaver?: EarlyStoppingModelSaver;
+  modelSaver?: EarlyStoppingModelSaver<M>;
   /** Score (and consider for best model) every N epochs (default 1): after epochs N-1, 2N-1, ... */
   evaluateEveryNEpochs?: number;
-  /** Also save the network after every epoch as the latest model (default false). */
+  /** Also save the model after every epoch as the latest model (default false). */
   saveLastModel?: boolean;
 }
 
 export type TerminationReason = 'EpochTerminationCondition' | 'IterationTerminationCondition' | 'Error';
 
-export interface EarlyStoppingResult {
+export interface EarlyStoppingResult<M extends EarlyStoppingModel = MultiLayerNetwork> {
   terminationReason: TerminationReason;
   /** The condition that fired (its toString()), or the error message. */
   terminationDetails: string;
@@ -289,23 +335,22 @@ export interface EarlyStoppingResult {
   scoreVsEpoch: Map<number, number>;
   /** Epochs completed. */
   totalEpochs: number;
-  /** The best model from the saver: a new network owned by the caller (null if none was saved). */
-  getBestModel(): Promise<MultiLayerNetwork | null>;
+  /** The best model from the saver: a new model owned by the caller (null if none was saved). */
+  getBestModel(): Promise<M | null>;
 }
 
 /**
- * The training iterator seen through a stop flag: once an iteration condition fires, hasNext()
- * turns false, so network.fit() ends the epoch normally after the step that triggered it (its
- * counters and listeners stay consistent, which throwing out of a listener would not guarantee).
+ * An iterator seen through a stop flag: once an iteration condition fires, hasNext() turns false,
+ * so fit() ends the epoch normally after the step that triggered it (its counters and listeners
+ * stay consistent, which throwing out of a listener would not guarantee).
  */
-class StoppableIterator implements DataSetIterator {
-  stopped: IterationTerminationCondition | null = null;
-  constructor(private readonly inner: DataSetIterator) {}
-  next(): DataSet {
+class StoppableBatches<B> implements BatchIterator<B> {
+  constructor(protected readonly inner: BatchIterator<B>, private readonly stopRequested: () => boolean) {}
+  next(): B {
     return this.inner.next();
   }
   hasNext(): boolean {
-    return this.stopped === null && this.inner.hasNext();
+    return !this.stopRequested() && this.inner.hasNext();
   }
   reset(): void {
     this.inner.reset();
@@ -313,52 +358,61 @@ class StoppableIterator implements DataSetIterator {
   get resetSupported(): boolean {
     return this.inner.resetSupported;
   }
+}
+
+/** StoppableBatches over a DataSetIterator, itself a DataSetIterator (what MultiLayerNetwork.fit takes). */
+class StoppableIterator extends StoppableBatches<DataSet> implements DataSetIterator {
+  constructor(private readonly source: DataSetIterator, stopRequested: () => boolean) {
+    super(source, stopRequested);
+  }
   get asyncSupported(): boolean {
-    return this.inner.asyncSupported;
+    return this.source.asyncSupported;
   }
   get batch(): number {
-    return this.inner.batch;
+    return this.source.batch;
   }
   get inputColumns(): number {
-    return this.inner.inputColumns;
+    return this.source.inputColumns;
   }
   get totalOutcomes(): number {
-    return this.inner.totalOutcomes;
+    return this.source.totalOutcomes;
   }
   get preProcessor(): DataSetPreProcessor | null {
-    return this.inner.preProcessor;
+    return this.source.preProcessor;
   }
   set preProcessor(p: DataSetPreProcessor | null) {
-    this.inner.preProcessor = p;
+    this.source.preProcessor = p;
   }
   [Symbol.iterator](): Iterator<DataSet> {
     return iterateDataSets(this);
   }
 }
 
-export class EarlyStoppingTrainer {
-  readonly modelSaver: EarlyStoppingModelSaver;
+/**
+ * The early-stopping loop shared by the trainers of both model kinds (DL4J's
+ * BaseEarlyStoppingTrainer); a subclass trains one epoch of its model over its iterator kind I.
+ */
+export abstract class BaseEarlyStoppingTrainer<M extends EarlyStoppingModel, I extends BatchIterator<DataSet | MultiDataSet>> {
+  readonly modelSaver: EarlyStoppingModelSaver<M>;
 
-  constructor(readonly config: EarlyStoppingConfiguration, readonly network: MultiLayerNetwork, readonly trainIterator: DataSetIterator) {
+  protected constructor(readonly config: EarlyStoppingConfiguration<M>, readonly network: M, readonly trainIterator: I, defaultSaver: () => EarlyStoppingModelSaver<M>) {
+    const name = this.constructor.name;
     const n = config.evaluateEveryNEpochs ?? 1;
-    if (!Number.isInteger(n) || n < 1) throw new Error(`EarlyStoppingTrainer: evaluateEveryNEpochs must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: evaluateEveryNEpochs must be a positive integer, got ${n}`);
     if ((config.epochTerminationConditions?.length ?? 0) + (config.iterationTerminationConditions?.length ?? 0) === 0) {
-      throw new Error('EarlyStoppingTrainer: no termination conditions; give at least one epoch or iteration termination condition');
+      throw new Error(`${name}: no termination conditions; give at least one epoch or iteration termination condition`);
     }
-    this.modelSaver = config.modelSaver ?? new InMemoryModelSaver();
+    this.modelSaver = config.modelSaver ?? defaultSaver();
   }
 
   /**
-   * Trains the network for one epoch over `data` (the training iterator seen through the stop flag).
-   * EarlyStoppingParallelTrainer overrides it to train on workers; `stopRequested` turns true once
-   * an iteration condition fired, for trainers that read batches ahead of the steps they take.
+   * Trains the model for one epoch over the training iterator, ending early once `stopRequested`
+   * turns true (an iteration condition fired).
    */
-  protected async fitEpoch(data: DataSetIterator, _stopRequested: () => boolean): Promise<void> {
-    this.network.fit(data, 1);
-  }
+  protected abstract trainEpoch(stopRequested: () => boolean): Promise<void>;
 
   /** Trains until a termination condition fires (or an error occurs, reported in the result). */
-  async fit(): Promise<EarlyStoppingResult> {
+  async fit(): Promise<EarlyStoppingResult<M>> {
     const { config, network, modelSaver } = this;
     const epochConds = config.epochTerminationConditions ?? [];
     const iterConds = config.iterationTerminationConditions ?? [];
@@ -371,7 +425,7 @@ export class EarlyStoppingTrainer {
     let bestModelEpoch = -1;
     let bestModelScore = minimize ? Infinity : -Infinity;
     let epoch = 0;
-    const finish = (terminationReason: TerminationReason, terminationDetails: string): EarlyStoppingResult => ({
+    const finish = (terminationReason: TerminationReason, terminationDetails: string): EarlyStoppingResult<M> => ({
       terminationReason, terminationDetails, bestModelEpoch, bestModelScore: bestModelEpoch === -1 ? NaN : bestModelScore,
       scoreVsEpoch, totalEpochs: epoch, getBestModel: () => modelSaver.getBestModel(),
     });
@@ -381,25 +435,27 @@ export class EarlyStoppingTrainer {
       await modelSaver.saveBestModel(network, score);
     };
 
-    const data = new StoppableIterator(this.trainIterator);
+    // Set by the listener when an iteration condition fires.
+    const stop: { by: IterationTerminationCondition | null } = { by: null };
     const listener: TrainingListener = {
       iterationDone(model: TrainableModel): void {
-        if (iterConds.length === 0 || data.stopped) return;
+        if (iterConds.length === 0 || stop.by) return;
         const s = model.score();
-        data.stopped = iterConds.find((c) => c.terminate(s)) ?? null;
+        stop.by = iterConds.find((c) => c.terminate(s)) ?? null;
       },
     };
     const saved = [...network.listeners];
     network.addListeners(listener);
     try {
       for (;;) {
-        if (epoch > 0 && !this.trainIterator.resetSupported) throw new Error('EarlyStoppingTrainer: the training iterator does not support reset, so it cannot be used for more than one epoch');
-        await this.fitEpoch(data, () => data.stopped !== null);
-        if (data.stopped) {
+        if (epoch > 0 && !this.trainIterator.resetSupported) throw new Error(`${this.constructor.name}: the training iterator does not support reset, so it cannot be used for more than one epoch`);
+        await this.trainEpoch(() => stop.by !== null);
+        const fired = stop.by;
+        if (fired) {
           // DL4J: a run stopped before any scoring still reports a best model: the current one.
           if (bestModelEpoch === -1) await saveBest(config.scoreCalculator.calculateScore(network));
           if (config.saveLastModel) await modelSaver.saveLatestModel(network, NaN);
-          return finish('IterationTerminationCondition', data.stopped.toString());
+          return finish('IterationTerminationCondition', fired.toString());
         }
         let score: number | undefined;
         if ((epoch + 1) % every === 0) {
@@ -408,14 +464,49 @@ export class EarlyStoppingTrainer {
           if (minimize ? score < bestModelScore : score > bestModelScore) await saveBest(score);
         }
         if (config.saveLastModel) await modelSaver.saveLatestModel(network, score ?? NaN);
-        const fired = epochConds.find((c) => c.terminate(epoch, score, minimize));
+        const ended = epochConds.find((c) => c.terminate(epoch, score, minimize));
         epoch++;
-        if (fired) return finish('EpochTerminationCondition', fired.toString());
+        if (ended) return finish('EpochTerminationCondition', ended.toString());
       }
     } catch (e) {
       return finish('Error', e instanceof Error ? e.message : String(e));
     } finally {
       network.setListeners(...saved);
     }
+  }
+}
+
+/** Early stopping of a MultiLayerNetwork trained on a DataSetIterator (DL4J's EarlyStoppingTrainer). */
+export class EarlyStoppingTrainer extends BaseEarlyStoppingTrainer<MultiLayerNetwork, DataSetIterator> {
+  constructor(config: EarlyStoppingConfiguration<MultiLayerNetwork>, network: MultiLayerNetwork, trainIterator: DataSetIterator) {
+    super(config, network, trainIterator, () => new InMemoryModelSaver<MultiLayerNetwork>());
+  }
+
+  protected override trainEpoch(stopRequested: () => boolean): Promise<void> {
+    return this.fitEpoch(new StoppableIterator(this.trainIterator, stopRequested), stopRequested);
+  }
+
+  /**
+   * Trains the network for one epoch over `data` (the training iterator seen through the stop flag).
+   * EarlyStoppingParallelTrainer overrides it to train on workers; `stopRequested` turns true once
+   * an iteration condition fired, for trainers that read batches ahead of the steps they take.
+   */
+  protected async fitEpoch(data: DataSetIterator, _stopRequested: () => boolean): Promise<void> {
+    this.network.fit(data, 1);
+  }
+}
+
+/**
+ * Early stopping of a ComputationGraph trained on a DataSetIterator or a MultiDataSetIterator
+ * (DL4J's EarlyStoppingGraphTrainer); score calculators and savers are the same classes.
+ */
+export class EarlyStoppingGraphTrainer extends BaseEarlyStoppingTrainer<ComputationGraph, DataSetIterator | MultiDataSetIterator> {
+  constructor(config: EarlyStoppingConfiguration<ComputationGraph>, graph: ComputationGraph, trainIterator: DataSetIterator | MultiDataSetIterator) {
+    super(config, graph, trainIterator, () => new InMemoryModelSaver<ComputationGraph>());
+  }
+
+  protected override async trainEpoch(stopRequested: () => boolean): Promise<void> {
+    const it = this.trainIterator;
+    this.network.fit(isDataSetIterator(it) ? new StoppableIterator(it, stopRequested) : new StoppableBatches(it, stopRequested), 1);
   }
 }

@@ -42,7 +42,27 @@ interface TensorEntry {
 
 type ModelFormat = 'dl4ts-multilayernetwork' | 'dl4ts-computationgraph';
 
-const FORMAT_NAMES: Readonly<Record<ModelFormat, string>> = { 'dl4ts-multilayernetwork': 'MultiLayerNetwork', 'dl4ts-computationgraph': 'ComputationGraph' };
+/** DL4J's class names of the models. */
+export type ModelTypeName = 'MultiLayerNetwork' | 'ComputationGraph';
+
+const FORMAT_NAMES: Readonly<Record<ModelFormat, ModelTypeName>> = { 'dl4ts-multilayernetwork': 'MultiLayerNetwork', 'dl4ts-computationgraph': 'ComputationGraph' };
+
+/** The models a model file holds. */
+export type SerializableModel = MultiLayerNetwork | ComputationGraph;
+
+function formatOf(model: SerializableModel): ModelFormat {
+  return model instanceof ComputationGraph ? 'dl4ts-computationgraph' : 'dl4ts-multilayernetwork';
+}
+
+/** The model's DL4J class name ('MultiLayerNetwork' or 'ComputationGraph'). */
+export function modelTypeName(model: SerializableModel): ModelTypeName {
+  return FORMAT_NAMES[formatOf(model)];
+}
+
+/** Whether `model` is one of the models a file can hold. */
+export function isSerializableModel(model: unknown): model is SerializableModel {
+  return model instanceof MultiLayerNetwork || model instanceof ComputationGraph;
+}
 
 interface ModelFileHeader {
   format: ModelFormat;
@@ -81,7 +101,7 @@ export interface RestoredGraph {
 }
 
 /** The file's bytes for `net` (see writeModel). */
-export function serializeModel(net: MultiLayerNetwork | ComputationGraph, options: WriteModelOptions = {}): Buffer {
+export function serializeModel(net: SerializableModel, options: WriteModelOptions = {}): Buffer {
   const where = 'ModelSerializer.writeModel';
   const named: [string, NDArray][] = [...net.paramTable()].map(([k, a]) => [`param/${k}`, a]);
   if (options.saveUpdater ?? true) {
@@ -97,7 +117,7 @@ export function serializeModel(net: MultiLayerNetwork | ComputationGraph, option
     offset += bytes.byteLength;
   }
   const header: ModelFileHeader = {
-    format: net instanceof ComputationGraph ? 'dl4ts-computationgraph' : 'dl4ts-multilayernetwork',
+    format: formatOf(net),
     configuration: JSON.parse(net instanceof ComputationGraph ? graphToJSON(net.conf) : configurationToJSON(net.conf)) as unknown,
     iterationCount: options.counters?.iterationCount ?? net.iterationCount,
     epochCount: options.counters?.epochCount ?? net.epochCount,
@@ -138,8 +158,14 @@ function checkHeader(h: unknown, format: ModelFormat, dataLength: number, bad: (
   return h as unknown as ModelFileHeader;
 }
 
-/** Checks a model file's prefix, CRC and header; returns the header and the tensor data. */
-function readModelFile(bytes: Uint8Array, format: ModelFormat, bad: (why: string) => Error): { header: ModelFileHeader; data: Buffer } {
+/** A model file whose prefix and CRC were checked: its header as parsed JSON (not yet checked) and its tensor data. */
+interface ModelFile {
+  parsed: unknown;
+  data: Buffer;
+}
+
+/** Checks a model file's prefix and CRC and parses its header. */
+function readModelFile(bytes: Uint8Array, bad: (why: string) => Error): ModelFile {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.byteLength < PREFIX) throw bad(`is truncated: ${buf.byteLength} bytes, shorter than the ${PREFIX}-byte prefix`);
   if (!buf.subarray(0, 8).equals(MAGIC)) throw bad('is not a dl4ts model file (bad magic)');
@@ -164,7 +190,7 @@ function readModelFile(bytes: Uint8Array, format: ModelFormat, bad: (why: string
     throw bad('is corrupted: CRC-32 mismatch');
   }
   if (parsed === undefined) throw bad('has a header that is not valid JSON');
-  return { header: checkHeader(parsed, format, data.byteLength, bad), data };
+  return { parsed, data };
 }
 
 /** What restoring fills in: MultiLayerNetwork and ComputationGraph both offer it. */
@@ -213,28 +239,65 @@ function restoreInto<M extends RestorableModel>(network: M, header: ModelFileHea
   }
 }
 
+/** The MultiLayerNetwork of a read model file. */
+function networkOf(file: ModelFile, name: string, op: string, bad: (why: string) => Error, options: RestoreOptions): RestoredModel {
+  const header = checkHeader(file.parsed, 'dl4ts-multilayernetwork', file.data.byteLength, bad);
+  const network = new MultiLayerNetwork(configurationFromJSON(header.configuration as object)).init();
+  return restoreInto(network, header, file.data, name, op, bad, options);
+}
+
+/** The ComputationGraph of a read model file. */
+function graphOf(file: ModelFile, name: string, op: string, bad: (why: string) => Error, options: RestoreOptions): RestoredGraph {
+  const header = checkHeader(file.parsed, 'dl4ts-computationgraph', file.data.byteLength, bad);
+  const { network, normalizer } = restoreInto(new ComputationGraph(graphFromJSON(header.configuration as object)).init(), header, file.data, name, op, bad, options);
+  return { graph: network, normalizer };
+}
+
+function badFor(op: string, file: string): (why: string) => Error {
+  return (why) => new Error(`ModelSerializer.${op}: '${file}' ${why}`);
+}
+
 /** Rebuilds a network from the bytes of a model file; `file` names the source in errors. */
 export function deserializeModel(bytes: Uint8Array, file: string, options: RestoreOptions = {}): RestoredModel {
   const op = 'restoreMultiLayerNetwork';
-  const bad = (why: string): Error => new Error(`ModelSerializer.${op}: '${file}' ${why}`);
-  const { header, data } = readModelFile(bytes, 'dl4ts-multilayernetwork', bad);
-  const network = new MultiLayerNetwork(configurationFromJSON(header.configuration as object)).init();
-  return restoreInto(network, header, data, file, op, bad, options);
+  const bad = badFor(op, file);
+  return networkOf(readModelFile(bytes, bad), file, op, bad, options);
 }
 
 /** Rebuilds a ComputationGraph from the bytes of a model file; `file` names the source in errors. */
 export function deserializeGraph(bytes: Uint8Array, file: string, options: RestoreOptions = {}): RestoredGraph {
   const op = 'restoreComputationGraph';
-  const bad = (why: string): Error => new Error(`ModelSerializer.${op}: '${file}' ${why}`);
-  const { header, data } = readModelFile(bytes, 'dl4ts-computationgraph', bad);
-  const { network, normalizer } = restoreInto(new ComputationGraph(graphFromJSON(header.configuration as object)).init(), header, data, file, op, bad, options);
-  return { graph: network, normalizer };
+  const bad = badFor(op, file);
+  return graphOf(readModelFile(bytes, bad), file, op, bad, options);
+}
+
+export interface RestoredAnyModel {
+  /** A MultiLayerNetwork or a ComputationGraph, as the file's format tag says. */
+  model: SerializableModel;
+  normalizer: Normalizer | null;
+}
+
+/** Rebuilds whichever model the file holds (by its header's format tag); `file` names the source in errors. */
+export function deserializeAnyModel(bytes: Uint8Array, file: string, options: RestoreOptions = {}): RestoredAnyModel {
+  const op = 'restoreModel';
+  const bad = badFor(op, file);
+  const read = readModelFile(bytes, bad);
+  const format = isRecord(read.parsed) ? read.parsed['format'] : undefined;
+  if (format === 'dl4ts-computationgraph') {
+    const { graph, normalizer } = graphOf(read, file, op, bad, options);
+    return { model: graph, normalizer };
+  }
+  if (format === 'dl4ts-multilayernetwork') {
+    const { network, normalizer } = networkOf(read, file, op, bad, options);
+    return { model: network, normalizer };
+  }
+  throw bad(`has format ${JSON.stringify(format)}; expected one of ${Object.keys(FORMAT_NAMES).map((f) => `'${f}'`).join(', ')}`);
 }
 
 /** Saves and restores MultiLayerNetworks and ComputationGraphs (DL4J's ModelSerializer). */
 export const ModelSerializer = {
   /** Writes the network (configuration, counters, parameters, updater state, normalizer) to one file. */
-  async writeModel(net: MultiLayerNetwork | ComputationGraph, path: string, options: WriteModelOptions = {}): Promise<void> {
+  async writeModel(net: SerializableModel, path: string, options: WriteModelOptions = {}): Promise<void> {
     await writeFile(path, serializeModel(net, options));
   },
 
@@ -246,5 +309,10 @@ export const ModelSerializer = {
   /** Reads a ComputationGraph file written by writeModel; throws naming the file when it is corrupted or truncated. */
   async restoreComputationGraph(path: string, options: RestoreOptions = {}): Promise<RestoredGraph> {
     return deserializeGraph(await readFile(path), path, options);
+  },
+
+  /** Reads a file written by writeModel, whichever model it holds (its format tag says which). */
+  async restoreModel(path: string, options: RestoreOptions = {}): Promise<RestoredAnyModel> {
+    return deserializeAnyModel(await readFile(path), path, options);
   },
 };

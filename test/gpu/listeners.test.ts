@@ -83,7 +83,7 @@ async function run(backend: Backend): Promise<void> {
     assert.ok(accuracies[7]![0] > 0.8, `held-out accuracy ${accuracies[7]![0]}`);
     assert.equal(deviceBytes[7], deviceBytes[1], `device bytes at evaluations: ${deviceBytes.join(', ')}`);
 
-    const r = await CheckpointListener.loadLastCheckpoint(dir);
+    const r = await CheckpointListener.loadLastCheckpointMLN(dir);
     assert.ok(r);
     assert.equal(r.paramTable().get('0_W')!.backend, backend);
     assert.deepEqual(flat(r), flat(net));
