@@ -48,5 +48,6 @@ export { deserializeAnyModel, modelTypeName, isSerializableModel, type RestoredA
 export { BaseEarlyStoppingTrainer, EarlyStoppingGraphTrainer, type EarlyStoppingModel, type ScoreIterator } from './nn/early-stopping.js';
 export { BIDIRECTIONAL_MODES, type RecurrentOptions, type LstmLayerConfig, type SimpleRnnLayerConfig, type RecurrentLayerConfig, type BidirectionalLayerConfig, type BidirectionalMode, type LastTimeStepLayerConfig, type RnnOutputLayerConfig, type EmbeddingLayerConfig, type EmbeddingSequenceLayerConfig, type SequenceLayerConfig, type RecurrentInputType } from './nn/recurrent-config.js';
 export { BACKPROP_TYPES, DEFAULT_TBPTT_LENGTH, type BackpropType, type TbpttOptions } from './nn/tbptt.js';
+export { PREPROCESSOR_TYPES, preProcess, resolvePreProcessor, type InputPreProcessorConfig, type RnnToCnnPreProcessorConfig, type CnnToRnnPreProcessorConfig } from './nn/preprocessors.js';
 export { LstmLayer, SimpleRnnLayer, BidirectionalLayer, LastTimeStepLayer, RnnOutputLayer, EmbeddingLayer, EmbeddingSequenceLayer } from './nn/layers/index.js';
 export { computeTimeSeriesLoss, type TimeSeriesLossInput } from './nn/layers/rnn-output.js';

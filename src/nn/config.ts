@@ -25,6 +25,7 @@ import {
 import { resolveBatchNormalization, resolveDense, resolveShapePreserving } from './resolvers/feed-forward.js';
 import { resolveConvolution, resolveGlobalPooling, resolveSubsampling } from './resolvers/convolutional.js';
 import { resolveTbptt, type TbpttOptions } from './tbptt.js';
+import { checkPreProcessorIndices, resolvePreProcessor, type InputPreProcessorConfig } from './preprocessors.js';
 
 /** Options every parameterized layer may override (DL4J's per-layer builder options). */
 export interface ParamLayerOptions {
@@ -150,6 +151,8 @@ export interface NeuralNetConfiguration extends NeuralNetDefaults, TbpttOptions 
   dataType?: DataType;
   inputType?: NetworkInputType;
   layers: LayerConfig[];
+  /** Preprocessors of layer inputs by layer index (DL4J's inputPreProcessor(i, ...)): e.g. { 1: { type: 'rnnToCnn', height, width, channels } }. */
+  inputPreProcessors?: { [layerIndex: number]: InputPreProcessorConfig };
 }
 
 /** A layer configuration with every default applied and nIn/nOut known. */
@@ -198,6 +201,8 @@ export interface ResolvedLayer {
   readonly wrapped?: ResolvedLayer;
   /** EmbeddingSequenceLayer's fixed sequence length (absent: any length). */
   readonly inputLength?: number;
+  /** Applied to the layer's input before its forward pass (MultiLayerNetwork's inputPreProcessors). */
+  readonly preProcessor?: InputPreProcessorConfig;
 }
 
 export interface ResolvedConfiguration {
@@ -281,10 +286,13 @@ export function resolveConfiguration(conf: NeuralNetConfiguration): ResolvedConf
   if (!Array.isArray(conf.layers) || conf.layers.length === 0) fail('layers', 'at least one layer is required');
   const dataType = checkDefaults(conf);
   let input = conf.inputType === undefined ? undefined : inputActivationType(conf.inputType);
+  checkPreProcessorIndices(conf.inputPreProcessors, conf.layers.length);
   const resolved = conf.layers.map((l, i) => {
+    const preProcessor = conf.inputPreProcessors?.[i];
+    if (preProcessor !== undefined) input = resolvePreProcessor(`inputPreProcessors[${i}]`, preProcessor, input);
     const r = resolveLayer(l, i, i, input, conf);
     input = r.output;
-    return r.layer;
+    return preProcessor === undefined ? r.layer : { ...r.layer, preProcessor };
   });
   resolved.forEach((r, i) => {
     if (r.lossFunction !== null && i !== resolved.length - 1) fail(layerLabel(i, conf.layers[i]!), `an '${r.type}' layer must be the last layer`);

@@ -19,6 +19,7 @@ import type { TrainableModel, TrainingListener } from './listeners.js';
 import { doEvaluation } from './evaluative-listener.js';
 import { TrainingCore, nextMask, outputLayerLoss, summaryTable, type GradientExchange } from './training-core.js';
 import { dataSetSegments } from './tbptt.js';
+import { preProcessLayerInput } from './preprocessors.js';
 
 /** DL4J's class names of the layer types, for summary() (ComputationGraph's too). */
 export const LAYER_CLASS: Readonly<Record<string, string>> = {
@@ -109,7 +110,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
         let h = this.asNetType(x);
         let mask = featuresMask;
         for (const l of layers) {
-          h = l.forward(h, train, mask);
+          h = l.forward(preProcessLayerInput(l.config, h, x.shape[0]!), train, mask);
           mask = nextMask(l, mask);
         }
         // Identity-only networks would hand back the caller's own array; the result is always new.
@@ -128,7 +129,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
         let mask = featuresMask;
         for (const l of layers) {
           const prev = acts[acts.length - 1]!;
-          const y = l.forward(prev, train, mask);
+          const y = l.forward(preProcessLayerInput(l.config, prev, x.shape[0]!), train, mask);
           mask = nextMask(l, mask);
           // Each entry is its own array (identity layers return their input), so each can be closed.
           acts.push(y === prev ? prev.dup() : y);
@@ -150,9 +151,11 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     let h = this.asNetType(ds.features);
     let fMask = ds.featuresMask;
     for (const l of layers.slice(0, -1)) {
+      h = preProcessLayerInput(l.config, h, ds.numExamples);
       h = stateful && l.rnnTimeStep ? l.rnnTimeStep(h, fMask, training) : l.forward(h, training, fMask);
       fMask = nextMask(l, fMask);
     }
+    h = preProcessLayerInput(out.config, h, ds.numExamples);
     return outputLayerLoss(`MultiLayerNetwork.${op}`, out, out.preOutput(h, training), ds.labels, ds.labelsMask);
   }
 
@@ -295,6 +298,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
         let h = this.asNetType(x);
         let mask = featuresMask;
         for (const l of layers) {
+          h = preProcessLayerInput(l.config, h, x.shape[0]!);
           h = l.rnnTimeStep ? l.rnnTimeStep(h, mask) : l.forward(h, false, mask);
           mask = nextMask(l, mask);
         }

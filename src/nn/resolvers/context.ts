@@ -159,7 +159,7 @@ export function needInput(ctx: LayerContext, what = 'its input size'): Activatio
 export function needImage(ctx: LayerContext): CnnShape {
   const t = ctx.input;
   if (!t || t.kind !== 'convolutional') {
-    fail(ctx.where, `needs a convolutional input${t ? ` (got ${describeActivationType(t)})` : ''}: set inputType { type: 'convolutional' | 'convolutionalFlat', height, width, channels } or put it after a convolutional layer`);
+    fail(ctx.where, `needs a convolutional input${t ? ` (got ${describeActivationType(t)})` : ''}: set inputType { type: 'convolutional' | 'convolutionalFlat', height, width, channels } or put it after a convolutional layer (for recurrent input: an inputPreProcessors entry { type: 'rnnToCnn', height, width, channels })`);
   }
   return { channels: t.channels, height: t.height, width: t.width };
 }

@@ -21,7 +21,7 @@ function sequenceInput(ctx: LayerContext, nIn: number | undefined, what: string)
     return { size: nIn };
   }
   if (t.kind === 'convolutional') {
-    fail(ctx.where, `${what} needs recurrent input [N, size, T] or feed-forward input [N, size], got ${describeActivationType(t)} (add a globalPooling or dense layer first)`);
+    fail(ctx.where, `${what} needs recurrent input [N, size, T] or feed-forward input [N, size], got ${describeActivationType(t)} (add a globalPooling or dense layer first, or an inputPreProcessors entry { type: 'cnnToRnn' } for images of each time step)`);
   }
   if (nIn !== undefined && nIn !== t.size) fail(ctx.where, `nIn ${nIn} does not match the input's size ${t.size}`);
   return t.kind === 'recurrent' && t.timeSeriesLength !== undefined ? { size: t.size, timeSeriesLength: t.timeSeriesLength } : { size: t.size };
