@@ -14,9 +14,8 @@ import type { Evaluation } from '../eval/classification.js';
 import type { MultiLayerNetwork } from './multilayer-network.js';
 import { ComputationGraph, type MultiDataSetIterator } from './graph/computation-graph.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
-import type { BatchIterator } from './training-core.js';
-import { forEachBatch } from './training-core.js';
-import { ModelSerializer, modelTypeName, type SerializableModel } from './model-serializer.js';
+import { forEachBatch, type BatchIterator } from './training-core.js';
+import { ModelSerializer, modelTypeName, type ModelTypeName, type SerializableModel } from './model-serializer.js';
 
 /** The models early stopping trains: a MultiLayerNetwork or a ComputationGraph. */
 export type EarlyStoppingModel = SerializableModel;
@@ -262,18 +261,21 @@ export class InMemoryModelSaver<M extends { clone(): M } & EarlyStoppingModel = 
   }
 }
 
-/** Recognizes models of the class of the one saved, so a file read back is known to be an M. */
-type KindCheck<M extends EarlyStoppingModel> = (model: EarlyStoppingModel) => model is M;
+/** The kind of a saved model: a model read back is checked against it, so it is known to be an M. */
+interface SavedKind<M extends EarlyStoppingModel> {
+  readonly name: ModelTypeName;
+  is(model: EarlyStoppingModel): model is M;
+}
 
-function kindOf<M extends EarlyStoppingModel>(saved: M): KindCheck<M> {
+function kindOf<M extends EarlyStoppingModel>(saved: M): SavedKind<M> {
   const cls = saved.constructor;
-  return (model): model is M => model.constructor === cls;
+  return { name: modelTypeName(saved), is: (model): model is M => model.constructor === cls };
 }
 
 /** Writes bestModel.bin and latestModel.bin (ModelSerializer files, with updater state) into a directory. */
 export class LocalFileModelSaver<M extends EarlyStoppingModel = MultiLayerNetwork> implements EarlyStoppingModelSaver<M> {
-  private bestKind: KindCheck<M> | null = null;
-  private latestKind: KindCheck<M> | null = null;
+  private bestKind: SavedKind<M> | null = null;
+  private latestKind: SavedKind<M> | null = null;
   constructor(readonly directory: string) {}
   get bestModelPath(): string {
     return join(this.directory, 'bestModel.bin');
@@ -297,14 +299,14 @@ export class LocalFileModelSaver<M extends EarlyStoppingModel = MultiLayerNetwor
   async getLatestModel(): Promise<M | null> {
     return this.restore(this.latestModelPath, this.latestKind);
   }
-  private async restore(path: string, kind: KindCheck<M> | null): Promise<M | null> {
+  private async restore(path: string, kind: SavedKind<M> | null): Promise<M | null> {
     if (!kind) return null;
     const { model } = await ModelSerializer.restoreModel(path);
-    if (kind(model)) return model;
+    if (kind.is(model)) return model;
     // Only when something else overwrote the file since it was saved.
     const held = modelTypeName(model);
     model.close();
-    throw new Error(`LocalFileModelSaver: '${path}' now holds a ${held}, not the kind of model saved there`);
+    throw new Error(`LocalFileModelSaver: '${path}' now holds a ${held}; a ${kind.name} was saved there`);
   }
 }
 
