@@ -27,6 +27,17 @@ export interface RunSettings {
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
+/** A round whose steps were posted and whose replies finish() collects. */
+interface PostedRound {
+  readonly replies: Promise<readonly { readonly score: number | null }[]>;
+  readonly examples: readonly number[];
+  readonly combined: number;
+  readonly iteration: number;
+  readonly epoch: number;
+  /** An averaging follows this round (so the next one must not be posted before it). */
+  readonly averages: boolean;
+}
+
 /** Spreads worker seeds apart (2^64 / golden ratio, odd). */
 const WORKER_SEED_STRIDE = 0x9e3779b97f4a7c15n;
 
@@ -42,6 +53,10 @@ export class TrainingRun {
   /** Examples each worker trained on since the last averaging: the weights of the next one. */
   private readonly seen: number[];
   private roundsSinceAverage = 0;
+  /** Rounds posted since the last averaging was scheduled (posting runs ahead of finishing). */
+  private postedSinceAverage = 0;
+  /** The iteration whose listeners are running (posting may already have counted the next one). */
+  private reported: number | null = null;
   /** What listeners' iterationDone and onEpochStart get: the workers' combined score and the counters. */
   readonly view: TrainableModel;
 
@@ -65,7 +80,7 @@ export class TrainingRun {
         return run.score;
       },
       get iterationCount(): number {
-        return run.iteration;
+        return run.reported ?? run.iteration;
       },
       get epochCount(): number {
         return run.epoch;
@@ -81,14 +96,28 @@ export class TrainingRun {
     for (let e = 0; e < epochs && !stopped; e++) {
       for (const l of this.listeners) l.onEpochStart?.(this.view);
       prefetch.startEpoch(e);
+      // The next round is posted before the previous one is finished whenever nothing has to happen
+      // on the workers in between (an averaging) and nobody may stop training after it: workers then
+      // start their next step while the main thread collects replies and calls listeners.
+      let pending: PostedRound | null = null;
       for (;;) {
         const batches = prefetch.take(this.settings.workers);
         if (batches.length === 0) break;
-        await this.round(batches, prefetch);
-        if (stopRequested?.()) {
-          stopped = true;
-          break;
+        if (pending && (pending.averages || stopRequested || batches.length < this.settings.workers)) {
+          await this.finish(pending);
+          pending = null;
+          if (stopRequested?.()) {
+            stopped = true;
+            break;
+          }
         }
+        const posted = await this.post(batches, prefetch);
+        if (pending) await this.finish(pending);
+        pending = posted;
+      }
+      if (pending) {
+        await this.finish(pending);
+        if (stopRequested?.()) stopped = true;
       }
       prefetch.clear();
       // Only left after an early stop.
@@ -116,8 +145,8 @@ export class TrainingRun {
       this.pool.call(k, { type: 'load', model: modelBuffer, graph: this.graph, sharedGradients: this.shared, seed: workerSeed(k) }, 'done')));
   }
 
-  /** One step on every worker (worker k on batch k), then averaging and listeners as configured. */
-  private async round(batches: readonly PackedBatch[], prefetch: BatchPrefetcher): Promise<void> {
+  /** Posts one step to every worker (worker k on batch k); finish() collects it. */
+  private async post(batches: readonly PackedBatch[], prefetch: BatchPrefetcher): Promise<PostedRound> {
     const n = this.settings.workers;
     if (!this.graph && batches.some((b) => b.multi)) throw new Error('ParallelWrapper.fit: the iterator returned a MultiDataSet; a MultiLayerNetwork trains on DataSets (use a ComputationGraph)');
     // A short last round: workers without a batch step on a copy with weight 0, so every replica
@@ -128,22 +157,34 @@ export class TrainingRun {
     // Copies first: posting a batch moves its buffers away.
     const inputs = this.ranks.map((k) => batches[k] ?? copyPackedBatch(batches[0]!));
     const { iteration, epoch, wantScore } = this;
-    const calls = this.ranks.map((k) => {
+    const replies = Promise.all(this.ranks.map((k) => {
       const share = k < batches.length && combined > 0 ? (examples[k]! * n) / combined : 0;
       return this.pool.call(k, { type: 'step', data: inputs[k]!, gradientScale: share, iteration, epoch, wantScore }, 'stepped', transferables(inputs[k]!));
-    });
+    }));
+    // Errors surface in finish(); until then a rejection must not count as unhandled.
+    replies.catch(() => undefined);
+    this.iteration++;
+    this.postedSinceAverage++;
     prefetch.fill();
-    const replies = await Promise.all(calls);
+    // The epoch's last round is always followed by an averaging.
+    const averages = !this.shared && (this.postedSinceAverage >= this.settings.averagingFrequency || !prefetch.hasMore());
+    if (averages) this.postedSinceAverage = 0;
+    return { replies, examples, combined, iteration, epoch, averages };
+  }
+
+  /** Waits for a posted round, then averages and calls the listeners as configured. */
+  private async finish(round: PostedRound): Promise<void> {
+    const { examples, combined, iteration, epoch } = round;
+    const replies = await round.replies;
     examples.forEach((x, k) => (this.seen[k]! += x));
     this.roundsSinceAverage++;
-    if (wantScore && combined > 0) this.score = examples.reduce((s, x, k) => s + x * (replies[k]!.score ?? NaN), 0) / combined;
-    // The epoch's last round is always followed by an averaging.
-    const averaged = !this.shared && (this.roundsSinceAverage >= this.settings.averagingFrequency || !prefetch.hasMore());
-    if (averaged) await this.average(this.settings.averageUpdaters);
-    if (this.shared || averaged || !this.settings.reportScoreAfterAveraging) {
+    if (this.wantScore && combined > 0) this.score = examples.reduce((s, x, k) => s + x * (replies[k]!.score ?? NaN), 0) / combined;
+    if (round.averages) await this.average(this.settings.averageUpdaters);
+    if (this.shared || round.averages || !this.settings.reportScoreAfterAveraging) {
+      this.reported = iteration;
       for (const l of this.listeners) l.iterationDone?.(this.view, iteration, epoch);
+      this.reported = null;
     }
-    this.iteration++;
   }
 
   /** Replicas weighted by the examples each saw since the last averaging. */
@@ -153,6 +194,7 @@ export class TrainingRun {
     await Promise.all(this.ranks.map((k) => this.pool.call(k, { type: 'average', scale: total === 0 ? 1 : (this.seen[k]! * n) / total, updaters }, 'done')));
     this.seen.fill(0);
     this.roundsSinceAverage = 0;
+    this.postedSinceAverage = 0;
   }
 
   /** Copies rank 0's replica (parameters, updater state) and the counters into the wrapped model. */

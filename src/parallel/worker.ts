@@ -32,14 +32,19 @@ function send(reply: WorkerReply): void {
   port!.postMessage(reply, reply.type === 'output' ? [reply.output.bytes] : []);
 }
 
-port.on('message', (req: WorkerRequest) => {
+// Each request runs from the check phase (setImmediate, FIFO) rather than straight from the port:
+// the main thread posts the next round before the last one is answered, and callbacks that a
+// request scheduled (a failure thrown asynchronously, timers) must still run between requests.
+port.on('message', (req: WorkerRequest) => setImmediate(() => handle(req)));
+
+function handle(req: WorkerRequest): void {
   if (req.type === 'shutdown') {
     // Ending on its own, between requests, means no native call is ever cut off (terminate() during
     // one can abort the whole process); closing the port lets the thread's event loop run out.
     try {
       replica.close();
     } finally {
-      port.close();
+      port!.close();
     }
     return;
   }
@@ -50,5 +55,5 @@ port.on('message', (req: WorkerRequest) => {
     reply = errorReply(e);
   }
   send(reply);
-});
+}
 send({ type: 'ready' });
