@@ -9,6 +9,17 @@ import * as nd from '../../src/index.js';
 import { createCollectiveGroup } from '../../src/parallel/collective-factory.js';
 import { gpu } from './gpu-env.js';
 
+/**
+ * Waits for workers to end by themselves (terminate() during a native call can abort the process),
+ * terminating only those still running after `ms`.
+ */
+async function joinWorkers(exits: readonly Promise<unknown>[], workers: readonly Worker[], ms = 20_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(exits), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+  await Promise.all(workers.map((w) => w.terminate()));
+}
+
 const deviceCount = 'cuda' in gpu ? (await import('../../src/backend/cuda/device.js')).deviceCount() : 0;
 const skip = deviceCount < 2 ? `needs 2 GPUs, this machine has ${deviceCount}` : false;
 if (skip) console.log(`# multi-GPU tests skipped (${skip})`);
@@ -32,6 +43,7 @@ test('NCCL all-reduce mean and broadcast across two devices; an aborted group th
   assert.equal(group.kind, 'nccl');
   const url = new URL('./nccl-worker.js', import.meta.url);
   const workers = names.map((backend, rank) => new Worker(url, { workerData: { backend, init: group.inits[rank], mode: 'reduce' } }));
+  const exits = workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
   try {
     const first = await Promise.all(workers.map((w) => new Promise<Record<string, number[] | string>>((resolve, reject) => {
       w.once('message', resolve);
@@ -54,7 +66,7 @@ test('NCCL all-reduce mean and broadcast across two devices; an aborted group th
     })));
     for (const rep of second) assert.match(String(rep['afterAbort']), /^CollectiveAbortedError after \d+ ms$/);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await joinWorkers(exits, workers);
     group.close();
   }
 });
@@ -65,6 +77,7 @@ test('a rank whose peer never arrives gives up at the timeout instead of hanging
   const url = new URL('./nccl-worker.js', import.meta.url);
   // Rank 1 joins the communicator and leaves; rank 0's all-reduce can never complete.
   const workers = names.map((backend, rank) => new Worker(url, { workerData: { backend, init: group.inits[rank], mode: rank === 1 ? 'abandon' : 'reduce' } }));
+  const exits = workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
   try {
     const t0 = Date.now();
     const outcome = await new Promise<string>((resolve) => {
@@ -74,7 +87,7 @@ test('a rank whose peer never arrives gives up at the timeout instead of hanging
     assert.match(outcome, /CollectiveAbortedError: .*waited 3000 ms/);
     assert.ok(Date.now() - t0 < 30_000, 'gave up within seconds');
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await joinWorkers(exits, workers);
     group.close();
   }
 });
