@@ -18,30 +18,48 @@ export function deviceCount(): number {
   return out('cuDeviceGetCount', (o) => cu().deviceGetCount(o), 0);
 }
 
-/** Pinned (page-locked) host buffers for transfers, cached by size under the host limits. */
+/** A pinned host buffer and the event of the last upload that read it (null: nothing in flight). */
+interface PinnedBlock {
+  readonly ptr: Handle;
+  readonly size: number;
+  event: Handle | null;
+}
+
+/**
+ * Pinned (page-locked) host buffers for transfers, cached by size under the host limits. An upload
+ * leaves its block in flight behind an event: the block is handed out again only once that copy
+ * is done, so uploads never make the host wait for the stream.
+ */
 class PinnedHostCache {
-  private readonly free = new Map<number, Handle[]>();
+  private readonly free = new Map<number, PinnedBlock[]>();
   private cachedBytes = 0;
 
-  take(bytes: number): { ptr: Handle; size: number } {
+  take(bytes: number): PinnedBlock {
     const size = 2 ** Math.ceil(Math.log2(Math.max(bytes, 4096)));
-    const list = this.free.get(size);
-    const ptr = list?.pop();
-    if (ptr !== undefined) {
+    const block = this.free.get(size)?.pop();
+    if (block) {
       this.cachedBytes -= size;
-      return { ptr, size };
+      settle(block);
+      return block;
     }
-    return { ptr: out('cuMemAllocHost', (o) => cu().memAllocHost(o, size), null as Handle, 'pinned host allocation'), size };
+    return { ptr: out('cuMemAllocHost', (o) => cu().memAllocHost(o, size), null as Handle, 'pinned host allocation'), size, event: null };
   }
 
-  give(block: { ptr: Handle; size: number }): void {
+  /** Returns a block; `inFlight` marks an upload from it queued on `stream` and not yet waited for. */
+  give(block: PinnedBlock, inFlight: Handle | null = null): void {
+    if (inFlight) {
+      block.event ??= out('cuEventCreate', (o) => cu().eventCreate(o, CU_EVENT_DISABLE_TIMING), null as Handle);
+      check(cu().eventRecord(block.event, inFlight), 'cuEventRecord');
+    }
     const { maximumHostCache, maximumHostCacheableLength } = cudaConfiguration();
     if (block.size > maximumHostCacheableLength || this.cachedBytes + block.size > maximumHostCache) {
+      settle(block);
+      if (block.event) check(cu().eventDestroy(block.event), 'cuEventDestroy');
       check(cu().memFreeHost(block.ptr), 'cuMemFreeHost');
       return;
     }
     const list = this.free.get(block.size) ?? [];
-    list.push(block.ptr);
+    list.push(block);
     this.free.set(block.size, list);
     this.cachedBytes += block.size;
   }
@@ -51,8 +69,15 @@ class PinnedHostCache {
   }
 }
 
-/** Transfers at least this large are staged through pinned memory (DMA at full speed). */
-const PINNED_THRESHOLD = 1 << 20;
+/** Waits for the block's last upload (usually long finished) before the host writes it again. */
+function settle(block: PinnedBlock): void {
+  if (block.event) check(cu().eventSynchronize(block.event), 'cuEventSynchronize', 'pinned staging');
+}
+
+const CU_EVENT_DISABLE_TIMING = 2;
+
+/** Transfers at least this large are staged through pinned memory (DMA at full speed, no host wait). */
+const PINNED_THRESHOLD = 64 * 1024;
 
 /**
  * One GPU as seen from one thread: its primary context, a stream, a caching allocator and the
@@ -122,13 +147,17 @@ export class CudaDevice {
       check(cu().memcpyHtoDAsync(dst, data, bytes, this.stream), 'cuMemcpyHtoDAsync', 'write');
       return;
     }
+    // Events belong to a context: this device's must be current (a thread may use several devices).
+    this.makeCurrent();
     const block = this.pinned.take(bytes);
+    let queued = false;
     try {
       new Uint8Array(koffi.view(block.ptr, bytes) as ArrayBuffer).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
       check(cu().memcpyHtoDAsync(dst, block.ptr, bytes, this.stream), 'cuMemcpyHtoDAsync', 'write');
-      this.synchronize('write');
+      queued = true;
     } finally {
-      this.pinned.give(block);
+      // The copy runs on behind the block's event; the caller's `data` was already copied.
+      this.pinned.give(block, queued ? this.stream : null);
     }
   }
 
