@@ -1,7 +1,8 @@
 // Truncated BPTT of MultiLayerNetwork (DL4J's backpropType 'TruncatedBPTT'): option validation and
 // JSON round trip; a segment as long as the sequence trains exactly as standard BPTT; one update
 // per segment; each segment's gradient against float64 central differences of a plain-JS LSTM whose
-// initial state is the (constant) final state of the previous segments, with padded sequences;
+// initial state is the (constant) final state of the previous segments, with padded sequences and
+// back lengths shorter than the segments (the LSTM's earlier steps constant);
 // training to an accuracy threshold; flat memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,8 +44,8 @@ test('tbptt: options are validated and survive JSON and model serialization', ()
     [{ backpropType: 'TruncatedBPTT', tbpttFwdLength: 0 }, /tbpttFwdLength must be a positive integer, got 0/],
     [{ backpropType: 'TruncatedBPTT', tbpttFwdLength: 2.5 }, /tbpttFwdLength must be a positive integer, got 2.5/],
     [{ backpropType: 'TruncatedBPTT', tbpttFwdLength: 4, tbpttBackLength: -1 }, /tbpttBackLength must be a positive integer/],
-    [{ backpropType: 'TruncatedBPTT', tbpttFwdLength: 4, tbpttBackLength: 2 }, /tbpttBackLength: must equal tbpttFwdLength \(4\), got 2/],
-    [{ backpropType: 'TruncatedBPTT', tbpttBackLength: 5 }, /must equal tbpttFwdLength \(20\), got 5/],
+    [{ backpropType: 'TruncatedBPTT', tbpttFwdLength: 4, tbpttBackLength: 5 }, /tbpttBackLength: must not exceed tbpttFwdLength \(4\), got 5/],
+    [{ backpropType: 'TruncatedBPTT', tbpttBackLength: 25 }, /must not exceed tbpttFwdLength \(20\), got 25/],
     [{ tbpttFwdLength: 4 }, /tbpttFwdLength: only applies with backpropType 'TruncatedBPTT'/],
     [{ backpropType: 'Standard', tbpttBackLength: 4 }, /tbpttBackLength: only applies with backpropType 'TruncatedBPTT'/],
     [{ backpropType: 'TruncatedBPTT', inputType: { type: 'feedForward', size: 2 }, layers: [{ type: 'dense', nOut: 3 }, { type: 'output', nOut: 2, lossFunction: 'MCXENT' }] },
@@ -55,19 +56,20 @@ test('tbptt: options are validated and survive JSON and model serialization', ()
   ];
   for (const [extra, re] of bad) assert.throws(() => new MultiLayerNetwork(lstmConf(extra)), re, JSON.stringify(extra));
 
-  assert.equal(new MultiLayerNetwork(lstmConf()).resolved.tbpttLength, undefined);
-  assert.equal(new MultiLayerNetwork(lstmConf({ backpropType: 'TruncatedBPTT' })).resolved.tbpttLength, 20);
-  const conf = lstmConf({ backpropType: 'TruncatedBPTT', tbpttFwdLength: 3, tbpttBackLength: 3 });
+  assert.equal(new MultiLayerNetwork(lstmConf()).resolved.tbptt, undefined);
+  assert.deepEqual(new MultiLayerNetwork(lstmConf({ backpropType: 'TruncatedBPTT' })).resolved.tbptt, { fwdLength: 20, backLength: 20 });
+  assert.deepEqual(new MultiLayerNetwork(lstmConf({ backpropType: 'TruncatedBPTT', tbpttFwdLength: 6 })).resolved.tbptt, { fwdLength: 6, backLength: 6 });
+  const conf = lstmConf({ backpropType: 'TruncatedBPTT', tbpttFwdLength: 3, tbpttBackLength: 2 });
   const back = configurationFromJSON(configurationToJSON(conf));
   assert.equal(back.backpropType, 'TruncatedBPTT');
   assert.equal(back.tbpttFwdLength, 3);
-  assert.equal(back.tbpttBackLength, 3);
-  assert.equal(new MultiLayerNetwork(back).resolved.tbpttLength, 3);
+  assert.equal(back.tbpttBackLength, 2);
+  assert.deepEqual(new MultiLayerNetwork(back).resolved.tbptt, { fwdLength: 3, backLength: 2 });
 
   // A restored network trains the same way: identical parameters after the same fit.
   const net = new MultiLayerNetwork(conf).init();
   const restored = deserializeModel(serializeModel(net), 'memory').network;
-  assert.equal(restored.resolved.tbpttLength, 3);
+  assert.deepEqual(restored.resolved.tbptt, { fwdLength: 3, backLength: 2 });
   const ds = dataSet(sequenceData(new Rng(5), 4, 2, 2, 7));
   net.fit(ds, 2);
   restored.fit(ds, 2);
@@ -152,10 +154,11 @@ interface State { h: number[][]; c: number[][] }
 /**
  * A plain-JS float64 LSTM (DL4J blocks: input tanh, forget, output, input modulation) followed by a
  * softmax output per step and the MCXENT loss summed over present steps / N, over steps [from, to)
- * from the initial state `init`; masked steps zero output and state (DL4J). Returns the loss and
- * the final state.
+ * from the initial state `init`; masked steps zero output and state (DL4J). Before step
+ * `detached.until` the LSTM uses the constant parameters `detached.p` (truncated BPTT's back
+ * length: those steps run detached), the output layer always `p`. Returns the loss and the final state.
  */
-function refSegment(p: LstmParams, d: { x: Seq; y: Seq; mask: number[][] | null }, from: number, to: number, init: State, nOut: number): { loss: number; state: State } {
+function refSegment(p: LstmParams, d: { x: Seq; y: Seq; mask: number[][] | null }, from: number, to: number, init: State, nOut: number, detached?: { until: number; p: LstmParams }): { loss: number; state: State } {
   const n = d.x.length;
   const nIn = d.x[0]!.length;
   const k = d.y[0]!.length;
@@ -164,10 +167,11 @@ function refSegment(p: LstmParams, d: { x: Seq; y: Seq; mask: number[][] | null 
   let loss = 0;
   for (let e = 0; e < n; e++) {
     for (let t = from; t < to; t++) {
+      const q = detached && t < detached.until ? detached.p : p;
       const z = Array.from({ length: 4 * nOut }, (_, j) => {
-        let v = p.b[j]!;
-        for (let i = 0; i < nIn; i++) v += d.x[e]![i]![t]! * p.W[i * 4 * nOut + j]!;
-        for (let i = 0; i < nOut; i++) v += h[e]![i]! * p.RW[i * 4 * nOut + j]!;
+        let v = q.b[j]!;
+        for (let i = 0; i < nIn; i++) v += d.x[e]![i]![t]! * q.W[i * 4 * nOut + j]!;
+        for (let i = 0; i < nOut; i++) v += h[e]![i]! * q.RW[i * 4 * nOut + j]!;
         return v;
       });
       const m = d.mask ? d.mask[e]![t]! : 1;
@@ -189,14 +193,17 @@ function refSegment(p: LstmParams, d: { x: Seq; y: Seq; mask: number[][] | null 
   return { loss: loss / n, state: { h, c } };
 }
 
-test('tbptt: each segment\'s gradient equals central differences from the previous segments\' final state, with padded sequences', () => {
+test('tbptt: each segment\'s gradient equals central differences from the previous segments\' final state, with padded sequences and shorter back lengths', () => {
   const [nIn, nOut, k, t, l] = [2, 3, 2, 7, 3];
-  const rng = new Rng(77);
   // Right padding that ends inside the second segment and one that leaves the last segment empty.
-  const d = sequenceData(rng, 3, nIn, k, t, [7, 5, 2]);
+  const d = sequenceData(new Rng(77), 3, nIn, k, t, [7, 5, 2]);
+  for (const back of [3, 2, 1]) checkSegmentGradients(d, nIn, nOut, k, t, l, back);
+});
+
+function checkSegmentGradients(d: { x: Seq; y: Seq; mask: number[][] | null }, nIn: number, nOut: number, k: number, t: number, l: number, back: number): void {
   const ds = dataSet(d);
-  const net = new MultiLayerNetwork(lstmConf({ updater: { type: 'noop' }, backpropType: 'TruncatedBPTT', tbpttFwdLength: l }, nIn, nOut, k)).init();
-  randomizeParams(net, rng);
+  const net = new MultiLayerNetwork(lstmConf({ updater: { type: 'noop' }, backpropType: 'TruncatedBPTT', tbpttFwdLength: l, tbpttBackLength: back }, nIn, nOut, k)).init();
+  randomizeParams(net, new Rng(78));
   const p0 = net.params().toFlatArray();
   const grads: number[][] = [];
   net.setGradientExchange((gs) => grads.push(gs.flatMap((g) => g.toFlatArray())));
@@ -208,8 +215,10 @@ test('tbptt: each segment\'s gradient equals central differences from the previo
   const eps = 1e-6;
   for (let s = 0; s < 3; s++) {
     const [from, to] = [s * l, Math.min(t, (s + 1) * l)];
-    // The initial state is a constant here: the previous segments' final state at the unperturbed parameters.
-    const lossAt = (p: number[]): number => refSegment(unpack(p, nIn, nOut, k), d, from, to, init, nOut).loss;
+    // The initial state is a constant here: the previous segments' final state at the unperturbed
+    // parameters; so are the LSTM steps before the last `back` of the segment.
+    const detached = { until: to - back, p: unpack(p0, nIn, nOut, k) };
+    const lossAt = (p: number[]): number => refSegment(unpack(p, nIn, nOut, k), d, from, to, init, nOut, detached).loss;
     const numeric = p0.map((_, i) => {
       const plus = [...p0];
       const minus = [...p0];
@@ -217,7 +226,17 @@ test('tbptt: each segment\'s gradient equals central differences from the previo
       minus[i]! -= eps;
       return (lossAt(plus) - lossAt(minus)) / (2 * eps);
     });
-    assertClose(grads[s]!, numeric, { rtol: 1e-5, atol: 1e-8, message: `segment ${s}` });
+    assertClose(grads[s]!, numeric, { rtol: 1e-5, atol: 1e-8, message: `back length ${back}, segment ${s}` });
+    if (back < to - from) {
+      // The back length matters: through all of the segment's steps the gradient would differ.
+      const full = refSegment(unpack(p0, nIn, nOut, k), d, from, to, init, nOut);
+      const fullNumeric = p0.map((_, i) => {
+        const plus = [...p0];
+        plus[i]! += eps;
+        return (refSegment(unpack(plus, nIn, nOut, k), d, from, to, init, nOut).loss - full.loss) / eps;
+      });
+      assert.ok(fullNumeric.some((v, i) => Math.abs(v - grads[s]![i]!) > 1e-3), `back length ${back}, segment ${s}: truncation changes the gradient`);
+    }
     const next = refSegment(unpack(p0, nIn, nOut, k), d, from, to, init, nOut).state;
     if (s > 0) {
       // The carried state matters: from zeros the gradient would differ.
@@ -234,7 +253,7 @@ test('tbptt: each segment\'s gradient equals central differences from the previo
   assert.deepEqual(net.params().toFlatArray(), p0, 'the noop updater leaves the parameters');
   ds.close();
   net.close();
-});
+}
 
 test('tbptt: an LSTM learns to recall the previous symbol across segment boundaries', () => {
   const [symbols, t, n] = [3, 12, 32];
@@ -273,10 +292,10 @@ test('tbptt: an LSTM learns to recall the previous symbol across segment boundar
 
 test('tbptt: memory stays flat over segments and minibatches', () => {
   const rng = new Rng(9);
-  const net = new MultiLayerNetwork(lstmConf({ dataType: 'FLOAT', backpropType: 'TruncatedBPTT', tbpttFwdLength: 2 })).init();
+  const net = new MultiLayerNetwork(lstmConf({ dataType: 'FLOAT', backpropType: 'TruncatedBPTT', tbpttFwdLength: 3, tbpttBackLength: 2 })).init();
   const ds = dataSet(sequenceData(rng, 4, 2, 2, 7, [7, 3, 6, 1]), 'FLOAT');
   let at: { arrays: number; totalBytes: number }[] = [];
-  net.setListeners({ iterationDone: (_m, it) => { if (it % 4 === 3) at.push(memoryReport()); } });
+  net.setListeners({ iterationDone: (_m, it) => { if (it % 3 === 2) at.push(memoryReport()); } });
   net.fit(ds, 2);
   const before = memoryReport();
   at = [];

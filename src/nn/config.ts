@@ -24,7 +24,7 @@ import {
 } from './resolvers/context.js';
 import { resolveBatchNormalization, resolveDense, resolveShapePreserving } from './resolvers/feed-forward.js';
 import { resolveConvolution, resolveGlobalPooling, resolveSubsampling } from './resolvers/convolutional.js';
-import { resolveTbptt, type TbpttOptions } from './tbptt.js';
+import { resolveTbptt, type TbpttLengths, type TbpttOptions } from './tbptt.js';
 import { checkPreProcessorIndices, resolvePreProcessor, type InputPreProcessorConfig } from './preprocessors.js';
 
 /** Options every parameterized layer may override (DL4J's per-layer builder options). */
@@ -209,8 +209,8 @@ export interface ResolvedConfiguration {
   readonly seed: number | undefined;
   readonly dataType: DataType;
   readonly layers: readonly ResolvedLayer[];
-  /** Time steps per segment of truncated BPTT (absent: standard backprop). */
-  readonly tbpttLength?: number;
+  /** Truncated BPTT's segment and backward lengths (absent: standard backprop). */
+  readonly tbptt?: TbpttLengths;
 }
 
 const LAYER_RESOLVERS: { readonly [K in LayerType]: LayerResolver<Extract<LayerConfig, { type: K }>> } = {
@@ -299,8 +299,8 @@ export function resolveConfiguration(conf: NeuralNetConfiguration): ResolvedConf
   });
   const last = resolved.length - 1;
   if (resolved[last]!.lossFunction === null) fail(layerLabel(last, conf.layers[last]!), "the last layer must be an 'output' or 'loss' layer");
-  const tbpttLength = resolveTbptt(conf, resolved);
-  return { seed: conf.seed, dataType, layers: resolved, ...(tbpttLength === undefined ? {} : { tbpttLength }) };
+  const tbptt = resolveTbptt(conf, resolved);
+  return { seed: conf.seed, dataType, layers: resolved, ...(tbptt === undefined ? {} : { tbptt }) };
 }
 
 /** Throws when the configuration is invalid (see resolveConfiguration). */

@@ -40,12 +40,12 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   constructor(conf: NeuralNetConfiguration) {
     this.resolved = resolveConfiguration(conf);
     this.conf = structuredClone(conf);
-    const { tbpttLength } = this.resolved;
+    const { tbptt } = this.resolved;
     this.core = new TrainingCore<DataSet>({
       kind: 'MultiLayerNetwork', model: this, dataType: this.resolved.dataType,
       dataLoss: (ds, training, op) => this.dataLoss(ds, training, op),
       isBatch: (d): d is DataSet => d instanceof DataSet,
-      ...(tbpttLength === undefined ? {} : { truncatedBptt: dataSetSegments('MultiLayerNetwork', tbpttLength, (s, op) => this.dataLoss(s, true, op, true)) }),
+      ...(tbptt === undefined ? {} : { truncatedBptt: dataSetSegments('MultiLayerNetwork', tbptt.fwdLength, (s, op) => this.dataLoss(s, true, op, tbptt.backLength)) }),
     });
   }
 
@@ -140,10 +140,11 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   }
 
   /**
-   * The loss function's value averaged over examples, without the l1/l2 penalty. `stateful`
-   * (truncated BPTT): recurrent layers continue from their stored state and store their final one.
+   * The loss function's value averaged over examples, without the l1/l2 penalty. With `backLength`
+   * (truncated BPTT) recurrent layers continue from their stored state, store their final one, and
+   * record gradients through their last backLength steps only.
    */
-  private dataLoss(ds: DataSet, training: boolean, op: string, stateful = false): NDArray {
+  private dataLoss(ds: DataSet, training: boolean, op: string, backLength?: number): NDArray {
     const layers = this.initialized(op);
     const last = layers[layers.length - 1]!;
     if (!isOutputLayer(last)) throw new Error(`MultiLayerNetwork.${op}: the last layer has no loss function`);
@@ -152,7 +153,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     let fMask = ds.featuresMask;
     for (const l of layers.slice(0, -1)) {
       h = preProcessLayerInput(l.config, h, ds.numExamples);
-      h = stateful && l.rnnTimeStep ? l.rnnTimeStep(h, fMask, training) : l.forward(h, training, fMask);
+      h = backLength !== undefined && l.rnnTimeStep ? l.rnnTimeStep(h, fMask, { training, backLength }) : l.forward(h, training, fMask);
       fMask = nextMask(l, fMask);
     }
     h = preProcessLayerInput(out.config, h, ds.numExamples);

@@ -27,20 +27,27 @@ export interface TbpttOptions {
   /** Time steps per segment with 'TruncatedBPTT' (default 20, DL4J's); each segment is one parameter update. */
   tbpttFwdLength?: number;
   /**
-   * Time steps the gradient goes back through within a segment (default: tbpttFwdLength). Only
-   * tbpttBackLength == tbpttFwdLength is supported (DL4J's usual setting).
+   * Time steps the gradient goes back through in the recurrent layers, counted from the end of each
+   * segment (default and at most tbpttFwdLength): the earlier steps of a segment still feed the
+   * loss and the layers above, but their recurrent steps run detached (DL4J's LSTMHelpers).
    */
   tbpttBackLength?: number;
+}
+
+/** Resolved truncated BPTT lengths. */
+export interface TbpttLengths {
+  readonly fwdLength: number;
+  readonly backLength: number;
 }
 
 /** Layer types that carry state between segments (a LastTimeStep ends the time axis, a Bidirectional needs the whole sequence). */
 const STATEFUL_TYPES: ReadonlySet<string> = new Set(['lstm', 'simpleRnn']);
 
 /**
- * Checks the options against the resolved layers; returns the segment length with 'TruncatedBPTT'
- * and undefined with 'Standard'.
+ * Checks the options against the resolved layers; returns the lengths with 'TruncatedBPTT' and
+ * undefined with 'Standard'.
  */
-export function resolveTbptt(conf: TbpttOptions, layers: readonly ResolvedLayer[]): number | undefined {
+export function resolveTbptt(conf: TbpttOptions, layers: readonly ResolvedLayer[]): TbpttLengths | undefined {
   const type = conf.backpropType ?? 'Standard';
   if (!BACKPROP_TYPES.includes(type)) fail('backpropType', `expected one of ${BACKPROP_TYPES.map((t) => `'${t}'`).join(', ')}, got '${String(type)}'`);
   checkSize('tbpttFwdLength', 'tbpttFwdLength', conf.tbpttFwdLength);
@@ -53,9 +60,7 @@ export function resolveTbptt(conf: TbpttOptions, layers: readonly ResolvedLayer[
   }
   const fwd = conf.tbpttFwdLength ?? DEFAULT_TBPTT_LENGTH;
   const back = conf.tbpttBackLength ?? fwd;
-  if (back !== fwd) {
-    fail('tbpttBackLength', `must equal tbpttFwdLength (${fwd}), got ${back}: a backward length shorter than the forward length is not supported`);
-  }
+  if (back > fwd) fail('tbpttBackLength', `must not exceed tbpttFwdLength (${fwd}), got ${back}`);
   for (const l of layers) {
     if (l.type === 'bidirectional' || l.wrapped?.type === 'bidirectional') {
       fail(`layer ${l.index} (${l.type}, '${l.name}')`, "backpropType 'TruncatedBPTT' is not possible with a bidirectional layer (its backward direction needs the whole sequence)");
@@ -67,7 +72,7 @@ export function resolveTbptt(conf: TbpttOptions, layers: readonly ResolvedLayer[
   if (!layers.some((l) => STATEFUL_TYPES.has(l.type))) {
     fail('backpropType', "'TruncatedBPTT' needs at least one recurrent layer (lstm or simpleRnn)");
   }
-  return fwd;
+  return { fwdLength: fwd, backLength: back };
 }
 
 /** The number of segments of `length` steps a sequence of T steps is cut into (the last may be shorter). */
@@ -105,7 +110,8 @@ export function checkSequenceBatch(where: string, ds: DataSet): number {
 
 /**
  * Truncated BPTT over DataSets for TrainingCore: `length` steps per segment, each segment's data
- * loss from `segmentLoss` (which must run the recurrent layers statefully: rnnTimeStep in training mode).
+ * loss from `segmentLoss` (which must run the recurrent layers statefully: rnnTimeStep in training
+ * mode, with the back length).
  */
 export function dataSetSegments(kind: string, length: number, segmentLoss: (segment: DataSet, op: string) => NDArray): SegmentedBackprop<DataSet> {
   return {

@@ -6,7 +6,7 @@
 import type { NDArray } from '../../ndarray/ndarray.js';
 import type { DataType } from '../../ndarray/dtype.js';
 import type { ResolvedLayer } from '../config.js';
-import type { Layer } from './layer.js';
+import type { Layer, RecurrentStepOptions } from './layer.js';
 import { createSequenceLayer } from './bidirectional.js';
 import { layerName } from './image.js';
 import { checkMask, lastTimeStep } from './time-steps.js';
@@ -27,8 +27,8 @@ export class LastTimeStepLayer implements Layer {
   }
 
   /** The last step of this call's steps, continuing from the stored state. */
-  rnnTimeStep(x: NDArray, mask?: NDArray | null, training = false): NDArray {
-    return this.last(this.inner.rnnTimeStep(x, mask, training), mask);
+  rnnTimeStep(x: NDArray, mask?: NDArray | null, options?: RecurrentStepOptions): NDArray {
+    return this.last(this.inner.rnnTimeStep(x, mask, options), mask);
   }
 
   private last(y: NDArray, mask: NDArray | null | undefined): NDArray {

@@ -25,14 +25,22 @@ export interface Layer {
   readonly weightParams?: ReadonlySet<string>;
   /**
    * Stateful stepping of recurrent layers (DL4J's rnnTimeStep): continues from the state the last
-   * call stored and stores its final state, detached. `training` (truncated BPTT) applies dropout;
-   * gradients then flow to the parameters and the input, never into the stored state.
+   * call stored and stores its final state, detached. With `training` options (truncated BPTT)
+   * dropout applies and gradients flow to the parameters and the input, never into the stored state.
    */
-  rnnTimeStep?(x: NDArray, mask?: NDArray | null, training?: boolean): NDArray;
+  rnnTimeStep?(x: NDArray, mask?: NDArray | null, options?: RecurrentStepOptions): NDArray;
   /** Forgets the state stored by rnnTimeStep. */
   rnnClearPreviousState?(): void;
   /** The l1/l2 penalty of this layer's weights as a 0-d array (DL4J's calcRegularizationScore), or null when none. */
   regularization(): NDArray | null;
+}
+
+/** How rnnTimeStep runs when training with truncated BPTT. */
+export interface RecurrentStepOptions {
+  /** Applies dropout (default false: inference). */
+  readonly training?: boolean;
+  /** Only the last backLength steps of the call record gradients; the earlier ones run detached (DL4J's tbpttBackLength). */
+  readonly backLength?: number;
 }
 
 /** A layer the network computes its loss from (output and loss layers). */

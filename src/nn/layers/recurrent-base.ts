@@ -17,7 +17,7 @@ import { stack } from '../../ops/join.js';
 import { permute, reshape } from '../../ops/views.js';
 import { describe } from '../../ops/util.js';
 import type { ResolvedLayer } from '../config.js';
-import { weightPenalty, type Layer } from './layer.js';
+import { weightPenalty, type Layer, type RecurrentStepOptions } from './layer.js';
 import { applyDropOut } from './dropout.js';
 import { layerName } from './image.js';
 import { checkMask, maskSteps, toSequence, unstack } from './time-steps.js';
@@ -39,6 +39,8 @@ export interface RunOptions {
   readonly initial?: RecurrentState | null;
   /** Whether the final state is wanted (rnnTimeStep); otherwise the last step's cell state is left unmasked, as nothing reads it. */
   readonly finalState?: boolean;
+  /** Only the last gradSteps steps processed record gradients; the earlier ones run detached (truncated BPTT's back length). */
+  readonly gradSteps?: number;
 }
 
 /**
@@ -85,9 +87,11 @@ export abstract class BaseRecurrentLayer implements Layer {
       throw new Error(`${this.where}: the stored state has ${state[0]!.shape[0]} examples but the input ${describe(x)} has ${n}; call rnnClearPreviousState() between different batches`);
     }
     const outs = new Array<NDArray>(t);
+    const detached = options.gradSteps === undefined ? 0 : t - options.gradSteps;
     for (let k = 0; k < t; k++) {
       const step = options.reverse ? t - 1 - k : k;
-      let next = this.cell(steps[step]!, state);
+      const prev = state;
+      let next = k < detached ? noGrad(() => this.cell(steps[step]!, prev)) : this.cell(steps[step]!, prev);
       const m = masks?.[step];
       // A product nothing reads would leave an unreached node holding its saved arrays after backward:
       // the last step's cell state is read only by the stored state, which is detached anyway.
@@ -103,8 +107,9 @@ export abstract class BaseRecurrentLayer implements Layer {
   }
 
   /** A run from the stored state, which the final state then replaces, detached (DL4J's rnnTimeStep; truncated BPTT when training). */
-  rnnTimeStep(x: NDArray, mask?: NDArray | null, training = false): NDArray {
-    const { out, state } = this.run(x, training, mask ?? null, { initial: this.stored, finalState: true });
+  rnnTimeStep(x: NDArray, mask?: NDArray | null, options: RecurrentStepOptions = {}): NDArray {
+    const { training = false, backLength } = options;
+    const { out, state } = this.run(x, training, mask ?? null, { initial: this.stored, finalState: true, ...(backLength === undefined ? {} : { gradSteps: backLength }) });
     noGrad(() => {
       const kept = state.map((s) => keep(s.dup()));
       this.rnnClearPreviousState();
