@@ -10,7 +10,7 @@ import { formatShape } from '../ndarray/shape.js';
 import { getView } from '../ops/views.js';
 import { DataSet } from '../data/dataset.js';
 import type { ResolvedLayer } from './config.js';
-import { checkSize, fail } from './resolvers/context.js';
+import { checkSize, fail, layerLabel } from './resolvers/context.js';
 import type { SegmentedBackprop } from './training-core.js';
 
 /** DL4J's BackpropType. */
@@ -63,10 +63,10 @@ export function resolveTbptt(conf: TbpttOptions, layers: readonly ResolvedLayer[
   if (back > fwd) fail('tbpttBackLength', `must not exceed tbpttFwdLength (${fwd}), got ${back}`);
   for (const l of layers) {
     if (l.type === 'bidirectional' || l.wrapped?.type === 'bidirectional') {
-      fail(`layer ${l.index} (${l.type}, '${l.name}')`, "backpropType 'TruncatedBPTT' is not possible with a bidirectional layer (its backward direction needs the whole sequence)");
+      fail(layerLabel(l.index, l), "backpropType 'TruncatedBPTT' is not possible with a bidirectional layer (its backward direction needs the whole sequence)");
     }
     if (l.type === 'lastTimeStep') {
-      fail(`layer ${l.index} (${l.type}, '${l.name}')`, "backpropType 'TruncatedBPTT' needs time-series labels, but a lastTimeStep layer ends the time axis");
+      fail(layerLabel(l.index, l), "backpropType 'TruncatedBPTT' needs time-series labels, but a lastTimeStep layer ends the time axis");
     }
   }
   if (!layers.some((l) => STATEFUL_TYPES.has(l.type))) {
