@@ -7,11 +7,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  array, backendByName, DataSet, getBackend, memoryReport, MultiLayerNetwork, scope, setBackend, setSeed,
-  type Backend, type DataType, type NeuralNetConfiguration,
+  array, backendByName, DataSet, memoryReport, MultiLayerNetwork, scope, setSeed,
+  type DataType, type NeuralNetConfiguration,
 } from '../../src/index.js';
 import { Rng } from '../helpers.js';
-import { gpu } from './gpu-env.js';
+import { assertNearValues, gpu, onBackend } from './gpu-env.js';
 
 function conf(dataType: DataType): NeuralNetConfiguration {
   return {
@@ -42,21 +42,7 @@ function data(n: number): { x: number[]; y: number[][] } {
   return { x, y };
 }
 
-/** Runs fn with `backend` as the default backend (where networks put their parameters). */
-function on<T>(backend: Backend, fn: () => T): T {
-  const previous = getBackend();
-  setBackend(backend.name);
-  try {
-    return fn();
-  } finally {
-    setBackend(previous.name);
-  }
-}
 
-function close(a: readonly number[], b: readonly number[], rtol: number, what: string): void {
-  assert.equal(a.length, b.length, what);
-  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= rtol * Math.max(1, Math.abs(v)), `${what}[${i}]: cpu ${v} vs gpu ${b[i]}`));
-}
 
 describe('further convolutional layers and dropout variants on the GPU', () => {
   if ('skip' in gpu) {
@@ -68,7 +54,7 @@ describe('further convolutional layers and dropout variants on the GPU', () => {
 
   test('DOUBLE: training score, every gradient and the inference output equal the CPU', () => {
     const { x, y } = data(4);
-    const results = [cpu, cuda].map((backend) => on(backend, () => {
+    const results = [cpu, cuda].map((backend) => onBackend(backend, () => {
       const net = new MultiLayerNetwork(conf('DOUBLE')).init();
       const rng = new Rng(3);
       scope(() => net.setParams(array(Array.from({ length: net.numParams() }, () => rng.uniform(-0.5, 0.5)), { dtype: 'DOUBLE' })));
@@ -82,14 +68,14 @@ describe('further convolutional layers and dropout variants on the GPU', () => {
       return { score, grads, out };
     }));
     const [c, g] = results as [typeof results[0], typeof results[0]];
-    close([c.score], [g.score], 1e-9, 'score');
-    close(c.grads, g.grads, 1e-8, 'gradient');
-    close(c.out, g.out, 1e-9, 'output');
+    assertNearValues([c.score], [g.score], 1e-9, 'score');
+    assertNearValues(c.grads, g.grads, 1e-8, 'gradient');
+    assertNearValues(c.out, g.out, 1e-9, 'output');
   });
 
   test('FLOAT: 40 steps on CUDA lower the loss; arrays and device memory stay flat', () => {
     const { x, y } = data(32);
-    on(cuda, () => {
+    onBackend(cuda, () => {
       const net = new MultiLayerNetwork(conf('FLOAT')).init();
       assert.equal(net.paramTable().get('3_W')!.backend, cuda);
       const ds = new DataSet(array(x, [32, 2, 8, 8], { dtype: 'FLOAT' }), array(y, { dtype: 'FLOAT' }));

@@ -1,5 +1,6 @@
 /** Whether the CUDA backend can run here, and why not: GPU tests skip with this message. */
-import { backendByName, backendStatus, type Backend } from '../../src/index.js';
+import assert from 'node:assert/strict';
+import { backendByName, backendStatus, getBackend, setBackend, type Backend } from '../../src/index.js';
 
 export function cudaOrSkipReason(): { cuda: Backend } | { skip: string } {
   const s = backendStatus().find((b) => b.name === 'cuda');
@@ -12,3 +13,20 @@ const state = cudaOrSkipReason();
 if ('skip' in state) console.log(`# GPU tests skipped (${state.skip})`);
 
 export const gpu = state;
+
+/** Runs fn with `backend` as the default backend (where networks put their parameters). */
+export function onBackend<T>(backend: Backend, fn: () => T): T {
+  const previous = getBackend();
+  setBackend(backend.name);
+  try {
+    return fn();
+  } finally {
+    setBackend(previous.name);
+  }
+}
+
+/** |cpu - gpu| <= rtol * max(1, |cpu|) elementwise, naming the first value that differs. */
+export function assertNearValues(cpu: readonly number[], gpuValues: readonly number[], rtol: number, what: string): void {
+  assert.equal(cpu.length, gpuValues.length, what);
+  cpu.forEach((v, i) => assert.ok(Math.abs(v - gpuValues[i]!) <= rtol * Math.max(1, Math.abs(v)), `${what}[${i}]: cpu ${v} vs gpu ${gpuValues[i]}`));
+}

@@ -7,11 +7,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  array, backendByName, DataSet, getBackend, memoryReport, MultiLayerNetwork, scope, setBackend,
-  type Backend, type DataType, type NeuralNetConfiguration,
+  array, backendByName, DataSet, memoryReport, MultiLayerNetwork, scope,
+  type DataType, type NeuralNetConfiguration,
 } from '../../src/index.js';
 import { Rng } from '../helpers.js';
-import { gpu } from './gpu-env.js';
+import { assertNearValues, gpu, onBackend } from './gpu-env.js';
 
 const N = 4;
 const T = 6;
@@ -40,20 +40,7 @@ function data(n: number): { idx: number[][]; y: number[]; mask: number[][] } {
   return { idx, y, mask };
 }
 
-function on<T>(backend: Backend, fn: () => T): T {
-  const previous = getBackend();
-  setBackend(backend.name);
-  try {
-    return fn();
-  } finally {
-    setBackend(previous.name);
-  }
-}
 
-function close(a: readonly number[], b: readonly number[], rtol: number, what: string): void {
-  assert.equal(a.length, b.length, what);
-  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= rtol * Math.max(1, Math.abs(v)), `${what}[${i}]: cpu ${v} vs gpu ${b[i]}`));
-}
 
 describe('sequence layers on the GPU', () => {
   if ('skip' in gpu) {
@@ -65,7 +52,7 @@ describe('sequence layers on the GPU', () => {
 
   test('DOUBLE: masked score, every gradient, outputs, LastTimeStep and rnnTimeStep equal the CPU', () => {
     const { idx, y, mask } = data(N);
-    const results = [cpu, cuda].map((backend) => on(backend, () => {
+    const results = [cpu, cuda].map((backend) => onBackend(backend, () => {
       const net = new MultiLayerNetwork(conf('DOUBLE')).init();
       const rng = new Rng(3);
       scope(() => net.setParams(array(Array.from({ length: net.numParams() }, () => rng.uniform(-0.5, 0.5)), { dtype: 'DOUBLE' })));
@@ -86,16 +73,16 @@ describe('sequence layers on the GPU', () => {
       return { score, grads, out, steps, lastOut };
     }));
     const [c, g] = results as [typeof results[0], typeof results[0]];
-    close([c.score], [g.score], 1e-9, 'score');
-    close(c.grads, g.grads, 1e-8, 'gradient');
-    close(c.out, g.out, 1e-9, 'output');
-    close(c.steps, g.steps, 1e-9, 'rnnTimeStep');
-    close(c.lastOut, g.lastOut, 1e-9, 'lastTimeStep');
+    assertNearValues([c.score], [g.score], 1e-9, 'score');
+    assertNearValues(c.grads, g.grads, 1e-8, 'gradient');
+    assertNearValues(c.out, g.out, 1e-9, 'output');
+    assertNearValues(c.steps, g.steps, 1e-9, 'rnnTimeStep');
+    assertNearValues(c.lastOut, g.lastOut, 1e-9, 'lastTimeStep');
   });
 
   test('FLOAT: 40 masked steps on CUDA lower the loss; arrays and device memory stay flat', () => {
     const { idx, y, mask } = data(32);
-    on(cuda, () => {
+    onBackend(cuda, () => {
       const net = new MultiLayerNetwork(conf('FLOAT')).init();
       assert.equal(net.paramTable().get('1_RW')!.backend, cuda);
       const m = array(mask, { dtype: 'FLOAT' });

@@ -6,11 +6,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  array, backendByName, DataSet, getBackend, memoryReport, MultiLayerNetwork, scope, setBackend,
-  type Backend, type DataType, type NeuralNetConfiguration,
+  array, backendByName, DataSet, memoryReport, MultiLayerNetwork, scope,
+  type DataType, type NeuralNetConfiguration,
 } from '../../src/index.js';
 import { Rng } from '../helpers.js';
-import { gpu } from './gpu-env.js';
+import { gpu, onBackend } from './gpu-env.js';
 
 const [N, T, C, H, W] = [3, 7, 2, 3, 3];
 
@@ -27,15 +27,6 @@ function conf(dataType: DataType): NeuralNetConfiguration {
   };
 }
 
-function on<R>(backend: Backend, fn: () => R): R {
-  const previous = getBackend();
-  setBackend(backend.name);
-  try {
-    return fn();
-  } finally {
-    setBackend(previous.name);
-  }
-}
 
 function dataSet(dtype: DataType): DataSet {
   const rng = new Rng(2);
@@ -56,7 +47,7 @@ describe('truncated BPTT and rnn/cnn preprocessors on the GPU', () => {
   const cpu = backendByName('cpu');
 
   test('DOUBLE: segment-by-segment training gives the CPU parameters', () => {
-    const [a, b] = [cpu, cuda].map((backend) => on(backend, () => {
+    const [a, b] = [cpu, cuda].map((backend) => onBackend(backend, () => {
       const net = new MultiLayerNetwork(conf('DOUBLE')).init();
       const rng = new Rng(3);
       scope(() => net.setParams(array(Array.from({ length: net.numParams() }, () => rng.uniform(-0.5, 0.5)), { dtype: 'DOUBLE' })));
@@ -73,7 +64,7 @@ describe('truncated BPTT and rnn/cnn preprocessors on the GPU', () => {
   });
 
   test('FLOAT: device memory stays flat over truncated BPTT training', () => {
-    on(cuda, () => {
+    onBackend(cuda, () => {
       const net = new MultiLayerNetwork(conf('FLOAT')).init();
       const ds = dataSet('FLOAT');
       net.fit(ds, 2);
