@@ -22,6 +22,8 @@ const CUDNN_FMA_MATH = 3;
 /** sizeof(cudnnConvolution*AlgoPerf_t): algo, status, time (float), memory (size_t at 16), determinism, mathType, reserved[3]. */
 const PERF_BYTES = 48;
 const MAX_ALGOS = 8;
+/** Largest workspace an algorithm may need to be chosen over a slower one (PyTorch caps it too). */
+const MAX_WORKSPACE_BYTES = 512 * 1024 ** 2;
 /**
  * FFT and Winograd algorithms per pass (cudnnConvolution*Algo_t). With HALF/BFLOAT16 they transform
  * in reduced precision, which loses far more than float32 accumulation does (parity with the CPU
@@ -135,6 +137,10 @@ export class CudnnConvolution implements DirectConvolution {
     if (pass === 'forward') checkCudnn(lib.findForward(h, p.x, p.w, p.conv, p.y, MAX_ALGOS, returned, perf), 'cudnnFindConvolutionForwardAlgorithm', op);
     else if (pass === 'backwardData') checkCudnn(lib.findBackwardData(h, p.w, p.y, p.conv, p.x, MAX_ALGOS, returned, perf), 'cudnnFindConvolutionBackwardDataAlgorithm', op);
     else checkCudnn(lib.findBackwardFilter(h, p.x, p.y, p.conv, p.w, MAX_ALGOS, returned, perf), 'cudnnFindConvolutionBackwardFilterAlgorithm', op);
+    // The fastest algorithm whose workspace the caching allocator keeps: a larger one would be
+    // allocated from the driver and freed (with a stream sync) on every call.
+    const cap = Math.min(MAX_WORKSPACE_BYTES, cudaConfiguration().maximumDeviceCacheableLength);
+    let fallback: { algo: number; workspace: number } | null = null;
     for (let i = 0; i < returned[0]; i++) {
       const v = new DataView(perf.buffer, perf.byteOffset + i * PERF_BYTES, PERF_BYTES);
       const algo = v.getInt32(0, true);
@@ -143,8 +149,11 @@ export class CudnnConvolution implements DirectConvolution {
       if (pass === 'forward') checkCudnn(lib.forwardWorkspace(h, p.x, p.w, p.conv, p.y, algo, bytes), 'cudnnGetConvolutionForwardWorkspaceSize', op);
       else if (pass === 'backwardData') checkCudnn(lib.backwardDataWorkspace(h, p.w, p.y, p.conv, p.x, algo, bytes), 'cudnnGetConvolutionBackwardDataWorkspaceSize', op);
       else checkCudnn(lib.backwardFilterWorkspace(h, p.x, p.y, p.conv, p.w, algo, bytes), 'cudnnGetConvolutionBackwardFilterWorkspaceSize', op);
-      return { algo, workspace: Number(bytes[0]) };
+      const choice = { algo, workspace: Number(bytes[0]) };
+      if (choice.workspace <= cap) return choice;
+      fallback ??= choice;
     }
+    if (fallback) return fallback;
     throw new Error(`${op}: cuDNN found no algorithm that runs this convolution`);
   }
 }
