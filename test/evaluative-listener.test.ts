@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   array, DataSet, Evaluation, EvaluativeListener, ListDataSetIterator, memoryReport, MultiLayerNetwork, RegressionEvaluation,
-  ROCMultiClass, setSeed, type DataSetIterator, type DataSetPreProcessor, type EvaluationInfo, type LayerConfig, type TrainableModel,
+  ROCMultiClass, setSeed, ComputationGraph, doEvaluation, scope, type NDArray, type DataSetIterator, type DataSetPreProcessor, type EvaluationInfo, type LayerConfig, type TrainableModel,
 } from '../src/index.js';
 import { Rng } from './helpers.js';
 
@@ -228,4 +228,45 @@ test('EvaluativeListener: bad options and models without output() throw clear er
   const listener = new EvaluativeListener(test, { invocationType: 'ITERATION_END', log: null });
   assert.throws(() => listener.iterationDone({ score: () => 0 }, 0, 0), /the model \(Object\) has no output\(input\) method/);
   test.close();
+});
+
+test('doEvaluation of a ComputationGraph on masked sequences runs it with the features mask and counts real steps only', () => {
+  const g = new ComputationGraph({
+    seed: 3, dataType: 'DOUBLE', inputs: ['seq'], inputTypes: [{ type: 'recurrent', size: 2 }], outputs: ['out'],
+    vertices: {
+      bi: { layer: { type: 'bidirectional', mode: 'CONCAT', layer: { type: 'lstm', nOut: 4 } }, inputs: ['seq'] },
+      out: { layer: { type: 'rnnOutput', nOut: CLASSES, activation: 'softmax', lossFunction: 'MCXENT' }, inputs: ['bi'] },
+    },
+  }).init();
+  const rng = new Rng(33);
+  g.setParams(array(Array.from({ length: g.numParams() }, () => rng.uniform(-0.8, 0.8)), { dtype: 'DOUBLE' }));
+  const lengths = [6, 2, 4, 1, 5, 3];
+  const t = 6;
+  // Padding far outside the data's range, so that it would change real steps if it were not masked.
+  const x = lengths.map((len) => [0, 1].map(() => Array.from({ length: t }, (_, s) => (s < len ? rng.uniform(-1, 1) : 4 + 6 * rng.uniform(0, 1)))));
+  const y = lengths.map(() => Array.from({ length: t }, () => rng.int(0, CLASSES)));
+  const mask = lengths.map((len) => Array.from({ length: t }, (_, s) => (s < len ? 1 : 0)));
+  const seq = (xs: number[][][]): NDArray => array(xs.flat(2), { dtype: 'DOUBLE' }).reshape([xs.length, 2, xs[0]![0]!.length]);
+  const labels = array(y.flatMap((steps) => [0, 1, 2].flatMap((c) => steps.map((k) => (k === c ? 1 : 0)))), { dtype: 'DOUBLE' }).reshape([lengths.length, CLASSES, t]);
+  const ds = new DataSet(seq(x), labels, array(mask, { dtype: 'DOUBLE' }), array(mask, { dtype: 'DOUBLE' }));
+  const argmax = (v: readonly number[]): number => v.indexOf(Math.max(...v));
+  // Reference: each sequence alone and unpadded; confusion[actual][predicted] over its real steps.
+  const expected = [0, 1, 2].map(() => [0, 0, 0]);
+  x.forEach((ex, n) => {
+    const len = lengths[n]!;
+    const out = scope(() => g.output(seq([ex.map((ch) => ch.slice(0, len))]))[0]!.toFlatArray());
+    for (let s = 0; s < len; s++) expected[y[n]![s]!]![argmax([0, 1, 2].map((c) => out[c * len + s]!))]!++;
+  });
+  const unmasked = scope(() => g.output(ds.features)[0]!.toFlatArray());
+  const withoutMask = [0, 1, 2].map(() => [0, 0, 0]);
+  lengths.forEach((len, n) => {
+    for (let s = 0; s < len; s++) withoutMask[y[n]![s]!]![argmax([0, 1, 2].map((c) => unmasked[(n * CLASSES + c) * t + s]!))]!++;
+  });
+  assert.notDeepEqual(withoutMask, expected, 'the padding must matter without the mask, or this test could not fail');
+
+  const e = new Evaluation();
+  doEvaluation(g, ds, [e]);
+  assert.deepEqual(e.confusionMatrix(), expected);
+  ds.close();
+  g.close();
 });

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  MultiLayerNetwork, DataSet, array, scope, gradCheck, memoryReport, serializeModel, deserializeModel, configurationFromJSON, configurationToJSON,
+  MultiLayerNetwork, DataSet, ListDataSetIterator, array, scope, gradCheck, memoryReport, serializeModel, deserializeModel, configurationFromJSON, configurationToJSON,
   type NeuralNetConfiguration, type LayerConfig,
 } from '../src/index.js';
 import { Rng, assertClose } from './helpers.js';
@@ -645,4 +645,42 @@ test('memory stays flat over recurrent training steps (masks, bidirectional, den
   stepper.close();
   input.close();
   assert.ok(memoryReport().arrays < before);
+});
+
+test('evaluate() of a masked bidirectional LSTM counts the predictions of the unpadded sequences at real steps only', () => {
+  const rng = new Rng(33);
+  const net = new MultiLayerNetwork({
+    seed: 13, dataType: 'DOUBLE', inputType: { type: 'recurrent', size: 2 },
+    layers: [{ type: 'bidirectional', mode: 'CONCAT', layer: { type: 'lstm', nOut: 4 } }, outputLayer(3)],
+  }).init();
+  randomizeParams(net, rng);
+  const lengths = [7, 3, 5, 2, 6, 4, 1, 7];
+  const t = 7;
+  const { x, y, mask } = paddedBatch(rng, lengths, t);
+  const ds = new DataSet(seqArray(x), seqArray(y), array(mask, { dtype: 'DOUBLE' }), array(mask, { dtype: 'DOUBLE' }));
+  const argmax = (v: readonly number[]): number => v.indexOf(Math.max(...v));
+  const label = (n: number, s: number): number => argmax(y[n]!.map((row) => row[s]!));
+  // Reference: each sequence alone, unpadded and unmasked; confusion[actual][predicted] over its real steps.
+  const expected = [0, 1, 2].map(() => [0, 0, 0]);
+  x.forEach((ex, n) => {
+    const len = lengths[n]!;
+    const out = scope(() => net.output(seqArray([ex.map((ch) => ch.slice(0, len))])).toFlatArray());
+    for (let s = 0; s < len; s++) expected[label(n, s)]![argmax([0, 1, 2].map((c) => out[c * len + s]!))]!++;
+  });
+  // Without the features mask the padding reaches real steps through the backward direction: the
+  // counts differ (so this test tells the two apart).
+  const unmasked = scope(() => net.output(ds.features).toFlatArray());
+  const withoutMask = [0, 1, 2].map(() => [0, 0, 0]);
+  lengths.forEach((len, n) => {
+    for (let s = 0; s < len; s++) withoutMask[label(n, s)]![argmax([0, 1, 2].map((c) => unmasked[(n * 3 + c) * t + s]!))]!++;
+  });
+  assert.notDeepEqual(withoutMask, expected);
+
+  const e = net.evaluate(new ListDataSetIterator(ds, 3));
+  assert.deepEqual(e.confusionMatrix(), expected);
+  const total = lengths.reduce((a, b) => a + b, 0);
+  const correct = expected.reduce((sum, row, c) => sum + row[c]!, 0);
+  assert.equal(e.accuracy(), correct / total);
+  ds.close();
+  net.close();
 });

@@ -22,19 +22,24 @@ export interface IEvaluation {
 
 /** A model whose outputs can be evaluated. */
 export interface OutputModel {
-  /** A ComputationGraph returns one array per output; the first is evaluated (DL4J's evaluate). */
-  output(input: NDArray, train?: boolean): NDArray | NDArray[];
+  /**
+   * Inference-mode output for a batch's features and their mask ([N, T] for time series, null
+   * for none). A ComputationGraph returns one array per output; the first is evaluated (DL4J's evaluate).
+   */
+  output(input: NDArray, train: boolean, featuresMask: NDArray | null): NDArray | NDArray[];
 }
 
 /**
  * Adds the model's inference-mode outputs over `data` to each evaluation (DL4J's doEvaluation).
+ * Masked time series are run with their features mask (so padding does not reach real steps, e.g.
+ * through a Bidirectional layer's backward pass) and evaluated at the labels mask's steps only.
  * An iterator is reset first (when it can be) and each DataSet it returns is closed after use; a
  * DataSet passed directly stays the caller's.
  */
 export function doEvaluation(model: OutputModel, data: DataSet | DataSetIterator, evaluations: readonly IEvaluation[]): void {
   const one = (ds: DataSet): void =>
     scope(() => {
-      const result = model.output(ds.features, false);
+      const result = model.output(ds.features, false, ds.featuresMask ?? null);
       const out = Array.isArray(result) ? result[0]! : result;
       for (const e of evaluations) e.eval(ds.labels, out, ds.labelsMask ?? undefined);
     });

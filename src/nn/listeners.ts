@@ -13,8 +13,11 @@ export interface TrainableModel {
   /** Minibatch steps and epochs done so far; optional so that simple models need not count. */
   readonly iterationCount?: number;
   readonly epochCount?: number;
-  /** The output for an input (inference mode unless `train`); EvaluativeListener needs it. A ComputationGraph gives one array per output. */
-  output?(input: NDArray, train?: boolean): NDArray | NDArray[];
+  /**
+   * The output for an input (inference mode unless `train`; a time series' features mask [N, T]
+   * when given); EvaluativeListener needs it. A ComputationGraph gives one array per output.
+   */
+  output?(input: NDArray, train?: boolean, featuresMask?: NDArray | null): NDArray | NDArray[];
 }
 
 export interface TrainingListener {

@@ -205,12 +205,19 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
   output(train: boolean, ...inputs: NDArray[]): NDArray[];
   /** With time-series masks [N, T] per input (null for none), as DL4J's output(train, input[], inputMasks[]). */
   output(train: boolean, inputs: readonly NDArray[], inputMasks: readonly (NDArray | null)[]): NDArray[];
-  /** A one-input graph with the mode last, as listeners call models (TrainableModel.output). */
-  output(input: NDArray, train?: boolean): NDArray[];
-  output(...args: (NDArray | boolean | undefined | readonly NDArray[] | readonly (NDArray | null)[])[]): NDArray[] {
+  /**
+   * A one-input graph with the mode last and an optional time-series mask [N, T] of that input, as
+   * listeners and doEvaluation call models (TrainableModel.output).
+   */
+  output(input: NDArray, train?: boolean, featuresMask?: NDArray | null): NDArray[];
+  output(...args: (NDArray | boolean | null | undefined | readonly NDArray[] | readonly (NDArray | null)[])[]): NDArray[] {
     const withMasks = Array.isArray(args[1]);
-    const { train, inputs } = withMasks ? { train: args[0] === true, inputs: args[1] as NDArray[] } : splitMode(args as (NDArray | boolean | undefined)[]);
-    const masks = withMasks ? (args[2] as readonly (NDArray | null)[] | undefined) ?? null : null;
+    // (input, train, mask): the only form with a boolean second (the others put it first or last).
+    const oneMasked = !withMasks && args.length === 3 && typeof args[0] !== 'boolean' && typeof args[1] === 'boolean';
+    const { train, inputs } = withMasks ? { train: args[0] === true, inputs: args[1] as NDArray[] }
+      : oneMasked ? { train: args[1] === true, inputs: [args[0] as NDArray] }
+      : splitMode(args as (NDArray | boolean | undefined)[]);
+    const masks = withMasks ? (args[2] as readonly (NDArray | null)[] | undefined) ?? null : oneMasked ? [(args[2] as NDArray | null | undefined) ?? null] : null;
     return noGrad(() =>
       scope(() => {
         const acts = this.run(inputs, train, 'output', masks);
