@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  MultiLayerNetwork, EarlyStoppingTrainer, EarlyStoppingParallelTrainer, DataSetLossCalculator, InMemoryModelSaver,
+  MultiLayerNetwork, ComputationGraph, EarlyStoppingTrainer, EarlyStoppingGraphTrainer, EarlyStoppingParallelTrainer, DataSetLossCalculator, InMemoryModelSaver,
   MaxEpochs, ScoreImprovementEpoch, MaxScore, ListDataSetIterator, DataSet, array,
   type NeuralNetConfiguration,
 } from '../src/index.js';
@@ -87,4 +87,47 @@ test('a failing worker ends early stopping with an Error result naming the cause
   net.close();
   train.close();
   held.close();
+});
+
+test('a ComputationGraph: SHARED_GRADIENTS early stopping over 2 workers reproduces EarlyStoppingGraphTrainer on the combined batch', async () => {
+  const train = data(7, 60);
+  const held = data(8, 40);
+  // Two branches merged, so that the graph is not just a chain.
+  const graph = new ComputationGraph({
+    seed: 9, dataType: 'DOUBLE', updater: { type: 'adam', learningRate: 0.05 }, l2: 0.001,
+    inputs: ['in'], inputTypes: [{ type: 'feedForward', size: 2 }], outputs: ['out'],
+    vertices: {
+      a: { layer: { type: 'dense', nOut: 4, activation: 'tanh' }, inputs: ['in'] },
+      b: { layer: { type: 'dense', nOut: 3, activation: 'sigmoid' }, inputs: ['in'] },
+      m: { vertex: { type: 'merge' }, inputs: ['a', 'b'] },
+      out: { layer: { type: 'output', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' }, inputs: ['m'] },
+    },
+  }).init();
+  const ref = graph.clone();
+  const config = () => ({
+    epochTerminationConditions: [MaxEpochs(8), ScoreImprovementEpoch(2)],
+    scoreCalculator: new DataSetLossCalculator(new ListDataSetIterator(held, 20)),
+    modelSaver: new InMemoryModelSaver<ComputationGraph>(),
+  });
+  const trainer = new EarlyStoppingParallelTrainer(config(), graph, new ListDataSetIterator(train, 5), { workers: 2, trainingMode: 'SHARED_GRADIENTS' });
+  const parallel = await trainer.fit();
+  const sequential = await new EarlyStoppingGraphTrainer(config(), ref, new ListDataSetIterator(train, 10)).fit();
+  assert.equal(parallel.terminationReason, 'EpochTerminationCondition', parallel.terminationDetails);
+  assert.equal(parallel.terminationDetails, sequential.terminationDetails);
+  assert.equal(parallel.totalEpochs, sequential.totalEpochs);
+  assert.equal(parallel.bestModelEpoch, sequential.bestModelEpoch);
+  assert.deepEqual([...parallel.scoreVsEpoch.keys()], [...sequential.scoreVsEpoch.keys()]);
+  assertClose([...parallel.scoreVsEpoch.values()], [...sequential.scoreVsEpoch.values()], { rtol: 1e-9 });
+  const scores = [...parallel.scoreVsEpoch.values()];
+  assert.ok(parallel.bestModelScore < scores[0]!, `best ${parallel.bestModelScore}, first ${scores[0]}`);
+  // The best model comes back as a graph (the trainer's type parameter is inferred from the model).
+  const best: ComputationGraph = (await parallel.getBestModel())!;
+  const refBest = (await sequential.getBestModel())!;
+  assert.ok(best instanceof ComputationGraph);
+  assertClose(best.params().toFlatArray(), refBest.params().toFlatArray(), { rtol: 1e-9, atol: 1e-12 });
+  // The final (last epoch's) parameters too.
+  assertClose(graph.params().toFlatArray(), ref.params().toFlatArray(), { rtol: 1e-9, atol: 1e-12 });
+  assert.equal(graph.iterationCount, ref.iterationCount);
+  assert.equal(trainer.wrapper.running, false);
+  for (const m of [best, refBest, graph, ref, train, held]) m.close();
 });

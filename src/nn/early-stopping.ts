@@ -484,17 +484,8 @@ export class EarlyStoppingTrainer extends BaseEarlyStoppingTrainer<MultiLayerNet
     super(config, network, trainIterator, () => new InMemoryModelSaver<MultiLayerNetwork>());
   }
 
-  protected override trainEpoch(stopRequested: () => boolean): Promise<void> {
-    return this.fitEpoch(new StoppableIterator(this.trainIterator, stopRequested), stopRequested);
-  }
-
-  /**
-   * Trains the network for one epoch over `data` (the training iterator seen through the stop flag).
-   * EarlyStoppingParallelTrainer overrides it to train on workers; `stopRequested` turns true once
-   * an iteration condition fired, for trainers that read batches ahead of the steps they take.
-   */
-  protected async fitEpoch(data: DataSetIterator, _stopRequested: () => boolean): Promise<void> {
-    this.network.fit(data, 1);
+  protected override async trainEpoch(stopRequested: () => boolean): Promise<void> {
+    this.network.fit(new StoppableIterator(this.trainIterator, stopRequested), 1);
   }
 }
 
