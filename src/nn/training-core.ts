@@ -4,7 +4,8 @@
  * unreached parameters, the gradient-exchange hook, per-layer gradient normalization, l1/l2, weight
  * decay, updaters) inside one scope() so memory stays flat, listeners, the iteration/epoch counters,
  * fit over a batch or an iterator (truncated BPTT: one update per time segment), and the
- * params/updater-state flattening. A model supplies only its
+ * params/updater-state flattening. HALF/BFLOAT16 networks train through FLOAT master weights
+ * (master-weights.ts). A model supplies only its
  * layers (in parameter order, each under the key that prefixes its parameter names) and its data
  * loss; nothing is read back to JavaScript during a step unless a listener asks for the score.
  */
@@ -22,6 +23,7 @@ import type { DataType } from '../ndarray/dtype.js';
 import { computeLoss } from './losses.js';
 import { computeTimeSeriesLoss } from './layers/rnn-output.js';
 import { Updater } from './updaters.js';
+import { MASTER_DTYPE, MASTER_STATE_NAME, MasterWeights, needsMasterWeights } from './master-weights.js';
 import { applyGradientNormalization } from './gradient-normalization.js';
 import type { Layer, OutputLayerLike } from './layers/index.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
@@ -142,6 +144,8 @@ export class TrainingCore<B extends { close(): void }> {
   private layers: readonly KeyedLayer[] | null = null;
   private entries: ParamEntry[] = [];
   private blocks: UpdaterBlock[] = [];
+  /** FLOAT copies the updaters train for HALF/BFLOAT16 networks; null for FLOAT and DOUBLE (no extra work). */
+  private masters: MasterWeights | null = null;
   private lastScore: NDArray | null = null;
   private listenerList: TrainingListener[] = [];
   private gradientExchange: GradientExchange | null = null;
@@ -164,6 +168,11 @@ export class TrainingCore<B extends { close(): void }> {
       }
       current.params.push(k);
     });
+    if (needsMasterWeights(this.options.dataType)) {
+      const trained = new Map<number, NDArray>();
+      for (const b of this.blocks) if (b.updater.config.type !== 'noop') for (const k of b.params) trained.set(k, this.entries[k]!.array);
+      if (trained.size > 0) this.masters = new MasterWeights(trained);
+    }
   }
 
   get initialized(): boolean {
@@ -328,23 +337,28 @@ export class TrainingCore<B extends { close(): void }> {
         for (const e of this.entries) if (e.owner === i && e.trainable) grads[e.name] = e.array.grad!;
         if (Object.keys(grads).length > 0) applyGradientNormalization(c.gradientNormalization, grads, c.gradientNormalizationThreshold);
       });
+    const masters = this.masters;
     scope(() => {
       this.backprop(dataLoss, normalize);
       noGrad(() => {
         for (const b of this.blocks) {
           const ps = b.params.map((k) => this.entries[k]!);
+          // 16-bit networks: the updater steps the FLOAT masters with the gradients cast up.
+          const targets = b.params.map((k, j) => masters?.master(k) ?? ps[j]!.array);
+          const grads = ps.map((e, j) => (targets[j] === e.array ? e.array.grad! : cast(e.array.grad!, MASTER_DTYPE)));
           // DL4J's WeightDecay (applyLR, weights only): lr * decay * W of the parameters before this update.
           const lr = b.updater.learningRate(iteration, epoch);
-          const decay = ps.map((e) => {
+          const decay = ps.map((e, j) => {
             const layer = layers[e.owner]!;
             const wd = layer.config.weightDecay;
-            return wd > 0 && (layer.weightParams ?? DEFAULT_WEIGHT_PARAMS).has(e.name) ? mul(e.array, (Number.isNaN(lr) ? 1 : lr) * wd) : null;
+            return wd > 0 && (layer.weightParams ?? DEFAULT_WEIGHT_PARAMS).has(e.name) ? mul(targets[j]!, (Number.isNaN(lr) ? 1 : lr) * wd) : null;
           });
-          b.updater.apply(ps.map((e) => e.array), ps.map((e) => e.array.grad!), iteration, epoch);
-          ps.forEach((e, k) => {
-            if (decay[k]) e.array.subi(decay[k]);
+          b.updater.apply(targets, grads, iteration, epoch);
+          targets.forEach((t, k) => {
+            if (decay[k]) t.subi(decay[k]);
           });
         }
+        masters?.refresh();
       });
       this.clearGradients();
     });
@@ -415,10 +429,16 @@ export class TrainingCore<B extends { close(): void }> {
     return new Map(this.entries.map((e) => [this.keyOf(e), e.array]));
   }
 
-  /** Updater state keyed `${paramIndex}/${stateName}` over the flat parameter list; arrays owned by the model. */
+  /**
+   * Updater state keyed `${paramIndex}/${stateName}` over the flat parameter list; arrays owned by the
+   * model. HALF/BFLOAT16 networks add each trained parameter's FLOAT master weights as
+   * `${paramIndex}/MASTER`: training continues from them, not from the rounded parameters, so a model
+   * saved with its updater state continues exactly; without them the masters are re-derived from the
+   * 16-bit parameters.
+   */
   updaterState(): Record<string, NDArray> {
     this.checkReady('updaterState');
-    const out: Record<string, NDArray> = {};
+    const out: Record<string, NDArray> = this.masters ? this.masters.state() : {};
     for (const b of this.blocks) {
       for (const [key, a] of Object.entries(b.updater.state())) {
         const [local, name] = key.split('/') as [string, string];
@@ -428,19 +448,35 @@ export class TrainingCore<B extends { close(): void }> {
     return out;
   }
 
-  /** Restores state saved by updaterState() (values are copied). */
+  /**
+   * Restores state saved by updaterState() (values are copied). Master weights are taken as matching
+   * the parameters as they are now, so restore the parameters first. A 16-bit network's updater state
+   * is FLOAT; 16-bit state (saved without masters) is cast up.
+   */
   setUpdaterState(state: Readonly<Record<string, NDArray>>): void {
     this.checkReady('setUpdaterState');
-    for (const b of this.blocks) {
-      const part: Record<string, NDArray> = {};
-      b.params.forEach((k, local) => {
-        for (const name of b.updater.stateNames) {
-          const a = state[`${k}/${name}`];
-          if (a) part[`${local}/${name}`] = a;
+    const where = `${this.options.kind}.setUpdaterState`;
+    const suffix = `/${MASTER_STATE_NAME}`;
+    noGrad(() =>
+      scope(() => {
+        for (const [key, a] of Object.entries(state)) {
+          if (!key.endsWith(suffix)) continue;
+          if (!this.masters) throw new Error(`${where}: '${key}' holds master weights, but this ${this.options.dataType} network keeps none (only HALF and BFLOAT16 networks do)`);
+          this.masters.setMaster(Number(key.slice(0, -suffix.length)), a, where);
         }
-      });
-      if (Object.keys(part).length > 0) b.updater.setState(part);
-    }
+        for (const b of this.blocks) {
+          const part: Record<string, NDArray> = {};
+          b.params.forEach((k, local) => {
+            const up = this.masters?.has(k) ?? false;
+            for (const name of b.updater.stateNames) {
+              const a = state[`${k}/${name}`];
+              if (a) part[`${local}/${name}`] = up && a.dtype !== MASTER_DTYPE ? cast(a, MASTER_DTYPE) : a;
+            }
+          });
+          if (Object.keys(part).length > 0) b.updater.setState(part);
+        }
+      }),
+    );
   }
 
   /** Copies parameters, updater state and counters from a core of the same configuration (clone()). */
@@ -458,6 +494,8 @@ export class TrainingCore<B extends { close(): void }> {
     this.clearGradients();
     for (const e of this.entries) e.array.close();
     for (const b of this.blocks) b.updater.close();
+    this.masters?.close();
+    this.masters = null;
     this.lastScore?.close();
     this.lastScore = null;
     this.closedFlag = true;
