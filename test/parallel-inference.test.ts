@@ -4,7 +4,7 @@
 // any, a bad input fails only its own caller, and a dying worker rejects its callers and later calls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MultiLayerNetwork, ParallelInference, array, type NeuralNetConfiguration, type NDArray } from '../src/index.js';
+import { MultiLayerNetwork, ComputationGraph, ParallelInference, array, type NeuralNetConfiguration, type NDArray } from '../src/index.js';
 import { Rng, assertClose } from './helpers.js';
 
 const N_IN = 4;
@@ -137,4 +137,104 @@ test('a worker that dies rejects its callers and every later call', async () => 
   await pi.close();
   for (const a of xs) a.close();
   net.close();
+});
+
+/** Two inputs (3 and 2 features) and two outputs: class probabilities from both, a regression from the second. */
+function twoInOutGraph(seed: number): ComputationGraph {
+  return new ComputationGraph({
+    seed, dataType: 'DOUBLE', inputs: ['p', 'q'], inputTypes: [{ type: 'feedForward', size: 3 }, { type: 'feedForward', size: 2 }], outputs: ['cls', 'reg'],
+    vertices: {
+      hp: { layer: { type: 'dense', nOut: 4, activation: 'tanh' }, inputs: ['p'] },
+      hq: { layer: { type: 'dense', nOut: 3, activation: 'sigmoid' }, inputs: ['q'] },
+      m: { vertex: { type: 'merge' }, inputs: ['hp', 'hq'] },
+      cls: { layer: { type: 'output', nOut: 3, activation: 'softmax', lossFunction: 'MCXENT' }, inputs: ['m'] },
+      reg: { layer: { type: 'output', nOut: 2, activation: 'identity', lossFunction: 'MSE' }, inputs: ['hq'] },
+    },
+  }).init();
+}
+
+test('a ComputationGraph: outputs() of many concurrent callers equal graph.output; BATCHED merges every input and splits every output', async () => {
+  const graph = twoInOutGraph(4);
+  const rng = new Rng(21);
+  const requests = Array.from({ length: 50 }, () => {
+    const n = rng.int(1, 4);
+    const rows = (width: number): number[][] => Array.from({ length: n }, () => Array.from({ length: width }, () => rng.uniform(-2, 2)));
+    return [array(rows(3), { dtype: 'DOUBLE' }), array(rows(2), { dtype: 'DOUBLE' })] as const;
+  });
+  for (const mode of ['BATCHED', 'SEQUENTIAL'] as const) {
+    const pi = new ParallelInference(graph, { workers: 2, inferenceMode: mode, batchLimit: 8 });
+    try {
+      const outs = await Promise.all(requests.map(([p, q]) => pi.outputs(p, q)));
+      outs.forEach((o, i) => {
+        const [p, q] = requests[i]!;
+        const direct = graph.output(p, q);
+        assert.equal(o.length, 2);
+        o.forEach((a, k) => {
+          assert.deepEqual(a.shape, direct[k]!.shape, `${mode} request ${i} output ${k}`);
+          assertClose(a.toFlatArray(), direct[k]!.toFlatArray(), { rtol: 1e-14, atol: 0, message: `${mode} request ${i} output ${k}` });
+        });
+        for (const a of [...o, ...direct]) a.close();
+      });
+      const s = pi.stats();
+      assert.equal(s.requests, 50);
+      if (mode === 'BATCHED') {
+        assert.ok(s.batches < 50 && s.largestBatch > 3 && s.largestBatch <= 8, `${s.batches} passes, largest ${s.largestBatch}`);
+      } else {
+        assert.equal(s.batches, 50);
+      }
+      // Each worker holds the graph's eight parameter arrays and nothing from the requests.
+      assert.deepEqual((await pi.workerMemory()).map((m) => m.arrays), [8, 8]);
+      // Wrong calls fail clearly, before anything is queued.
+      await assert.rejects(pi.output(requests[0]![0]), /ParallelInference\.output: the graph has 2 inputs \(p, q\) and 2 outputs \(cls, reg\)/);
+      await assert.rejects(pi.outputs(requests[0]![0]), /ParallelInference\.outputs: the model takes 2 input array\(s\) \(p, q\), got 1/);
+      const three = array([[1, 2, 3], [4, 5, 6], [7, 8, 9]], { dtype: 'DOUBLE' });
+      const one = array([[1, 2]], { dtype: 'DOUBLE' });
+      await assert.rejects(pi.outputs(three, one), /same number .* of examples along axis 0; input 1 has shape \[1, 2\], input 0 \[3, 3\]/);
+      three.close();
+      one.close();
+    } finally {
+      await pi.close();
+    }
+  }
+  for (const r of requests) for (const a of r) a.close();
+  graph.close();
+});
+
+test('a one-input, one-output ComputationGraph answers output(x); updateModel switches between a network and a graph', async () => {
+  const net = new MultiLayerNetwork(conf).init();
+  const graph = new ComputationGraph({
+    seed: 3, dataType: 'DOUBLE', inputs: ['in'], inputTypes: [{ type: 'feedForward', size: N_IN }], outputs: ['out'],
+    vertices: {
+      h: { layer: { type: 'dense', nOut: 5, activation: 'relu' }, inputs: ['in'] },
+      out: { layer: { type: 'output', nOut: N_OUT, activation: 'softmax', lossFunction: 'MCXENT' }, inputs: ['h'] },
+    },
+  }).init();
+  const xs = inputs(11, 12).map((x) => array(x, { dtype: 'DOUBLE' }));
+  const pi = new ParallelInference(graph, { workers: 2, batchLimit: 6 });
+  try {
+    const check = async (expected: (x: NDArray) => NDArray): Promise<void> => {
+      const outs = await Promise.all(xs.map((x) => pi.output(x)));
+      outs.forEach((o, i) => {
+        const e = expected(xs[i]!);
+        assertClose(o.toFlatArray(), e.toFlatArray(), { rtol: 1e-14, atol: 0, message: `request ${i}` });
+        e.close();
+        o.close();
+      });
+    };
+    await check((x) => graph.outputSingle(x));
+    await pi.updateModel(net);
+    await check((x) => net.output(x));
+    const [single] = await pi.outputs(xs[0]!);
+    const e = net.output(xs[0]!);
+    assertClose(single!.toFlatArray(), e.toFlatArray(), { rtol: 1e-14, atol: 0 });
+    single!.close();
+    e.close();
+    await pi.updateModel(graph);
+    await check((x) => graph.outputSingle(x));
+  } finally {
+    await pi.close();
+  }
+  for (const x of xs) x.close();
+  net.close();
+  graph.close();
 });

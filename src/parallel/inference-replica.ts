@@ -1,27 +1,32 @@
-/** An inference worker's model replica: outputs for packed inputs. */
+/** An inference worker's model replica (a MultiLayerNetwork or a ComputationGraph): outputs for packed inputs. */
 import { scope } from '../ndarray/scope.js';
-import type { MultiLayerNetwork } from '../nn/multilayer-network.js';
-import { deserializeModel } from '../nn/model-serializer.js';
 import type { WorkerReply, WorkerRequest } from './messages.js';
+import { isGraph, modelFromBytes, type ParallelModel } from './parallel-model.js';
 import { packArray, unpackArray } from './transfer.js';
 
 export class InferenceReplica {
-  private net: MultiLayerNetwork | null = null;
+  private model: ParallelModel | null = null;
 
   constructor(private readonly rank: number) {}
 
   handle(req: WorkerRequest): WorkerReply {
     switch (req.type) {
       case 'load':
-        this.net?.close();
-        this.net = null;
-        this.net = deserializeModel(new Uint8Array(req.model), `model posted to inference worker ${this.rank}`).network;
+        this.model?.close();
+        this.model = null;
+        this.model = modelFromBytes(new Uint8Array(req.model), req.graph, `model posted to inference worker ${this.rank}`);
         return { type: 'done' };
       case 'output': {
-        const net = this.net;
-        if (!net) throw new Error(`inference worker ${this.rank}: 'output' before a model was loaded`);
-        const output = scope(() => packArray(net.output(unpackArray(req.input, `inference worker ${this.rank}`))));
-        return { type: 'output', output };
+        const model = this.model;
+        const op = `inference worker ${this.rank}`;
+        if (!model) throw new Error(`${op}: 'output' before a model was loaded`);
+        const outputs = scope(() => {
+          const inputs = req.inputs.map((p) => unpackArray(p, op));
+          if (isGraph(model)) return model.output(...inputs).map(packArray);
+          if (inputs.length !== 1) throw new Error(`${op}: a MultiLayerNetwork takes one input array, got ${inputs.length}`);
+          return [packArray(model.output(inputs[0]!))];
+        });
+        return { type: 'output', outputs };
       }
       default:
         throw new Error(`inference worker ${this.rank}: unexpected request '${req.type}'`);
@@ -29,7 +34,7 @@ export class InferenceReplica {
   }
 
   close(): void {
-    this.net?.close();
-    this.net = null;
+    this.model?.close();
+    this.model = null;
   }
 }

@@ -34,8 +34,8 @@ export type WorkerRequest =
   | { readonly type: 'average'; readonly scale: number; readonly updaters: boolean }
   /** The replica's bytes (ModelSerializer format, with updater state). */
   | { readonly type: 'save' }
-  /** The replica's output for `input`. */
-  | { readonly type: 'output'; readonly input: PackedArray }
+  /** The replica's outputs for `inputs` (one per graph input; a MultiLayerNetwork takes one). */
+  | { readonly type: 'output'; readonly inputs: readonly PackedArray[] }
   /** The worker's memoryReport() (leak checks, tuning). */
   | { readonly type: 'memory' }
   /** Release everything and end the thread (no reply: the main thread sees it exit). */
@@ -46,7 +46,8 @@ export type WorkerReply =
   | { readonly type: 'done' }
   | { readonly type: 'stepped'; readonly score: number | null }
   | { readonly type: 'saved'; readonly model: Uint8Array }
-  | { readonly type: 'output'; readonly output: PackedArray }
+  /** One array per graph output (a MultiLayerNetwork gives one). */
+  | { readonly type: 'output'; readonly outputs: readonly PackedArray[] }
   | { readonly type: 'memory'; readonly report: MemoryReport }
   | { readonly type: 'error'; readonly name: string; readonly message: string; readonly stack: string | null };
 

@@ -1,15 +1,16 @@
 /**
- * DL4J's ParallelInference: one model answering output() calls from many concurrent callers on
- * several worker threads (each bound to one device, like ParallelWrapper's workers). In 'BATCHED'
- * mode the requests waiting for a free worker are merged along the example axis, up to
- * `batchLimit` examples, into one forward pass; in 'SEQUENTIAL' mode each request is its own pass.
+ * DL4J's ParallelInference: one model (a MultiLayerNetwork or a ComputationGraph) answering
+ * output() calls from many concurrent callers on several worker threads (each bound to one device,
+ * like ParallelWrapper's workers). In 'BATCHED' mode the requests waiting for a free worker are
+ * merged along the example axis (every input of a graph), up to `batchLimit` examples, into one
+ * forward pass whose outputs are split back per caller; in 'SEQUENTIAL' mode each request is its own pass.
  * At most `queueLimit` requests wait for a worker; further callers wait for room before their input
  * is read. The workers hold a snapshot of the model taken at construction.
  */
 import type { NDArray } from '../ndarray/ndarray.js';
 import type { MemoryReport } from '../ndarray/memory.js';
-import type { MultiLayerNetwork } from '../nn/multilayer-network.js';
 import { serializeModel } from '../nn/model-serializer.js';
+import { isGraph, type ParallelModel } from './parallel-model.js';
 import { defaultWorkerCount, workerBackendNames } from './devices.js';
 import { WorkerPool } from './worker-pool.js';
 import { concatRows, packArray, unpackRows, type PackedArray } from './transfer.js';
@@ -32,7 +33,7 @@ export interface ParallelInferenceOptions {
 
 /** Counts since construction. */
 export interface ParallelInferenceStats {
-  /** output() calls answered or failed. */
+  /** output() and outputs() calls answered or failed. */
   readonly requests: number;
   /** Forward passes run on workers. */
   readonly batches: number;
@@ -41,12 +42,26 @@ export interface ParallelInferenceStats {
 }
 
 interface Request {
-  readonly input: PackedArray;
+  /** One per model input, each with `rows` examples. */
+  readonly inputs: readonly PackedArray[];
   readonly rows: number;
   /** Runs alone: its merged batch failed, so it is retried by itself to find out whose input was bad. */
   solo: boolean;
-  resolve(out: NDArray): void;
+  resolve(outs: NDArray[]): void;
   reject(e: Error): void;
+}
+
+/** What callers must pass and get back: the model's input and output names (a network has one of each). */
+interface ModelShape {
+  readonly graph: boolean;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+function shapeOf(model: ParallelModel): ModelShape {
+  return isGraph(model)
+    ? { graph: true, inputs: model.resolved.inputs, outputs: model.resolved.outputs }
+    : { graph: false, inputs: ['input'], outputs: ['output'] };
 }
 
 function positiveInteger(name: string, value: number): number {
@@ -54,22 +69,32 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
-/** The model's bytes (parameters, no updater state) in one buffer every worker reads. */
-function snapshot(model: MultiLayerNetwork): SharedArrayBuffer {
+/** The model's bytes (parameters, no updater state) in one buffer every worker reads, and its kind. */
+interface Snapshot {
+  readonly model: SharedArrayBuffer;
+  readonly shape: ModelShape;
+}
+
+function snapshot(model: ParallelModel): Snapshot {
   const bytes = serializeModel(model, { saveUpdater: false });
   const buffer = new SharedArrayBuffer(bytes.byteLength);
   new Uint8Array(buffer).set(bytes);
-  return buffer;
+  return { model: buffer, shape: shapeOf(model) };
 }
 
 /** Loads the model into every worker (queued behind the requests each already has). */
-async function loadAll(pool: WorkerPool, model: SharedArrayBuffer): Promise<void> {
-  await Promise.all(pool.backends.map((_, k) => pool.call(k, { type: 'load', model, graph: false, sharedGradients: false }, 'done')));
+async function loadAll(pool: WorkerPool, { model, shape }: Snapshot): Promise<void> {
+  await Promise.all(pool.backends.map((_, k) => pool.call(k, { type: 'load', model, graph: shape.graph, sharedGradients: false }, 'done')));
 }
 
 /** Same dtype and shape beyond the example axis: can share a forward pass. */
-function mergeable(a: PackedArray, b: PackedArray): boolean {
+function mergeableArray(a: PackedArray, b: PackedArray): boolean {
   return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => i === 0 || d === b.shape[i]);
+}
+
+/** Requests whose inputs pair up mergeably (same count; each pair mergeable). */
+function mergeable(a: Request, b: Request): boolean {
+  return a.inputs.length === b.inputs.length && a.inputs.every((x, i) => mergeableArray(x, b.inputs[i]!));
 }
 
 export class ParallelInference implements AsyncDisposable {
@@ -88,9 +113,14 @@ export class ParallelInference implements AsyncDisposable {
   private pumpScheduled = false;
   private closedFlag = false;
   private counts = { requests: 0, batches: 0, largestBatch: 0 };
+  /** The model most recently given: what requests are checked against. */
+  private shape: ModelShape;
 
-  /** Starts the workers, each with a copy of `model` as it is now (its parameters, without updater state). */
-  constructor(model: MultiLayerNetwork, options: ParallelInferenceOptions = {}) {
+  /**
+   * Starts the workers, each with a copy of `model` (a MultiLayerNetwork or a ComputationGraph) as
+   * it is now (its parameters, without updater state).
+   */
+  constructor(model: ParallelModel, options: ParallelInferenceOptions = {}) {
     this.workers = positiveInteger('workers', options.workers ?? defaultWorkerCount());
     const mode = options.inferenceMode ?? 'BATCHED';
     if (mode !== 'BATCHED' && mode !== 'SEQUENTIAL') throw new Error(`ParallelInference: inferenceMode must be 'BATCHED' or 'SEQUENTIAL', got '${String(mode)}'`);
@@ -100,6 +130,7 @@ export class ParallelInference implements AsyncDisposable {
     const backends = workerBackendNames(this.workers);
     this.workerBackends = backends;
     const modelBuffer = snapshot(model);
+    this.shape = modelBuffer.shape;
     const modules = (options.workerModules ?? []).map(String);
     this.started = (async () => {
       const pool = await WorkerPool.start({ owner: 'ParallelInference', role: 'infer', backends, collective: null, modules });
@@ -119,12 +150,14 @@ export class ParallelInference implements AsyncDisposable {
 
   /**
    * Replaces the workers' model by a copy of `model` as it is now (DL4J's updateModel): requests
-   * already handed to a worker finish on the old model, later ones use the new one.
+   * already handed to a worker finish on the old model, later ones use the new one. It may be of
+   * another kind or have other inputs and outputs; new calls are checked against it.
    */
-  async updateModel(model: MultiLayerNetwork): Promise<void> {
+  async updateModel(model: ParallelModel): Promise<void> {
     const modelBuffer = snapshot(model);
     const pool = await this.started;
     this.checkUsable(pool);
+    this.shape = modelBuffer.shape;
     await loadAll(pool, modelBuffer);
   }
 
@@ -134,20 +167,49 @@ export class ParallelInference implements AsyncDisposable {
   }
 
   /**
-   * The model's output for x (a new array on the current backend, owned by the caller). x is read
-   * once the request is admitted to the queue: keep it open until the promise settles.
+   * The model's output for x (a new array on the current backend, owned by the caller): a
+   * MultiLayerNetwork's, or a ComputationGraph's with one input and one output (outputs() takes
+   * any). x is read once the request is admitted to the queue: keep it open until the promise settles.
    */
   async output(x: NDArray): Promise<NDArray> {
+    const { inputs, outputs } = this.shape;
+    if (inputs.length !== 1 || outputs.length !== 1) {
+      throw new Error(`ParallelInference.output: the graph has ${inputs.length} inputs (${inputs.join(', ')}) and ${outputs.length} outputs (${outputs.join(', ')}); output() takes one of each, use outputs(...inputs)`);
+    }
+    return (await this.request('ParallelInference.output', [x]))[0]!;
+  }
+
+  /**
+   * The model's outputs for its inputs, as ComputationGraph.output(...inputs) gives them: one array
+   * per graph output in the graph's order (a MultiLayerNetwork takes one input and gives one
+   * output). Every input needs the same number of examples along axis 0; new arrays on the
+   * current backend, owned by the caller. The inputs are read once the request is admitted to the
+   * queue: keep them open until the promise settles.
+   */
+  async outputs(...inputs: NDArray[]): Promise<NDArray[]> {
+    const names = this.shape.inputs;
+    if (inputs.length !== names.length) {
+      throw new Error(`ParallelInference.outputs: the model takes ${names.length} input array(s) (${names.join(', ')}), got ${inputs.length}`);
+    }
+    return this.request('ParallelInference.outputs', inputs);
+  }
+
+  private async request(op: string, xs: readonly NDArray[]): Promise<NDArray[]> {
     const pool = await this.started;
     this.checkUsable(pool);
     while (this.queue.length >= this.queueLimit) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
       this.checkUsable(pool);
     }
-    if (x.rank < 1 || x.shape[0] === 0) throw new Error(`ParallelInference.output: expected an input with at least one example along axis 0, got shape [${x.shape.join(', ')}]`);
-    const input = packArray(x);
-    return new Promise<NDArray>((resolve, reject) => {
-      this.queue.push({ input, rows: x.shape[0]!, solo: this.inferenceMode === 'SEQUENTIAL', resolve, reject });
+    const rows = xs[0]!.shape[0] ?? 0;
+    xs.forEach((x, i) => {
+      if (x.rank < 1 || x.shape[0] === 0 || x.shape[0] !== rows) {
+        throw new Error(`${op}: expected every input with the same number (at least one) of examples along axis 0; input ${i} has shape [${x.shape.join(', ')}], input 0 [${xs[0]!.shape.join(', ')}]`);
+      }
+    });
+    const inputs = xs.map(packArray);
+    return new Promise<NDArray[]>((resolve, reject) => {
+      this.queue.push({ inputs, rows, solo: this.inferenceMode === 'SEQUENTIAL', resolve, reject });
       this.schedulePump();
     });
   }
@@ -208,7 +270,7 @@ export class ParallelInference implements AsyncDisposable {
     let rows = first.rows;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      if (next.solo || !mergeable(first.input, next.input) || rows + next.rows > this.batchLimit) break;
+      if (next.solo || !mergeable(first, next) || rows + next.rows > this.batchLimit) break;
       batch.push(this.queue.shift()!);
       rows += next.rows;
     }
@@ -216,17 +278,21 @@ export class ParallelInference implements AsyncDisposable {
   }
 
   private dispatch(pool: WorkerPool, worker: number, batch: Request[]): void {
-    const input = batch.length === 1 ? batch[0]!.input : concatRows(batch.map((r) => r.input));
+    const inputs = batch.length === 1 ? batch[0]!.inputs : batch[0]!.inputs.map((_, i) => concatRows(batch.map((r) => r.inputs[i]!)));
     const rows = batch.reduce((n, r) => n + r.rows, 0);
     this.counts.batches++;
     this.counts.largestBatch = Math.max(this.counts.largestBatch, rows);
-    pool.call(worker, { type: 'output', input }, 'output', [input.bytes]).then(
+    pool.call(worker, { type: 'output', inputs }, 'output', [...new Set(inputs.map((p) => p.bytes))]).then(
       (reply) => {
+        // Outputs are split back by rows, so each must keep the example axis.
+        const bad = reply.outputs.findIndex((o) => o.shape[0] !== rows);
         let row = 0;
         for (const r of batch) {
           this.counts.requests++;
           try {
-            r.resolve(unpackRows(reply.output, row, row + r.rows, 'ParallelInference.output'));
+            if (bad >= 0) throw new Error(`ParallelInference.output: output ${bad} has shape [${reply.outputs[bad]!.shape.join(', ')}] for ${rows} examples; only outputs with one row per example can be split back to callers`);
+            const from = row;
+            r.resolve(reply.outputs.map((o) => unpackRows(o, from, from + r.rows, 'ParallelInference.output')));
           } catch (e) {
             r.reject(e instanceof Error ? e : new Error(String(e)));
           }

@@ -29,7 +29,7 @@ if (setup.role === 'train') {
 }
 
 function send(reply: WorkerReply): void {
-  port!.postMessage(reply, reply.type === 'output' ? [reply.output.bytes] : []);
+  port!.postMessage(reply, reply.type === 'output' ? [...new Set(reply.outputs.map((o) => o.bytes))] : []);
 }
 
 // Each request runs from the check phase (setImmediate, FIFO) rather than straight from the port:
