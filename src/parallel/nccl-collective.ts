@@ -122,6 +122,8 @@ export class NcclCollective implements Collective {
     } finally {
       checkNccl(lib.groupEnd(), 'ncclGroupEnd', op);
     }
+    // Written in place: autograd's saved values and 16-bit master weights must see the new version.
+    for (const a of arrays) a.bumpVersion();
     this.wait(op);
   }
 
