@@ -3,7 +3,7 @@
  * the library's own ops), and closeness assertions that report the worst element.
  */
 import assert from 'node:assert/strict';
-import { array, interval, type DataType, type NDArray } from '../src/index.js';
+import { array, interval, memoryReport, type DataSet, type DataType, type MemoryReport, type NDArray, type TrainingListener } from '../src/index.js';
 
 // ---- seeded random numbers ----------------------------------------------------------------------
 
@@ -399,4 +399,25 @@ export function axisSubsets(rank: number): number[][] {
   const out: number[][] = [];
   for (let mask = 0; mask < 1 << rank; mask++) out.push(Array.from({ length: rank }, (_, i) => i).filter((i) => mask & (1 << i)));
   return out;
+}
+
+/**
+ * Fits `ds` for 40 steps and checks that live arrays and bytes at step 39 equal those at step 5
+ * (a training loop's memory stays flat); returns the report of step 5. Replaces the listeners.
+ */
+export function assertFlatOverFit(net: { setListeners(...l: TrainingListener[]): void; fit(ds: DataSet, epochs: number): void }, ds: DataSet): MemoryReport {
+  let at5: MemoryReport | null = null;
+  let at39: MemoryReport | null = null;
+  net.setListeners({
+    iterationDone: (_m, it) => {
+      if (it === 5) at5 = memoryReport();
+      if (it === 39) at39 = memoryReport();
+    },
+  });
+  net.fit(ds, 40);
+  const [a, b] = [at5 as MemoryReport | null, at39 as MemoryReport | null];
+  assert.ok(a && b, 'memory reports at steps 5 and 39');
+  assert.equal(b.arrays, a.arrays);
+  assert.equal(b.totalBytes, a.totalBytes);
+  return a;
 }

@@ -11,7 +11,7 @@ import {
   ComputationGraph, MultiLayerNetwork, array, deserializeModel, memoryReport, scope, serializeModel,
   type DataSet, type LayerConfig, type NDArray,
 } from '../src/index.js';
-import { Rng } from './helpers.js';
+import { Rng, assertFlatOverFit } from './helpers.js';
 import { ADAM, CNN, HALF_ULP, HALVES, MLP, MLP_CASES, assertSameAccuracy, batches, conf, masters, paramValues } from './half-fixture.js';
 
 describe('16-bit networks reach FLOAT accuracy on MNIST', () => {
@@ -200,19 +200,7 @@ test('HALF, Adam: arrays and bytes stay flat over 40 steps and close() frees the
   const [ds] = batches(1) as [DataSet];
   const base = memoryReport().totalBytes;
   const net = new MultiLayerNetwork(conf('HALF', ADAM)).init();
-  let at5: { arrays: number; totalBytes: number } | null = null;
-  let at40: { arrays: number; totalBytes: number } | null = null;
-  net.setListeners({
-    iterationDone: (_m, it) => {
-      if (it === 5) at5 = memoryReport();
-      if (it === 39) at40 = memoryReport();
-    },
-  });
-  net.fit(ds, 40);
-  assert.ok(at5 && at40);
-  const [a, b] = [at5 as { arrays: number; totalBytes: number }, at40 as { arrays: number; totalBytes: number }];
-  assert.equal(b.arrays, a.arrays);
-  assert.equal(b.totalBytes, a.totalBytes);
+  const a = assertFlatOverFit(net, ds);
   // Masters (4 bytes) + Adam's M and V (4 + 4) + the HALF parameters (2): 14 bytes per value at least.
   assert.ok(a.totalBytes - base >= 14 * net.numParams(), `${a.totalBytes - base} bytes for ${net.numParams()} parameters`);
   net.close();

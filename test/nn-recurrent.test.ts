@@ -8,7 +8,7 @@ import {
   MultiLayerNetwork, DataSet, ListDataSetIterator, array, scope, gradCheck, memoryReport, serializeModel, deserializeModel, configurationFromJSON, configurationToJSON,
   type NeuralNetConfiguration, type LayerConfig,
 } from '../src/index.js';
-import { Rng, assertClose } from './helpers.js';
+import { Rng, assertClose, assertFlatOverFit } from './helpers.js';
 import { checkParamGradients, flatParams, randomizeParams, seqArray, type Seq } from './sequence-helpers.js';
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
@@ -612,19 +612,7 @@ test('memory stays flat over recurrent training steps (masks, bidirectional, den
     const labels = conf === lastConf ? array(y.map((ex) => ex.map((ch) => ch[0]!)), { dtype: 'FLOAT' }) : seqArray(y, 'FLOAT');
     const m = array(mask, { dtype: 'FLOAT' });
     const ds = new DataSet(seqArray(x, 'FLOAT'), labels, m, conf === lastConf ? null : m.dup());
-    let at5: { arrays: number; totalBytes: number } | null = null;
-    let at40: { arrays: number; totalBytes: number } | null = null;
-    net.setListeners({
-      iterationDone: (_m, it) => {
-        if (it === 5) at5 = memoryReport();
-        if (it === 39) at40 = memoryReport();
-      },
-    });
-    net.fit(ds, 40);
-    assert.ok(at5 && at40);
-    const [a, b] = [at5 as { arrays: number; totalBytes: number }, at40 as { arrays: number; totalBytes: number }];
-    assert.equal(b.arrays, a.arrays);
-    assert.equal(b.totalBytes, a.totalBytes);
+    assertFlatOverFit(net, ds);
     ds.close();
     net.close();
   }

@@ -1,6 +1,6 @@
 /** Whether the CUDA backend can run here, and why not: GPU tests skip with this message. */
 import assert from 'node:assert/strict';
-import { backendByName, backendStatus, getBackend, setBackend, type Backend } from '../../src/index.js';
+import { backendByName, backendStatus, getBackend, memoryReport, setBackend, type Backend } from '../../src/index.js';
 
 export function cudaOrSkipReason(): { cuda: Backend } | { skip: string } {
   const s = backendStatus().find((b) => b.name === 'cuda');
@@ -29,4 +29,13 @@ export function onBackend<T>(backend: Backend, fn: () => T): T {
 export function assertNearValues(cpu: readonly number[], gpuValues: readonly number[], rtol: number, what: string): void {
   assert.equal(cpu.length, gpuValues.length, what);
   cpu.forEach((v, i) => assert.ok(Math.abs(v - gpuValues[i]!) <= rtol * Math.max(1, Math.abs(v)), `${what}[${i}]: cpu ${v} vs gpu ${gpuValues[i]}`));
+}
+
+/** Runs `steps` (e.g. more training) and checks that live arrays and device bytes are what they were before. */
+export function assertFlatDeviceMemory(cuda: Backend, steps: () => void): void {
+  const arrays = memoryReport().arrays;
+  const bytes = cuda.memory().bytes;
+  steps();
+  assert.equal(memoryReport().arrays, arrays);
+  assert.equal(cuda.memory().bytes, bytes, 'device bytes after step 5 and step 40');
 }
