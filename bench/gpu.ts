@@ -121,8 +121,9 @@ results['matmul_tflops'] = mm;
     const x = nd.randn([256, 64, 32, 32], { dtype }).requireGrad();
     const w = nd.randn([64, 64, 3, 3], { dtype }).requireGrad();
     const g = nd.randn([256, 64, 32, 32], { dtype });
+    // The output is a scope temporary, as in a training step (unreleased, it would wait for the GC).
     const ms = timed(() => {
-      nd.conv2d(x, w, undefined, { padding: 1 }).backward(g);
+      nd.scope(() => nd.conv2d(x, w, undefined, { padding: 1 }).backward(g));
       for (const t of [x, w]) {
         t.grad?.close();
         t.grad = null;
