@@ -35,6 +35,8 @@ interface Segment {
   readonly base: number;
   readonly size: number;
   readonly cacheable: boolean;
+  /** Made for requests up to SMALL bytes; only those share it. */
+  readonly small: boolean;
 }
 
 export interface Block {
@@ -56,8 +58,59 @@ const SMALL_SEGMENT = 2 << 20;
 const LARGE_SEGMENT_ROUND = 2 << 20;
 const ALIGN = 512;
 
+/** Joins b into a, its predecessor in one segment. */
+function join(a: InternalBlock, b: InternalBlock): InternalBlock {
+  a.size += b.size;
+  a.next = b.next;
+  if (b.next) b.next.prev = a;
+  return a;
+}
+
+/** Free blocks sorted by size, then address: best fit and removal by binary search. */
+class FreePool {
+  private readonly blocks: InternalBlock[] = [];
+
+  get all(): readonly InternalBlock[] {
+    return this.blocks;
+  }
+
+  insert(b: InternalBlock): void {
+    this.blocks.splice(this.lowerBound(b.size, b.ptr), 0, b);
+  }
+
+  remove(b: InternalBlock): void {
+    const i = this.lowerBound(b.size, b.ptr);
+    if (this.blocks[i] !== b) throw new Error(`allocator: free block 0x${b.ptr.toString(16)} (${b.size} bytes) is missing from its pool`);
+    this.blocks.splice(i, 1);
+  }
+
+  /** Removes and returns the smallest block of at least `size` bytes. */
+  takeBestFit(size: number): InternalBlock | null {
+    const i = this.lowerBound(size, 0);
+    const b = this.blocks[i];
+    if (!b) return null;
+    this.blocks.splice(i, 1);
+    return b;
+  }
+
+  private lowerBound(size: number, ptr: number): number {
+    let lo = 0;
+    let hi = this.blocks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const m = this.blocks[mid]!;
+      if (m.size < size || (m.size === size && m.ptr < ptr)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
 export class CachingAllocator {
-  private readonly pool: InternalBlock[] = []; // free blocks sorted by size, then address
+  // Small requests live in small segments and large ones in large segments, so big blocks are not
+  // fragmented by small ones; each kind has its own pool.
+  private readonly smallPool = new FreePool();
+  private readonly largePool = new FreePool();
   private readonly live = new Map<number, InternalBlock>();
   private s: AllocatorStats = { allocatedBytes: 0, cachedBytes: 0, reservedBytes: 0, peakAllocatedBytes: 0, hits: 0, misses: 0, blocks: 0 };
 
@@ -78,9 +131,10 @@ export class CachingAllocator {
 
   alloc(bytes: number): Block {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-    const found = this.takeFromPool(size);
+    const found = (size <= SMALL ? this.smallPool : this.largePool).takeBestFit(size);
     if (found) {
       this.s.hits++;
+      this.s.cachedBytes -= found.size;
       return this.handOut(found, size);
     }
     this.s.misses++;
@@ -98,7 +152,7 @@ export class CachingAllocator {
       );
     }
     this.s.reservedBytes += segSize;
-    const segment: Segment = { base, size: segSize, cacheable };
+    const segment: Segment = { base, size: segSize, cacheable, small: size <= SMALL };
     const block: InternalBlock = { ptr: base, size: segSize, segment, prev: null, next: null, free: true };
     return this.handOut(block, size);
   }
@@ -107,7 +161,8 @@ export class CachingAllocator {
     const b = this.live.get(block.ptr);
     if (!b) throw new Error(`${this.name}: free of an address that is not allocated (0x${block.ptr.toString(16)})`);
     this.live.delete(b.ptr);
-    this.s.allocatedBytes -= b.size;
+    const size = b.size;
+    this.s.allocatedBytes -= size;
     this.s.blocks--;
     b.free = true;
     if (!b.segment.cacheable) {
@@ -115,11 +170,21 @@ export class CachingAllocator {
       this.s.reservedBytes -= b.segment.size;
       return;
     }
+    // Free neighbours leave the pool (before their size changes) and absorb or join this block.
     let merged = b;
-    if (merged.prev?.free) merged = this.merge(merged.prev, merged);
-    if (merged.next?.free) merged = this.merge(merged, merged.next);
-    this.insert(merged);
-    this.s.cachedBytes += b.size;
+    const prev = b.prev;
+    if (prev?.free) {
+      this.poolOf(prev).remove(prev);
+      merged = join(prev, merged);
+    }
+    const next = merged.next;
+    if (next?.free) {
+      this.poolOf(next).remove(next);
+      merged = join(merged, next);
+    }
+    this.poolOf(merged).insert(merged);
+    // The block's own bytes: its free neighbours were counted as cached already.
+    this.s.cachedBytes += size;
     this.trim(this.limits().maxCache);
   }
 
@@ -128,15 +193,19 @@ export class CachingAllocator {
     this.trim(0);
   }
 
+  private poolOf(b: InternalBlock): FreePool {
+    return b.segment.small ? this.smallPool : this.largePool;
+  }
+
   private handOut(block: InternalBlock, size: number): Block {
     // Split when the remainder is worth keeping: any remainder of a small segment, 1 MiB+ of a large one.
     const rest = block.size - size;
-    if (rest >= (block.segment.size === SMALL_SEGMENT ? ALIGN : SMALL)) {
+    if (rest >= (block.segment.small ? ALIGN : SMALL)) {
       const tail: InternalBlock = { ptr: block.ptr + size, size: rest, segment: block.segment, prev: block, next: block.next, free: true };
       if (block.next) block.next.prev = tail;
       block.next = tail;
       block.size = size;
-      this.insert(tail);
+      this.poolOf(tail).insert(tail);
       this.s.cachedBytes += rest;
     }
     block.free = false;
@@ -147,67 +216,13 @@ export class CachingAllocator {
     return block;
   }
 
-  private merge(a: InternalBlock, b: InternalBlock): InternalBlock {
-    // a precedes b in the same segment; a is absorbed or already free in the pool.
-    for (const x of [a, b]) {
-      const i = this.pool.indexOf(x);
-      if (i >= 0) this.pool.splice(i, 1);
-    }
-    a.size += b.size;
-    a.next = b.next;
-    if (b.next) b.next.prev = a;
-    return a;
-  }
-
-  private lowerBound(size: number, ptr: number): number {
-    let lo = 0;
-    let hi = this.pool.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const m = this.pool[mid]!;
-      if (m.size < size || (m.size === size && m.ptr < ptr)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  private insert(b: InternalBlock): void {
-    this.pool.splice(this.lowerBound(b.size, b.ptr), 0, b);
-  }
-
-  private takeFromPool(size: number): InternalBlock | null {
-    const i = this.lowerBound(size, 0);
-    const b = this.pool[i];
-    if (!b) return null;
-    // Small requests never take from large segments, so big blocks are not fragmented by small ones.
-    if (size <= SMALL && b.segment.size !== SMALL_SEGMENT) {
-      const j = this.pool.findIndex((x, k) => k >= i && x.segment.size === SMALL_SEGMENT);
-      if (j < 0) return null;
-      const s = this.pool[j]!;
-      this.pool.splice(j, 1);
-      this.s.cachedBytes -= s.size;
-      return s;
-    }
-    if (size > SMALL && b.segment.size === SMALL_SEGMENT) {
-      const j = this.pool.findIndex((x, k) => k >= i && x.segment.size !== SMALL_SEGMENT);
-      if (j < 0) return null;
-      const s = this.pool[j]!;
-      this.pool.splice(j, 1);
-      this.s.cachedBytes -= s.size;
-      return s;
-    }
-    this.pool.splice(i, 1);
-    this.s.cachedBytes -= b.size;
-    return b;
-  }
-
   /** Frees whole free segments, largest first, until at most `limit` bytes are cached. */
   private trim(limit: number): void {
     if (this.s.cachedBytes <= limit) return;
-    const whole = this.pool.filter((b) => b.prev === null && b.next === null).sort((x, y) => y.size - x.size);
+    const whole = [...this.smallPool.all, ...this.largePool.all].filter((b) => b.prev === null && b.next === null).sort((x, y) => y.size - x.size);
     for (const b of whole) {
       if (this.s.cachedBytes <= limit) break;
-      this.pool.splice(this.pool.indexOf(b), 1);
+      this.poolOf(b).remove(b);
       this.s.cachedBytes -= b.size;
       this.s.reservedBytes -= b.segment.size;
       this.raw.free(b.segment.base);
