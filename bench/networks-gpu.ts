@@ -50,31 +50,57 @@ function list<T extends string>(flag: string, value: string | undefined, allowed
   return allowed.filter((a) => picked.includes(a));
 }
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    models: { type: 'string' },
-    dtypes: { type: 'string' },
-    backend: { type: 'string', default: 'cuda' },
-    batch: { type: 'string' },
-  },
-});
-const models = list<GpuModelName>('models', args.models, GPU_MODEL_NAMES, (s) => s.toLowerCase());
-const dtypes = list<GpuDataType>('dtypes', args.dtypes, GPU_DTYPES, (s) => s.toUpperCase());
-const plan = args.quick ? QUICK_PLAN : FULL_PLAN;
-const batchOverride = args.batch === undefined ? undefined : Number(args.batch);
-if (batchOverride !== undefined && !(Number.isInteger(batchOverride) && batchOverride > 0)) throw new Error(`networks-gpu: --batch must be a positive integer, got '${args.batch}'`);
-if (args.backend !== 'cuda' && args.backend !== 'cpu') throw new Error(`networks-gpu: --backend must be 'cuda' or 'cpu' (development check), got '${args.backend}'`);
-const onGpu = args.backend === 'cuda';
+const USAGE = 'usage: node dist/bench/networks-gpu.js [--quick] [--models mlp,lenet,resnet18,lstm] [--dtypes FLOAT,HALF,BFLOAT16] [--backend cpu [--batch N]] (development check)';
+
+interface Options {
+  readonly quick: boolean;
+  readonly models: GpuModelName[];
+  readonly dtypes: GpuDataType[];
+  /** Models or dtypes were picked, or the batch changed: results go to a file of their own. */
+  readonly filtered: boolean;
+  readonly onGpu: boolean;
+  readonly batch: number | undefined;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      models: { type: 'string' },
+      dtypes: { type: 'string' },
+      backend: { type: 'string', default: 'cuda' },
+      batch: { type: 'string' },
+    },
+  });
+  const batch = values.batch === undefined ? undefined : Number(values.batch);
+  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new Error(`networks-gpu: --batch must be a positive integer, got '${values.batch}'`);
+  if (values.backend !== 'cuda' && values.backend !== 'cpu') throw new Error(`networks-gpu: --backend must be 'cuda' or 'cpu' (development check), got '${values.backend}'`);
+  return {
+    quick: values.quick, batch, onGpu: values.backend === 'cuda',
+    models: list<GpuModelName>('models', values.models, GPU_MODEL_NAMES, (s) => s.toLowerCase()),
+    dtypes: list<GpuDataType>('dtypes', values.dtypes, GPU_DTYPES, (s) => s.toUpperCase()),
+    filtered: values.models !== undefined || values.dtypes !== undefined || batch !== undefined,
+  };
+}
+
+let options: Options;
+try {
+  options = parseOptions();
+} catch (e) {
+  console.error(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+  process.exit(2);
+}
+const { models, dtypes, onGpu, batch: batchOverride } = options;
+const plan = options.quick ? QUICK_PLAN : FULL_PLAN;
 
 if (onGpu) {
   const status = nd.backendStatus().find((s) => s.name === 'cuda');
   if (!status?.available) {
-    console.log(`bench:gpu:networks: no GPU here (${status?.reason ?? 'CUDA backend not registered'}); nothing to measure (--backend cpu checks the dl4ts side on the CPU)`);
+    console.log(`bench:gpu:networks: no GPU here (${status?.reason ?? 'CUDA backend not registered'}); nothing to measure (--backend cpu runs both sides on the CPU as a development check)`);
     process.exit(0);
   }
 }
-const backend: Backend = nd.setBackend(args.backend);
+const backend: Backend = nd.setBackend(onGpu ? 'cuda' : 'cpu');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const machine = describeMachine();
 const deviceName = onGpu ? (backend.info().devices[0]?.name ?? 'CUDA device') : `CPU backend on ${machine.cpuModel} (development check)`;
@@ -201,7 +227,7 @@ function runTorch(): TorchOutput | { readonly error: string } {
 }
 
 console.log(`# dl4ts network training on the GPU against PyTorch eager\n`);
-console.log(`Device: ${deviceName}; host ${machine.cpuModel}, Node ${machine.node}; ${machine.date}${args.quick ? '; --quick (tiny step counts: not a measurement)' : ''}`);
+console.log(`Device: ${deviceName}; host ${machine.cpuModel}, Node ${machine.node}; ${machine.date}${options.quick ? '; --quick (tiny step counts: not a measurement)' : ''}`);
 const torch = runTorch();
 if ('torch' in torch) console.log(`PyTorch ${torch.torch} (CUDA ${torch.cuda}, cuDNN ${torch.cudnn}) on ${torch.device}`);
 else console.log(torch.error);
@@ -284,11 +310,10 @@ if (paramMismatch.length > 0) console.log(`WARNING: parameter counts differ for 
 const reading = rows.filter((r) => (ok(r.dl4ts)?.hostReads ?? 0) > 0).map((r) => rowKey(r.model, r.dtype));
 if (reading.length > 0) console.log(`WARNING: dl4ts read values back to JavaScript inside the timed steps of ${reading.join(', ')}`);
 
-if (!onGpu || args.quick) {
+if (!onGpu || options.quick) {
   console.log(`Results not written (${onGpu ? '--quick' : '--backend cpu'} run).`);
 } else {
-  const filtered = args.models !== undefined || args.dtypes !== undefined || batchOverride !== undefined;
-  const file = join(root, 'bench', 'results', `gpu-networks-${date}${filtered ? `-${models.join('-')}-${dtypes.join('-').toLowerCase()}${batchOverride ? `-b${batchOverride}` : ''}` : ''}.json`);
+  const file = join(root, 'bench', 'results', `gpu-networks-${date}${options.filtered ? `-${models.join('-')}-${dtypes.join('-').toLowerCase()}${batchOverride ? `-b${batchOverride}` : ''}` : ''}.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ device: deviceName, date: machine.date, machine, torch, plan, notes, models: models.map((m) => ({ name: m, description: gpuModel(m).description })), rows, table }, null, 2)}\n`);
   console.log(`Results written to ${file}`);
