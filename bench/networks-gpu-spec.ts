@@ -115,9 +115,13 @@ export function gpuModel(name: GpuModelName): GpuModelSpec {
   return spec;
 }
 
-/** One vertex of the portable graph: a resolved dl4ts layer, or a parameterless vertex. */
+/**
+ * One vertex of the portable graph: a resolved dl4ts layer with the prefix of its parameter keys
+ * in paramTable() ('0' of '0_W' in a MultiLayerNetwork, the vertex name in a graph), or a
+ * parameterless vertex.
+ */
 export type PortableVertex =
-  | { readonly name: string; readonly inputs: readonly string[]; readonly layer: ResolvedLayer }
+  | { readonly name: string; readonly inputs: readonly string[]; readonly layer: ResolvedLayer; readonly paramKey: string }
   | { readonly name: string; readonly inputs: readonly string[]; readonly vertex: VertexConfig };
 
 /** What bench/networks_gpu_torch.py builds a model from (JSON). */
@@ -142,7 +146,7 @@ export function portableModel(spec: GpuModelSpec, dtype: GpuDataType, batch = sp
   if (model.kind === 'multiLayer') {
     const resolved = resolveConfiguration(model.conf);
     if (model.conf.inputType === undefined) throw new Error(`portableModel(${spec.name}): the configuration needs an inputType`);
-    const vertices = resolved.layers.map((layer, i) => ({ name: `layer${i}`, inputs: [i === 0 ? 'input' : `layer${i - 1}`], layer }));
+    const vertices = resolved.layers.map((layer, i) => ({ name: `layer${i}`, inputs: [i === 0 ? 'input' : `layer${i - 1}`], layer, paramKey: String(i) }));
     return { ...base, inputName: 'input', input: inputActivationType(model.conf.inputType), vertices, output: vertices[vertices.length - 1]!.name };
   }
   const graph = resolveGraph(model.conf);
@@ -150,6 +154,6 @@ export function portableModel(spec: GpuModelSpec, dtype: GpuDataType, batch = sp
   if (graph.inputs.length !== 1 || graph.outputs.length !== 1 || input === undefined) {
     throw new Error(`portableModel(${spec.name}): expected one typed input and one output, got inputs [${graph.inputs.join(', ')}] and outputs [${graph.outputs.join(', ')}]`);
   }
-  const vertices = graph.vertices.map((v): PortableVertex => (v.kind === 'layer' ? { name: v.name, inputs: v.inputs, layer: v.layer } : { name: v.name, inputs: v.inputs, vertex: v.vertex }));
+  const vertices = graph.vertices.map((v): PortableVertex => (v.kind === 'layer' ? { name: v.name, inputs: v.inputs, layer: v.layer, paramKey: v.name } : { name: v.name, inputs: v.inputs, vertex: v.vertex }));
   return { ...base, inputName: graph.inputs[0]!, input, vertices, output: graph.outputs[0]! };
 }

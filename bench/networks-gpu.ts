@@ -9,10 +9,8 @@
  * For development only (no GPU): --backend cpu [--batch N] runs both sides on the CPU (PyTorch with
  * --device cpu), without writing results, to check that every model builds and trains the same way.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as nd from '../src/index.js';
 import type { Backend } from '../src/index.js';
@@ -20,6 +18,7 @@ import { describeMachine } from './machine.js';
 import { CLASSES, GPU_DTYPES, GPU_MODEL_NAMES, gpuModel, portableModel, type GpuDataType, type GpuModelName, type GpuModelSpec, type PortableModel } from './networks-gpu-spec.js';
 import { fmt, markdownTable } from './report.js';
 import { time } from './timing.js';
+import { REPO_ROOT, runTorchScript } from './torch-bridge.js';
 
 /** How both libraries time a row; the same plan goes to the PyTorch side. */
 interface StepPlan {
@@ -101,7 +100,6 @@ if (onGpu) {
   }
 }
 const backend: Backend = nd.setBackend(onGpu ? 'cuda' : 'cpu');
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const machine = describeMachine();
 const deviceName = onGpu ? (backend.info().devices[0]?.name ?? 'CUDA device') : `CPU backend on ${machine.cpuModel} (development check)`;
 const date = machine.date.slice(0, 10);
@@ -217,10 +215,7 @@ const rowKey = (model: GpuModelName, dtype: GpuDataType): string => `${model}/${
 function runTorch(): TorchOutput | { readonly error: string } {
   const portable: PortableModel[] = models.flatMap((m) => dtypes.map((d) => portableModel(gpuModel(m), d, batchOf(gpuModel(m)))));
   try {
-    const out = execFileSync('python3', [join(root, 'bench', 'networks_gpu_torch.py'), '--device', onGpu ? 'cuda' : 'cpu'], {
-      input: JSON.stringify({ plan, models: portable }), encoding: 'utf8', maxBuffer: 1 << 22, stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    return JSON.parse(out.trim().split('\n').pop()!) as TorchOutput;
+    return runTorchScript<TorchOutput>('networks_gpu_torch.py', ['--device', onGpu ? 'cuda' : 'cpu'], { plan, models: portable });
   } catch (e) {
     return { error: `PyTorch side failed: ${reason(e)}` };
   }
@@ -313,7 +308,7 @@ if (reading.length > 0) console.log(`WARNING: dl4ts read values back to JavaScri
 if (!onGpu || options.quick) {
   console.log(`Results not written (${onGpu ? '--quick' : '--backend cpu'} run).`);
 } else {
-  const file = join(root, 'bench', 'results', `gpu-networks-${date}${options.filtered ? `-${models.join('-')}-${dtypes.join('-').toLowerCase()}${batchOverride ? `-b${batchOverride}` : ''}` : ''}.json`);
+  const file = join(REPO_ROOT, 'bench', 'results', `gpu-networks-${date}${options.filtered ? `-${models.join('-')}-${dtypes.join('-').toLowerCase()}${batchOverride ? `-b${batchOverride}` : ''}` : ''}.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ device: deviceName, date: machine.date, machine, torch, plan, notes, models: models.map((m) => ({ name: m, description: gpuModel(m).description })), rows, table }, null, 2)}\n`);
   console.log(`Results written to ${file}`);

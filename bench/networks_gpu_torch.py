@@ -6,6 +6,8 @@ architecture with torch.nn, trains it with SGD on one random minibatch created o
 side is (warm-up, a calibration run that picks the steps per sample, then timed samples that each end with
 torch.cuda.synchronize()), and prints one JSON line with samples/s per model and dtype. Progress goes to stderr.
 --device cpu (development only) runs the same on the CPU, to check the models build and train without a GPU.
+--check (bench/networks-gpu-check.ts) instead loads dl4ts's trained parameters into each rebuilt model and reports how far
+its outputs are from dl4ts's: the evidence that both sides build the same function.
 """
 import argparse
 import json
@@ -152,7 +154,8 @@ class PortableNet(nn.Module):
         self.input_name, self.output = spec['inputName'], spec['output']
         self.mods = nn.ModuleDict()
         self.plan = []  # (name, input names, vertex op or None for a module)
-        stacks = {}  # an LSTM vertex merged into its consumer: name -> (the stack's input, its LSTM layers)
+        self.param_keys = {}  # module name -> the dl4ts parameter-key prefixes of its layers ('0' of '0_W'), in order
+        stacks = {}  # an LSTM vertex merged into its consumer: name -> (the stack's input, its LSTM layers, their keys)
         for v in vertices:
             name, inputs, where = v['name'], v['inputs'], f"{spec['name']} vertex '{v['name']}'"
             if 'vertex' in v:
@@ -165,21 +168,23 @@ class PortableNet(nn.Module):
             lstm = lstm_of(layer)
             if lstm is not None:
                 check_lstm(where, lstm)
-                src, layers = stacks.pop(inputs[0]) if len(inputs) == 1 and inputs[0] in stacks else (inputs[0], [])
-                layers = [*layers, lstm]
+                src, layers, keys = stacks.pop(inputs[0]) if len(inputs) == 1 and inputs[0] in stacks else (inputs[0], [], [])
+                layers, keys = [*layers, lstm], [*keys, v['paramKey']]
                 nxt = consumers[name]
                 # A plain LSTM feeding only another LSTM of its hidden size: one multi-layer nn.LSTM, as a torch user writes it.
                 if layer['type'] == 'lstm' and name != self.output and len(nxt) == 1 and 'layer' in nxt[0] and len(nxt[0]['inputs']) == 1:
                     following = lstm_of(nxt[0]['layer'])
                     if following is not None and following['nOut'] == lstm['nOut']:
-                        stacks[name] = (src, layers)
+                        stacks[name] = (src, layers, keys)
                         continue
                 self.mods[name] = LstmStack(layers, last_step=layer['type'] == 'lastTimeStep')
+                self.param_keys[name] = keys
                 self.plan.append((name, [src], None))
                 continue
             if len(inputs) != 1:
                 fail(where, 'layers with several inputs (implicit merge) are not mapped')
             self.mods[name] = layer_module(where, layer, name == self.output)
+            self.param_keys[name] = [v['paramKey']]
             self.plan.append((name, inputs, None))
 
     def forward(self, x):
@@ -281,11 +286,106 @@ def run(spec, plan, dev, sync):
             'params': params, 'dl4ts_comparable_params': dl4ts_params}
 
 
+SAFETENSORS_DTYPES = {'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16}
+
+
+def read_safetensors(path):
+    """A safetensors file as {name: tensor}: 8-byte little-endian header length, JSON header, raw little-endian data."""
+    with open(path, 'rb') as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], 'little')
+    header = json.loads(raw[8:8 + n])
+    data = bytearray(raw[8 + n:])
+    out = {}
+    for name, e in header.items():
+        if name == '__metadata__':
+            continue
+        begin, end = e['data_offsets']
+        out[name] = torch.frombuffer(data[begin:end], dtype=SAFETENSORS_DTYPES[e['dtype']]).reshape(e['shape']).clone()
+    return out
+
+
+def dl4ts_lstm_blocks(m, hidden):
+    """dl4ts's LSTM blocks [block input, forget, output, input gate] along the last axis, in torch's order [input gate, forget, block input, output]."""
+    blocks = [m[..., k * hidden:(k + 1) * hidden] for k in range(4)]
+    return torch.cat([blocks[3], blocks[1], blocks[0], blocks[2]], -1)
+
+
+def load_dl4ts_parameters(net, tensors):
+    """Copies dl4ts's parameters (paramTable() names) into the rebuilt model; every tensor must find its place."""
+    used = set()
+
+    def take(key):
+        if key not in tensors:
+            fail('load_dl4ts_parameters', f"no dl4ts parameter '{key}'")
+        used.add(key)
+        return tensors[key]
+
+    with torch.no_grad():
+        for name, mod in net.mods.items():
+            keys = net.param_keys[name]
+            if isinstance(mod, LstmStack):
+                hidden = mod.lstm.hidden_size
+                for i, k in enumerate(keys):
+                    getattr(mod.lstm, f'weight_ih_l{i}').copy_(dl4ts_lstm_blocks(take(f'{k}_W'), hidden).T)
+                    getattr(mod.lstm, f'weight_hh_l{i}').copy_(dl4ts_lstm_blocks(take(f'{k}_RW'), hidden).T)
+                    getattr(mod.lstm, f'bias_ih_l{i}').copy_(dl4ts_lstm_blocks(take(f'{k}_b'), hidden))
+                    getattr(mod.lstm, f'bias_hh_l{i}').zero_()  # dl4ts has one bias; torch adds two
+                continue
+            k = keys[0]
+            for sub in mod.modules():
+                if isinstance(sub, nn.Linear):
+                    sub.weight.copy_(take(f'{k}_W').T)  # dl4ts W is [nIn, nOut]
+                elif isinstance(sub, nn.Conv2d):
+                    sub.weight.copy_(take(f'{k}_W'))
+                elif isinstance(sub, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                    sub.weight.copy_(take(f'{k}_gamma'))
+                    sub.bias.copy_(take(f'{k}_beta'))
+                    sub.running_mean.copy_(take(f'{k}_mean'))
+                    sub.running_var.copy_(take(f'{k}_var'))
+                    continue
+                else:
+                    continue
+                if sub.bias is not None:
+                    sub.bias.copy_(take(f'{k}_b'))
+    unused = sorted(set(tensors) - used)
+    if unused:
+        fail('load_dl4ts_parameters', f'dl4ts parameters with no place in the torch model: {unused}')
+
+
+def check(request):
+    """For each model: dl4ts's trained parameters loaded into the torch model (float64, inference mode) must reproduce dl4ts's output."""
+    results = {}
+    for item in request['models']:
+        spec = item['portable']
+        try:
+            net = PortableNet(spec).double().eval()
+            load_dl4ts_parameters(net, {k: v.double() for k, v in read_safetensors(item['weights']).items()})
+            x = torch.tensor(item['x']['data'], dtype=torch.float64).reshape(item['x']['shape'])
+            t = spec['input']
+            if t['kind'] == 'convolutional':
+                x = x.reshape(x.shape[0], t['channels'], t['height'], t['width'])
+            elif t['kind'] == 'recurrent':
+                x = x.transpose(1, 2)  # dl4ts [N, C, T] -> batch-first [N, T, C]
+            with torch.no_grad():
+                ours = torch.softmax(net(x), -1)
+            expected = torch.tensor(item['output'], dtype=torch.float64).reshape(ours.shape)
+            results[spec['name']] = {'max_abs_diff': float((ours - expected).abs().max())}
+        except Exception as e:
+            results[spec['name']] = {'error': f'{type(e).__name__}: {e}'}
+    return {'torch': torch.__version__, 'results': results}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--device', default='cuda', choices=['cuda', 'cpu'], help='cpu: development check of the model building and training only')
-    dev = torch.device(parser.parse_args().device)
+    parser.add_argument('--check', action='store_true', help='compare outputs with dl4ts instead of timing (bench/networks-gpu-check.ts)')
+    options = parser.parse_args()
     request = json.load(sys.stdin)
+    if options.check:
+        print(json.dumps(check(request)))
+        return
+    dev = torch.device(options.device)
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
     torch.backends.cudnn.benchmark = True
     # FLOAT rows are strict FP32 on both sides (dl4ts's allowTF32 is off): no TF32 in cuBLAS or cuDNN.
