@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -17,6 +18,39 @@ namespace {
 
 thread_local bool insidePool = false;
 
+// How long an idle thread keeps polling before it sleeps on a condition variable. A training step
+// issues kernels every few microseconds; a futex wake-up costs tens of microseconds on a VM, more
+// than the work of most of those kernels, so a short poll pays for itself.
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls `done` for up to kSpin; true if it became true.
+template <class F>
+bool spinUntil(const F& done) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpuRelax();
+    }
+    if (std::chrono::steady_clock::now() >= until) return false;
+  }
+}
+
+// One word tags a region's chunk claims with its generation and chunk count, so a thread that
+// wakes late (descheduled on a busy machine) can neither claim a chunk of a newer region nor hold up
+// this one: whoever is running claims the next chunk, the caller included.
+//   bits 32..63 generation, 16..31 chunk count, 0..15 next chunk index
+inline uint64_t packClaim(uint64_t gen, uint64_t chunks, uint64_t next) { return (gen << 32) | (chunks << 16) | next; }
+inline uint32_t claimGen(uint64_t c) { return (uint32_t)(c >> 32); }
+inline int claimChunks(uint64_t c) { return (int)((c >> 16) & 0xffff); }
+inline int claimNext(uint64_t c) { return (int)(c & 0xffff); }
+
 class ThreadPool {
  public:
   explicit ThreadPool(int n) { resize(n); }
@@ -28,51 +62,73 @@ class ThreadPool {
     std::lock_guard<std::mutex> serial(runMutex_);  // never while a parallel region runs
     stop();
     stopping_ = false;
-    // New workers must only react to generations after this one: starting them at 0 made them
-    // run the last region's chunk again through a null fn_ (crash after setThreads).
-    const uint64_t gen = generation_;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { loop(i, gen); });
+    // New workers only react to regions after this one.
+    const uint32_t gen = claimGen(claim_.load());
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, gen] { loop(gen); });
   }
 
   void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
     std::lock_guard<std::mutex> serial(runMutex_);  // one parallel region at a time per process
     const int64_t maxChunks = std::max<int64_t>(1, n / std::max<int64_t>(grain, 1));
     const int chunks = (int)std::min<int64_t>(size(), maxChunks);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      fn_ = &fn;
-      n_ = n;
-      chunks_ = chunks;
-      pending_ = chunks - 1;
-      ++generation_;
-    }
-    cv_.notify_all();
     insidePool = true;
-    runChunk(0);
+    if (chunks <= 1) {  // nothing to share: no hand-off at all
+      fn(0, n);
+      insidePool = false;
+      return;
+    }
+    fn_ = &fn;
+    n_ = n;
+    finished_.store(0, std::memory_order_relaxed);
+    {
+      // Under the mutex, so that a worker between its last poll and its wait cannot miss the notify.
+      std::lock_guard<std::mutex> lock(mutex_);
+      const uint32_t gen = claimGen(claim_.load(std::memory_order_relaxed)) + 1;
+      claim_.store(packClaim(gen, (uint64_t)chunks, 0), std::memory_order_release);
+    }
+    if (sleepers_.load() > 0) cv_.notify_all();
+    work(claimGen(claim_.load(std::memory_order_relaxed)));
     insidePool = false;
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    auto allDone = [&] { return finished_.load(std::memory_order_acquire) == chunks; };
+    if (!spinUntil(allDone)) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, allDone);
+    }
     fn_ = nullptr;
   }
 
  private:
-  void runChunk(int c) {
-    int64_t begin = n_ * c / chunks_, end = n_ * (c + 1) / chunks_;
-    if (begin < end) (*fn_)(begin, end);
+  // Claims and runs chunks of region `gen` until none is left (or a newer region has started).
+  void work(uint32_t gen) {
+    uint64_t c = claim_.load(std::memory_order_acquire);
+    for (;;) {
+      if (claimGen(c) != gen || claimNext(c) >= claimChunks(c)) return;
+      if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      // The region cannot finish before this chunk does, so fn_ and n_ are its own.
+      const int chunk = claimNext(c), chunks = claimChunks(c);
+      const int64_t begin = n_ * chunk / chunks, end = n_ * (chunk + 1) / chunks;
+      if (begin < end) (*fn_)(begin, end);
+      if (finished_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
+        { std::lock_guard<std::mutex> lock(mutex_); }  // the caller is either polling or inside wait()
+        done_.notify_one();
+      }
+      c = claim_.load(std::memory_order_acquire);
+    }
   }
 
-  void loop(int id, uint64_t seen) {
+  void loop(uint32_t seen) {
     insidePool = true;
     for (;;) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      if (id >= chunks_) continue;
-      lock.unlock();
-      runChunk(id);
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      auto fresh = [&] { return stopping_.load() || claimGen(claim_.load(std::memory_order_acquire)) != seen; };
+      if (!spinUntil(fresh)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ++sleepers_;
+        cv_.wait(lock, fresh);
+        --sleepers_;
+      }
+      if (stopping_.load()) return;
+      seen = claimGen(claim_.load(std::memory_order_acquire));
+      work(seen);
     }
   }
 
@@ -91,9 +147,10 @@ class ThreadPool {
   std::condition_variable cv_, done_;
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
-  int chunks_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int> finished_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 int defaultThreads() {

@@ -1,5 +1,7 @@
 // A persistent thread pool sized to the cores (DL4TS_CPU_THREADS overrides). parallelFor splits
-// [0, n) into contiguous chunks of at least `grain` items; the calling thread takes a chunk too.
+// [0, n) into contiguous chunks of at least `grain` items (at most one per thread); the calling
+// thread and the workers claim chunks as they come, so a worker that is late to wake (a busy
+// machine) does not hold the caller up. Idle workers poll briefly before they sleep.
 // Kernels use it for element-level parallelism (flat ranges) and TAD-level parallelism
 // (one range item per tensor along the reduced axes).
 #pragma once

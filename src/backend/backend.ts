@@ -45,6 +45,17 @@ export interface Conv2dGeometry {
 
 export type PoolOp = 'max' | 'avg';
 
+/** Hyperparameters of one fused Adam-family step (Backend.adamStep). */
+export interface AdamStepParams {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  /** Step size, the bias correction folded in. */
+  readonly alpha: number;
+  /** Factor on p before the step: AdamW's 1 - lr * weightDecay, 1 for Adam. */
+  readonly decay: number;
+}
+
 /**
  * Convolutions a backend runs directly (cuDNN); without them the front end uses im2col + matmul.
  * Operands are packed NCHW: x [N, C, H, W], w [O, C, kh, kw], y [N, O, oh, ow].
@@ -54,6 +65,20 @@ export interface DirectConvolution {
   forward(x: TensorRef, w: TensorRef, y: TensorRef, g: Conv2dGeometry): void;
   backwardData(w: TensorRef, dy: TensorRef, dx: TensorRef, g: Conv2dGeometry): void;
   backwardFilter(x: TensorRef, dy: TensorRef, dw: TensorRef, g: Conv2dGeometry): void;
+}
+
+/**
+ * Batch normalization in training mode as fused kernels (the backend's own, e.g. on the GPU);
+ * without it the front end composes the same math from reductions and elementwise ops. x, y, dy and
+ * dx are packed [N, C, S]; gamma, beta, dgamma, dbeta and the running mean/var are [C] of x's dtype;
+ * mean and invStd are [C] in the statistics type (DOUBLE for DOUBLE, FLOAT otherwise).
+ */
+export interface FusedBatchNorm {
+  supports(dtype: DataType): boolean;
+  /** y = (x - mean) * invStd * gamma + beta with the batch's mean and biased variance, saved in mean/invStd; running = decay * running + (1 - decay) * batch. */
+  forwardTraining(x: TensorRef, gamma: TensorRef, beta: TensorRef, y: TensorRef, mean: TensorRef, invStd: TensorRef, runMean: TensorRef, runVar: TensorRef, eps: number, decay: number): void;
+  /** The gradients of forwardTraining's y with respect to x, gamma and beta. */
+  backward(x: TensorRef, dy: TensorRef, gamma: TensorRef, mean: TensorRef, invStd: TensorRef, dx: TensorRef, dgamma: TensorRef, dbeta: TensorRef): void;
 }
 
 export interface DeviceInfo {
@@ -108,6 +133,14 @@ export interface Backend {
   col2im(cols: TensorRef, x: TensorRef, g: Conv2dGeometry): void;
   pool2d(op: PoolOp, x: TensorRef, out: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void;
   pool2dGrad(op: PoolOp, x: TensorRef, gradOut: TensorRef, gradIn: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void;
+  /**
+   * One Adam step in place over four separate contiguous arrays of one shape and float dtype (FLOAT or
+   * DOUBLE), each operation in that dtype: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+   * p = decay p - alpha (m / (sqrt(v) + epsilon)). One pass instead of a dozen elementwise kernels.
+   */
+  adamStep(p: TensorRef, g: TensorRef, m: TensorRef, v: TensorRef, h: AdamStepParams): void;
   /** Direct convolutions, when the backend has them (null or absent: im2col + matmul). */
   readonly convolution?: DirectConvolution | null;
+  /** Fused batch normalization, when the backend has it (null or absent: composed from ops). */
+  readonly batchNorm?: FusedBatchNorm | null;
 }

@@ -1,5 +1,5 @@
 import type {
-  Backend, BackendBuffer, BackendInfo, BinaryOp, Conv2dGeometry, MemoryInfo, PoolOp, RandomDistribution, ReduceOp, TensorRef, UnaryOp,
+  AdamStepParams, Backend, BackendBuffer, BackendInfo, BinaryOp, Conv2dGeometry, MemoryInfo, PoolOp, RandomDistribution, ReduceOp, TensorRef, UnaryOp,
 } from '../backend.js';
 import { dtypeCode } from '../../ndarray/dtype.js';
 import { nativeCpu, type NativeBuffer, type NativeCpu, type NativeTensor } from './native.js';
@@ -123,5 +123,9 @@ export class CpuBackend implements Backend {
 
   pool2dGrad(op: PoolOp, x: TensorRef, gradOut: TensorRef, gradIn: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void {
     this.native.pool2dGrad(op, t(x), t(gradOut), t(gradIn), ...geometry(g), countIncludePad ? 1 : 0);
+  }
+
+  adamStep(p: TensorRef, g: TensorRef, m: TensorRef, v: TensorRef, h: AdamStepParams): void {
+    this.native.adamStep(t(p), t(g), t(m), t(v), h.beta1, h.beta2, h.epsilon, h.alpha, h.decay);
   }
 }

@@ -31,6 +31,7 @@ export interface NativeCpu {
   col2im(cols: NativeTensor, x: NativeTensor, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number): void;
   pool2d(op: string, x: NativeTensor, out: NativeTensor, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, countIncludePad: number): void;
   pool2dGrad(op: string, x: NativeTensor, gradOut: NativeTensor, gradIn: NativeTensor, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, countIncludePad: number): void;
+  adamStep(p: NativeTensor, g: NativeTensor, m: NativeTensor, v: NativeTensor, beta1: number, beta2: number, epsilon: number, alpha: number, decay: number): void;
 }
 
 /** Finds build/Release/dl4ts_cpu.node from the package root (src and dist/src both work). */

@@ -1,5 +1,5 @@
 import type {
-  Backend, BackendBuffer, BackendInfo, BinaryOp, Conv2dGeometry, MemoryInfo, PoolOp, RandomDistribution, ReduceOp, TensorRef, UnaryOp,
+  AdamStepParams, Backend, BackendBuffer, BackendInfo, BinaryOp, Conv2dGeometry, MemoryInfo, PoolOp, RandomDistribution, ReduceOp, TensorRef, UnaryOp,
 } from '../backend.js';
 import { cudaConfiguration } from './config.js';
 import { CudaDevice, deviceCount } from './device.js';
@@ -10,8 +10,10 @@ import * as indexing from './indexing.js';
 import * as random from './random.js';
 import * as conv from './conv.js';
 import * as blas from './matmul.js';
+import * as updater from './updater.js';
 import { CudaBuffer } from './tensor.js';
 import { CudnnConvolution } from './convolution.js';
+import { CudaBatchNorm } from './batch-norm.js';
 
 /**
  * The CUDA backend for one device: kernels compiled by NVRTC on first use, matmul through cuBLAS,
@@ -20,6 +22,7 @@ import { CudnnConvolution } from './convolution.js';
 export class CudaBackend implements Backend {
   readonly name: string;
   private cudnnConvolution: CudnnConvolution | null | undefined;
+  private fusedBatchNorm: CudaBatchNorm | undefined;
 
   constructor(
     readonly priority: number,
@@ -33,6 +36,12 @@ export class CudaBackend implements Backend {
     if (!cudaConfiguration().useCudnn) return null;
     this.cudnnConvolution ??= CudnnConvolution.create(this.device);
     return this.cudnnConvolution;
+  }
+
+  /** Fused batch-normalization kernels (kernels/cuda/batchnorm.cu), compiled on first use. */
+  get batchNorm(): CudaBatchNorm {
+    this.fusedBatchNorm ??= new CudaBatchNorm(this.device);
+    return this.fusedBatchNorm;
   }
 
   info(): BackendInfo {
@@ -143,6 +152,10 @@ export class CudaBackend implements Backend {
 
   pool2dGrad(op: PoolOp, x: TensorRef, gradOut: TensorRef, gradIn: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void {
     conv.pool2dGrad(this.device, op, x, gradOut, gradIn, g, countIncludePad);
+  }
+
+  adamStep(p: TensorRef, g: TensorRef, m: TensorRef, v: TensorRef, h: AdamStepParams): void {
+    updater.adamStep(this.device, p, g, m, v, h);
   }
 }
 
