@@ -10,5 +10,6 @@ export * from './transfer.js';
 export { backward } from '../autodiff/backward.js';
 export * from './random.js';
 export * from './conv.js';
+export * from './batch-norm.js';
 export * from './indexing.js';
 export * from './join.js';
