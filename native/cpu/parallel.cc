@@ -19,9 +19,10 @@ namespace {
 thread_local bool insidePool = false;
 
 // How long an idle thread keeps polling before it sleeps on a condition variable. A training step
-// issues kernels every few microseconds; a futex wake-up costs tens of microseconds on a VM, more
-// than the work of most of those kernels, so a short poll pays for itself.
-constexpr auto kSpin = std::chrono::microseconds(100);
+// issues kernels every few microseconds, and waking a sleeping thread costs tens of microseconds on
+// a VM. Kept short: on a machine with more runnable threads than cores a polling thread spends its
+// share of the CPU (100 us made training steps slower there than sleeping at once).
+constexpr auto kSpin = std::chrono::microseconds(20);
 
 inline void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)

@@ -13,6 +13,10 @@
 #include "registry.h"
 #include "tensor.h"
 
+// The clones below have FMA; contracting p1 + (p2 - p1) * u into one would round differently from
+// the baseline build and from the CUDA kernels (kernels/cuda/random.cu).
+#pragma GCC optimize("fp-contract=off")
+
 namespace dl4ts {
 
 namespace {
@@ -23,6 +27,30 @@ constexpr double kTwoPi = 2.0 * 3.14159265358979323846;  // == 2 * Math.PI in Ja
 constexpr uint32_t kMaxAttempts = 1u << 16;  // truncnormal: P(|z| > 2)^65536 is zero in practice
 
 inline double normalOf(double u1, double u2) { return std::sqrt(-2.0 * std::log(u1)) * std::cos(kTwoPi * u2); }
+
+// Uniform and Bernoulli draws of one block straight into a contiguous FLOAT or DOUBLE output (dropout
+// masks, initialisation): the same double arithmetic as the general loop, vectorised by the clones
+// below (the baseline build converts the 32-bit words one at a time).
+template <typename O>
+inline void simpleBlock(bool bernoulli, int m, const uint32_t* w0, const uint32_t* w1, double p1, double p2, O* o) {
+  if (bernoulli) {
+    for (int l = 0; l < m; ++l) o[l] = (O)(philox::unit53(w0[l], w1[l]) < p1 ? 1.0 : 0.0);
+  } else {
+    for (int l = 0; l < m; ++l) o[l] = (O)(p1 + (p2 - p1) * philox::unit53(w0[l], w1[l]));
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void simpleBlockFloat(bool bernoulli, int m, const uint32_t* w0,
+                                                                                  const uint32_t* w1, double p1, double p2,
+                                                                                  float* o) {
+  simpleBlock<float>(bernoulli, m, w0, w1, p1, p2, o);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void simpleBlockDouble(bool bernoulli, int m, const uint32_t* w0,
+                                                                                   const uint32_t* w1, double p1, double p2,
+                                                                                   double* o) {
+  simpleBlock<double>(bernoulli, m, w0, w1, p1, p2, o);
+}
 
 uint32_t parseU32(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
   const int64_t v = parseInt(info, index, op, name);
@@ -63,6 +91,7 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
   if (n == 0) return env.Undefined();
   const int64_t esz = (int64_t)out.itemSize();
   const bool contig = out.contiguous();
+  const bool simple = contig && (dist == Dist::Uniform || dist == Dist::Bernoulli);
   parallelFor(n, 8192, [&](int64_t b, int64_t e) {
     using philox::kBlock;
     uint32_t w0[kBlock], w1[kBlock], w2[kBlock], w3[kBlock];
@@ -72,6 +101,14 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
     for (int64_t i0 = b; i0 < e; i0 += kBlock) {
       const int m = (int)std::min<int64_t>(kBlock, e - i0);
       philox::block((uint64_t)i0, m, stream, 0, seedLo, seedHi, w0, w1, w2, w3);
+      if (simple && out.dtype == FLOAT) {
+        simpleBlockFloat(dist == Dist::Bernoulli, m, w0, w1, p1, p2, (float*)out.data + i0);
+        continue;
+      }
+      if (simple && out.dtype == DOUBLE) {
+        simpleBlockDouble(dist == Dist::Bernoulli, m, w0, w1, p1, p2, (double*)out.data + i0);
+        continue;
+      }
       switch (dist) {
         case Dist::Uniform:
           for (int l = 0; l < m; ++l) v[l] = p1 + (p2 - p1) * philox::unit53(w0[l], w1[l]);

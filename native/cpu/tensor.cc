@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "block_cache.h"
 #include "registry.h"
 
 namespace dl4ts {
@@ -17,7 +18,7 @@ std::atomic<int64_t> peakBytes{0};
 
 void freeBuffer(Buffer* b) {
   if (b->data) {
-    std::free(b->data);
+    freeBlock(b->data, b->bytes);
     liveBytes -= (int64_t)b->bytes;
     --liveBuffers;
     b->data = nullptr;
@@ -152,8 +153,7 @@ static Napi::Value Alloc(const Napi::CallbackInfo& info) {
   const bool zeroed = info.Length() < 2 || info[1].ToBoolean().Value();
   Buffer* b = new Buffer();
   if (bytes > 0) {
-    size_t rounded = ((size_t)bytes + 63) & ~(size_t)63;  // 64-byte aligned for AVX-512 loads
-    b->data = (char*)std::aligned_alloc(64, rounded);
+    b->data = (char*)allocBlock((size_t)bytes);  // 64-byte aligned for AVX-512 loads
     if (!b->data) {
       delete b;
       throwError(env, "alloc", "out of host memory allocating " + std::to_string(bytes) + " bytes");
