@@ -186,11 +186,16 @@ class PortableNet(nn.Module):
             self.mods[name] = layer_module(where, layer, name == self.output)
             self.param_keys[name] = [v['paramKey']]
             self.plan.append((name, inputs, None))
+        # Each activation is dropped after its last consumer, as locals of a hand-written forward would be.
+        last_use = {i: k for k, (_, inputs, _) in enumerate(self.plan) for i in inputs}
+        self.release = [[i for i in set(inputs) if last_use[i] == k] for k, (_, inputs, _) in enumerate(self.plan)]
 
     def forward(self, x):
         values = {self.input_name: x}
-        for name, inputs, op in self.plan:
+        for (name, inputs, op), release in zip(self.plan, self.release):
             args = [values[i] for i in inputs]
+            for i in release:
+                del values[i]
             if op is None:
                 values[name] = self.mods[name](args[0])
             elif op == 'add':
