@@ -4,7 +4,9 @@
  * joins with ncclCommInitRank on the device its thread is bound to. Before queueing a collective
  * the ranks meet at a host barrier (microseconds, abortable, with a timeout): a peer that failed or
  * died is noticed there, before any NCCL kernel waits for it on the GPU, so the survivors throw and
- * nothing hangs. A collective is then waited for by polling the stream, also abortable.
+ * nothing hangs. A collective's completion is waited for (by polling an event, also abortable) only
+ * when the next one is queued, at barrier() and at close(): the thread meanwhile queues the rest of
+ * the step (updater, next forward and backward), so the GPU does not idle while the host catches up.
  */
 import type { NDArray } from '../ndarray/ndarray.js';
 import { formatShape } from '../ndarray/shape.js';
@@ -12,7 +14,8 @@ import { keep } from '../ndarray/scope.js';
 import { zeros } from '../ops/create.js';
 import { getBackend } from '../backend/registry.js';
 import type { CudaBackend } from '../backend/cuda/cuda-backend.js';
-import { check, cu, type Handle } from '../backend/cuda/driver.js';
+import { check, cu, out, type Handle } from '../backend/cuda/driver.js';
+import { CU_EVENT_DISABLE_TIMING } from '../backend/cuda/device.js';
 import { NCCL_AVG, checkNccl, nccl, ncclType, ncclUniqueId } from '../backend/cuda/nccl.js';
 import { ptrOf } from '../backend/cuda/tensor.js';
 import { CollectiveAbortedError, type Collective, type CollectiveGroup, type CollectiveInitBase } from './collective.js';
@@ -20,7 +23,7 @@ import { HostBarrier, abortBarrier, createBarrierControl } from './host-barrier.
 
 const CUDA_ERROR_NOT_READY = 600;
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
-/** Spin this long on cuStreamQuery before sleeping between polls (a step's all-reduce is usually done by then). */
+/** Spin this long on cuEventQuery before sleeping between polls (a step's all-reduce is usually done by then). */
 const SPIN_MS = 2;
 
 export interface NcclCollectiveInit extends CollectiveInitBase {
@@ -59,6 +62,9 @@ export class NcclCollective implements Collective {
   private readonly timeoutMs: number;
   private readonly backend: CudaBackend;
   private scratch: NDArray | null = null;
+  /** Recorded after the last queued collective; `outstanding` until it was seen complete. */
+  private readonly done: Handle;
+  private outstanding = false;
 
   constructor(init: NcclCollectiveInit) {
     this.rank = init.rank;
@@ -72,6 +78,7 @@ export class NcclCollective implements Collective {
     const comm: [Handle] = [null];
     checkNccl(nccl().commInitRank(comm, init.size, { internal: [...init.id] }, init.rank), 'ncclCommInitRank', `NcclCollective rank ${init.rank}`);
     this.comm = comm[0];
+    this.done = out('cuEventCreate', (o) => cu().eventCreate(o, CU_EVENT_DISABLE_TIMING), null as Handle, `NcclCollective rank ${init.rank}`);
   }
 
   allReduceMean(arrays: readonly NDArray[]): void {
@@ -87,16 +94,26 @@ export class NcclCollective implements Collective {
     // A one-element all-reduce completes on every rank only after all ranks have queued it.
     this.scratch ??= keep(zeros([1], { dtype: 'FLOAT', backend: this.backend }));
     this.allReduceMean([this.scratch]);
+    this.waitOutstanding('barrier');
   }
 
   close(): void {
     this.scratch?.close();
     this.scratch = null;
-    if (!this.comm) return;
-    // After a peer failed, destroying would wait for it: abort instead (it stops pending operations).
-    if (this.hostBarrier.aborted) this.abortComm();
-    else checkNccl(nccl().commDestroy(this.comm), 'ncclCommDestroy', 'NcclCollective.close');
-    this.comm = null;
+    if (this.comm) {
+      // After a peer failed, destroying would wait for it: abort instead (it stops pending operations).
+      if (!this.hostBarrier.aborted && this.outstanding) {
+        try {
+          this.waitOutstanding('close');
+        } catch {
+          // waitOutstanding aborted the communicator; nothing is left to destroy.
+        }
+      }
+      if (this.hostBarrier.aborted) this.abortComm();
+      else if (this.comm) checkNccl(nccl().commDestroy(this.comm), 'ncclCommDestroy', 'NcclCollective.close');
+      this.comm = null;
+    }
+    check(cu().eventDestroy(this.done), 'cuEventDestroy', 'NcclCollective.close');
   }
 
   private collective(op: string, arrays: readonly NDArray[], call: (a: NDArray, type: number, ptr: number, stream: Handle) => number): void {
@@ -107,6 +124,8 @@ export class NcclCollective implements Collective {
       if (a.backend !== this.backend) throw new Error(`NcclCollective.${op}: an array ${formatShape(a.shape)} ${a.dtype} lives on '${a.backend.name}', not this rank's '${this.backend.name}'`);
       if (!a.isContiguous) throw new Error(`NcclCollective.${op}: arrays must be contiguous, got a view ${formatShape(a.shape)} with strides [${a.strides.join(', ')}]`);
     }
+    // At most one collective in flight: the previous one must have completed on this rank.
+    this.waitOutstanding(op);
     try {
       this.hostBarrier.wait(op);
     } catch (e) {
@@ -124,7 +143,8 @@ export class NcclCollective implements Collective {
     }
     // Written in place: autograd's saved values and 16-bit master weights must see the new version.
     for (const a of arrays) a.bumpVersion();
-    this.wait(op);
+    check(cu().eventRecord(this.done, device.stream), 'cuEventRecord', `NcclCollective.${op}`);
+    this.outstanding = true;
   }
 
   private checkAborted(op: string): void {
@@ -141,14 +161,17 @@ export class NcclCollective implements Collective {
     }
   }
 
-  /** Waits for the queued collective, watching the abort flag and the deadline. */
-  private wait(op: string): void {
-    const stream = this.backend.device.stream;
+  /** Waits for the last queued collective, watching the abort flag and the deadline. */
+  private waitOutstanding(op: string): void {
+    if (!this.outstanding) return;
     const start = performance.now();
     for (;;) {
-      const status = cu().streamQuery(stream);
-      if (status === 0) return;
-      if (status !== CUDA_ERROR_NOT_READY) check(status, 'cuStreamQuery', `NcclCollective.${op}`);
+      const status = cu().eventQuery(this.done);
+      if (status === 0) {
+        this.outstanding = false;
+        return;
+      }
+      if (status !== CUDA_ERROR_NOT_READY) check(status, 'cuEventQuery', `NcclCollective.${op}`);
       this.checkAborted(op);
       const waited = performance.now() - start;
       if (waited > this.timeoutMs) {

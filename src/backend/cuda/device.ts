@@ -74,7 +74,8 @@ function settle(block: PinnedBlock): void {
   if (block.event) check(cu().eventSynchronize(block.event), 'cuEventSynchronize', 'pinned staging');
 }
 
-const CU_EVENT_DISABLE_TIMING = 2;
+/** cuEventCreate flag: an event only for ordering and completion (cheaper to record). */
+export const CU_EVENT_DISABLE_TIMING = 2;
 
 /** Transfers at least this large are staged through pinned memory (DMA at full speed, no host wait). */
 const PINNED_THRESHOLD = 64 * 1024;

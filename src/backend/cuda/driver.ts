@@ -59,6 +59,7 @@ function bind(lib: Library) {
   eventCreate: f<(ev: Out<Handle>, flags: number) => Status>('int cuEventCreate(_Out_ void **event, unsigned int flags)'),
   eventRecord: f<(ev: Handle, stream: Handle) => Status>('int cuEventRecord(void *event, void *stream)'),
   eventSynchronize: f<(ev: Handle) => Status>('int cuEventSynchronize(void *event)'),
+  eventQuery: f<(ev: Handle) => Status>('int cuEventQuery(void *event)'),
   eventElapsedTime: f<(ms: Out<number>, start: Handle, end: Handle) => Status>('int cuEventElapsedTime(_Out_ float *ms, void *start, void *end)'),
   eventDestroy: f<(ev: Handle) => Status>('int cuEventDestroy_v2(void *event)'),
   };
