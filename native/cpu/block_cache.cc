@@ -9,13 +9,17 @@ namespace dl4ts {
 
 namespace {
 
-constexpr size_t kMinCached = (size_t)64 << 10;
+// Smaller blocks come from malloc's heap, which also faults when it has given its top back to the
+// system; the smallest are left to malloc's own bins.
+constexpr size_t kMinCached = (size_t)4 << 10;
+// From here blocks are whole pages (malloc would mmap them anyway).
+constexpr size_t kPageRounded = (size_t)64 << 10;
 constexpr size_t kCacheCap = (size_t)128 << 20;
 // Larger blocks (a whole data set, say) are not worth holding on to.
 constexpr size_t kMaxCached = kCacheCap / 4;
 
 size_t capacityOf(size_t bytes) {
-  return bytes >= kMinCached ? (bytes + 4095) & ~(size_t)4095 : (bytes + 63) & ~(size_t)63;
+  return bytes >= kPageRounded ? (bytes + 4095) & ~(size_t)4095 : (bytes + 63) & ~(size_t)63;
 }
 
 bool cacheable(size_t capacity) { return capacity >= kMinCached && capacity <= kMaxCached; }
@@ -62,7 +66,7 @@ void* allocBlock(size_t bytes) {
   if (cacheable(capacity)) {
     if (void* p = cache().take(capacity)) return p;
   }
-  return std::aligned_alloc(capacity >= kMinCached ? 4096 : 64, capacity);
+  return std::aligned_alloc(capacity >= kPageRounded ? 4096 : 64, capacity);
 }
 
 void freeBlock(void* p, size_t bytes) {

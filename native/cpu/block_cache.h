@@ -1,7 +1,7 @@
-// Host memory for array buffers. Blocks of 64 KiB and more are kept when freed and handed out again
+// Host memory for array buffers. Blocks of 4 KiB and more are kept when freed and handed out again
 // for the same rounded size: a training step frees and allocates the same sizes every step, and a
-// fresh large block comes from mmap, which costs a page fault per 4 KiB on first touch (hundreds of
-// microseconds per step). The cache holds at most 128 MiB; once full it is emptied and refills with
+// fresh large block comes from mmap (or from malloc's heap after it shrank), which costs a page
+// fault per 4 KiB on first touch (hundreds of microseconds per step). The cache holds at most 128 MiB; once full it is emptied and refills with
 // the sizes in use. Thread-safe (ParallelWrapper's worker threads share the addon).
 #pragma once
 #include <cstddef>

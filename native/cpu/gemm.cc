@@ -90,9 +90,11 @@ struct Scratch {
 };
 thread_local Scratch tlsPackA, tlsPackB, tlsVector;
 
-// Below this many multiply-adds per thread, extra threads cost more than they save (waking a
-// pool thread costs microseconds; 2^19 MACs are ~3 us of one Zen 5 core at full FP32 speed).
-constexpr double MIN_MACS_PER_THREAD = 1 << 19;
+// Below this many multiply-adds per thread, extra threads cost more than they save: waking a
+// pool thread costs tens of microseconds on a VM, and each thread packs its own copy of the shared
+// operand. Within MLP training steps 64x500x100 products (3.2M MACs, ~50 us on one Zen 5 core) ran
+// 30-50% slower on two threads than on one; 2^21 keeps them on one.
+constexpr double MIN_MACS_PER_THREAD = 1 << 21;
 // The same for matrix-vector products, which run at memory speed (2^18 MACs: 1 MiB of FP32).
 constexpr double MIN_GEMV_MACS_PER_THREAD = 1 << 18;
 
@@ -139,6 +141,84 @@ bool gemmSerial(int64_t M, int64_t N, int64_t K, T alpha, const Operand& A, cons
     }
   }
   return true;
+}
+
+// The parallel path for products with one small side (M = 64 rows of a minibatch against a weight
+// matrix, or K = 64 in a weight gradient): the operand shared by every tile (A when M fits one
+// A block, else B when N fits one B block) is packed once by the caller, and C is cut along the
+// other side into several chunks per thread, each packing only its own part of the other operand.
+// No operand is packed twice, and a worker that wakes late (tens of microseconds on a VM) takes the
+// chunks that are left instead of holding the caller up with a half of the work.
+constexpr int CHUNKS_PER_THREAD = 4;
+// Largest shared packed operand, in elements (beyond it, packing it on one thread costs too much).
+constexpr int64_t MAX_SHARED_PACK = 1 << 19;
+thread_local Scratch tlsShared;
+
+template <typename T>
+bool gemmSharedPack(int64_t M, int64_t N, int64_t K, T alpha, const Operand& A, const Operand& B, T beta, Out<T> C,
+                    int threads, bool shareA) {
+  const KernelSet<T>& ks = kernels<T>();
+  const int64_t kBlocks = ceilDiv(K, ks.kc);
+  const int64_t kcMax = ceilDiv(K, kBlocks);
+  // Shared operand: every K slice of it, slice b at b * lines * kcMax.
+  const int64_t sharedLines = shareA ? roundUp(M, ks.mr) : roundUp(N, ks.nr);
+  T* shared = (T*)tlsShared.get((size_t)(sharedLines * kcMax * kBlocks) * sizeof(T));
+  if (!shared) return false;
+  for (int64_t b = 0, pc = 0; pc < K; pc += kcMax, ++b) {
+    const int64_t kc = std::min(kcMax, K - pc);
+    T* dst = shared + b * sharedLines * kcMax;
+    if (shareA) ks.packA(A.at(0, pc), A.dtype, A.rs, A.cs, M, kc, dst);
+    else ks.packB(B.at(pc, 0), B.dtype, B.cs, B.rs, N, kc, dst);
+  }
+  // Chunks of whole micro-tiles along the other side.
+  const int unit = shareA ? ks.nr : ks.mr;
+  const int64_t units = ceilDiv(shareA ? N : M, unit);
+  const double macs = (double)M * (double)N * (double)K;
+  const int64_t chunks = std::max<int64_t>(
+      1, std::min<int64_t>({units, (int64_t)threads * CHUNKS_PER_THREAD, (int64_t)(macs / (MIN_MACS_PER_THREAD / 4))}));
+  std::atomic<bool> ok{true};
+  parallelTasks(chunks, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t lo = units * c / chunks * unit, hi = std::min(shareA ? N : M, units * (c + 1) / chunks * unit);
+      if (lo >= hi) continue;
+      if (shareA) {
+        // Columns [lo, hi) of C: pack their B panel slice by slice, A is ready.
+        const int64_t ncMax = std::min(ks.nc, roundUp(hi - lo, ks.nr));
+        T* pb = (T*)tlsPackB.get((size_t)(ncMax * kcMax) * sizeof(T));
+        if (!pb) {
+          ok = false;
+          continue;
+        }
+        for (int64_t jc = lo; jc < hi; jc += ncMax) {
+          const int64_t nc = std::min(ncMax, hi - jc);
+          for (int64_t b = 0, pc = 0; pc < K; pc += kcMax, ++b) {
+            const int64_t kc = std::min(kcMax, K - pc);
+            ks.packB(B.at(pc, jc), B.dtype, B.cs, B.rs, nc, kc, pb);
+            ks.macro(M, nc, kc, alpha, shared + b * sharedLines * kcMax, pb, pc == 0 ? beta : T(1),
+                     C.data + jc * C.cs, C.rs, C.cs);
+          }
+        }
+      } else {
+        // Rows [lo, hi) of C: pack their A block slice by slice, B is ready.
+        const int64_t mcMax = std::min(ks.mc, roundUp(hi - lo, ks.mr));
+        T* pa = (T*)tlsPackA.get((size_t)(mcMax * kcMax) * sizeof(T));
+        if (!pa) {
+          ok = false;
+          continue;
+        }
+        for (int64_t ic = lo; ic < hi; ic += mcMax) {
+          const int64_t mc = std::min(mcMax, hi - ic);
+          for (int64_t b = 0, pc = 0; pc < K; pc += kcMax, ++b) {
+            const int64_t kc = std::min(kcMax, K - pc);
+            ks.packA(A.at(ic, pc), A.dtype, A.rs, A.cs, mc, kc, pa);
+            ks.macro(mc, N, kc, alpha, pa, shared + b * sharedLines * kcMax, pc == 0 ? beta : T(1),
+                     C.data + ic * C.rs, C.rs, C.cs);
+          }
+        }
+      }
+    }
+  });
+  return ok;
 }
 
 // Splits C into tm x tn tiles (tm * tn <= threads), in whole micro-tiles, minimising the largest
@@ -242,6 +322,13 @@ bool gemmTyped(int64_t M, int64_t N, int64_t K, T alpha, Operand A, Operand B, T
   int threads = parallel ? threadCount() : 1;
   threads = (int)std::max<double>(1, std::min<double>(threads, macs / MIN_MACS_PER_THREAD));
   if (threads <= 1) return gemmSerial<T>(M, N, K, alpha, A, B, beta, C);
+  const int64_t kPadded = ceilDiv(K, ceilDiv(K, ks.kc)) * ceilDiv(K, ks.kc);
+  if (M <= ks.mc && roundUp(M, ks.mr) * kPadded <= MAX_SHARED_PACK) {
+    return gemmSharedPack<T>(M, N, K, alpha, A, B, beta, C, threads, true);
+  }
+  if (N <= ks.nc && roundUp(N, ks.nr) * kPadded <= MAX_SHARED_PACK) {
+    return gemmSharedPack<T>(M, N, K, alpha, A, B, beta, C, threads, false);
+  }
   int tm, tn;
   chooseGrid(M, N, K, threads, ks.mr, ks.nr, tm, tn);
   const int64_t mu = ceilDiv(M, ks.mr), nu = ceilDiv(N, ks.nr);

@@ -18,11 +18,17 @@ namespace {
 
 thread_local bool insidePool = false;
 
-// How long an idle thread keeps polling before it sleeps on a condition variable. A training step
-// issues kernels every few microseconds, and waking a sleeping thread costs tens of microseconds on
-// a VM. Kept short: on a machine with more runnable threads than cores a polling thread spends its
-// share of the CPU (100 us made training steps slower there than sleeping at once).
-constexpr auto kSpin = std::chrono::microseconds(20);
+// How long the caller polls for the workers to finish their chunks before it sleeps. Idle workers
+// do not poll: waking a sleeping thread takes 300 us and more on the 2-vCPU VM this was tuned on,
+// but workers that polled while kernel calls kept coming made MLP training steps 50-100% slower
+// there whenever other processes wanted the cores (a polling thread spends the share of the CPU the
+// caller needs). Late workers cost little instead: the caller takes the chunks nobody has claimed.
+constexpr int64_t kSpinNs = 20'000;
+
+inline int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 inline void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -30,16 +36,16 @@ inline void cpuRelax() {
 #endif
 }
 
-// Polls `done` for up to kSpin; true if it became true.
+// Polls `done` for up to kSpinNs; true if it became true.
 template <class F>
 bool spinUntil(const F& done) {
-  const auto until = std::chrono::steady_clock::now() + kSpin;
+  const int64_t until = nowNs() + kSpinNs;
   for (;;) {
     for (int i = 0; i < 64; ++i) {
       if (done()) return true;
       cpuRelax();
     }
-    if (std::chrono::steady_clock::now() >= until) return false;
+    if (nowNs() >= until) return false;
   }
 }
 
@@ -68,10 +74,9 @@ class ThreadPool {
     for (int i = 1; i < n; ++i) workers_.emplace_back([this, gen] { loop(gen); });
   }
 
-  void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  // Runs fn over `chunks` (1..65535) contiguous ranges splitting [0, n).
+  void run(int64_t n, int chunks, const std::function<void(int64_t, int64_t)>& fn) {
     std::lock_guard<std::mutex> serial(runMutex_);  // one parallel region at a time per process
-    const int64_t maxChunks = std::max<int64_t>(1, n / std::max<int64_t>(grain, 1));
-    const int chunks = (int)std::min<int64_t>(size(), maxChunks);
     insidePool = true;
     if (chunks <= 1) {  // nothing to share: no hand-off at all
       fn(0, n);
@@ -121,7 +126,7 @@ class ThreadPool {
     insidePool = true;
     for (;;) {
       auto fresh = [&] { return stopping_.load() || claimGen(claim_.load(std::memory_order_acquire)) != seen; };
-      if (!spinUntil(fresh)) {
+      if (!fresh()) {
         std::unique_lock<std::mutex> lock(mutex_);
         ++sleepers_;
         cv_.wait(lock, fresh);
@@ -179,7 +184,17 @@ void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int
     fn(0, n);
     return;
   }
-  pool().run(n, grain, fn);
+  const int64_t maxChunks = std::max<int64_t>(1, n / std::max<int64_t>(grain, 1));
+  pool().run(n, (int)std::min<int64_t>(pool().size(), maxChunks), fn);
+}
+
+void parallelTasks(int64_t count, const std::function<void(int64_t, int64_t)>& fn) {
+  if (count <= 0) return;
+  if (insidePool || count == 1 || pool().size() == 1) {
+    fn(0, count);
+    return;
+  }
+  pool().run(count, (int)std::min<int64_t>(count, 0xffff), fn);
 }
 
 static Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), threadCount()); }
