@@ -9,6 +9,8 @@
  * the step (updater, next forward and backward), so the GPU does not idle while the host catches up.
  */
 import type { NDArray } from '../ndarray/ndarray.js';
+import { type DataType, dtypeSize } from '../ndarray/dtype.js';
+import type { Block } from '../backend/cuda/allocator.js';
 import { formatShape } from '../ndarray/shape.js';
 import { keep } from '../ndarray/scope.js';
 import { zeros } from '../ops/create.js';
@@ -82,12 +84,12 @@ export class NcclCollective implements Collective {
   }
 
   allReduceMean(arrays: readonly NDArray[]): void {
-    this.collective('allReduceMean', arrays, (a, type, ptr, stream) => nccl().allReduce(ptr, ptr, a.size, type, NCCL_AVG, this.comm, stream));
+    this.collective('allReduceMean', arrays, (ptr, count, type, stream) => nccl().allReduce(ptr, ptr, count, type, NCCL_AVG, this.comm, stream));
   }
 
   broadcast(arrays: readonly NDArray[], root: number): void {
     if (!Number.isInteger(root) || root < 0 || root >= this.size) throw new Error(`NcclCollective.broadcast: root must be a rank in 0..${this.size - 1}, got ${root}`);
-    this.collective('broadcast', arrays, (a, type, ptr, stream) => nccl().broadcast(ptr, ptr, a.size, type, root, this.comm, stream));
+    this.collective('broadcast', arrays, (ptr, count, type, stream) => nccl().broadcast(ptr, ptr, count, type, root, this.comm, stream));
   }
 
   barrier(): void {
@@ -116,7 +118,12 @@ export class NcclCollective implements Collective {
     check(cu().eventDestroy(this.done), 'cuEventDestroy', 'NcclCollective.close');
   }
 
-  private collective(op: string, arrays: readonly NDArray[], call: (a: NDArray, type: number, ptr: number, stream: Handle) => number): void {
+  /**
+   * Queues `call` over the arrays. Arrays of one dtype travel together: copied into one staging
+   * buffer, reduced or broadcast by one NCCL call and copied back (a model's gradients are dozens of
+   * small arrays, and NCCL pays its latency per call even inside a group).
+   */
+  private collective(op: string, arrays: readonly NDArray[], call: (ptr: number, count: number, type: number, stream: Handle) => number): void {
     if (!this.comm) throw new Error(`NcclCollective.${op}: the communicator is closed`);
     this.checkAborted(op);
     const device = this.backend.device;
@@ -134,17 +141,54 @@ export class NcclCollective implements Collective {
     }
     device.makeCurrent();
     const lib = nccl();
-    // One group: NCCL fuses the calls and launches them together.
-    checkNccl(lib.groupStart(), 'ncclGroupStart', op);
+    const byType = new Map<DataType, NDArray[]>();
+    for (const a of arrays) {
+      if (a.size === 0) continue;
+      const group = byType.get(a.dtype);
+      if (group) group.push(a);
+      else byType.set(a.dtype, [a]);
+    }
+    // One buffer per dtype: a lone array is its own, several are staged in a block.
+    const buffers: { group: NDArray[]; ptr: number; count: number; type: number; block: Block | null }[] = [];
     try {
-      for (const a of arrays) if (a.size > 0) checkNccl(call(a, ncclType(a.dtype, `NcclCollective.${op}`), ptrOf(a), device.stream), `nccl ${op}`, `NcclCollective.${op}`);
+      for (const [dtype, group] of byType) {
+        const type = ncclType(dtype, `NcclCollective.${op}`);
+        if (group.length === 1) {
+          buffers.push({ group, ptr: ptrOf(group[0]!), count: group[0]!.size, type, block: null });
+          continue;
+        }
+        const count = group.reduce((n, a) => n + a.size, 0);
+        const block = device.allocator.alloc(count * dtypeSize(dtype));
+        buffers.push({ group, ptr: block.ptr, count, type, block });
+        this.copyAll(group, block.ptr, 'in', op);
+      }
+      checkNccl(lib.groupStart(), 'ncclGroupStart', op);
+      try {
+        for (const b of buffers) checkNccl(call(b.ptr, b.count, b.type, device.stream), `nccl ${op}`, `NcclCollective.${op}`);
+      } finally {
+        checkNccl(lib.groupEnd(), 'ncclGroupEnd', op);
+      }
+      for (const b of buffers) if (b.block) this.copyAll(b.group, b.ptr, 'out', op);
     } finally {
-      checkNccl(lib.groupEnd(), 'ncclGroupEnd', op);
+      // Stream-ordered: the allocator hands the blocks out again only to work queued after the copies.
+      for (const b of buffers) if (b.block) device.allocator.free(b.block);
     }
     // Written in place: autograd's saved values and 16-bit master weights must see the new version.
     for (const a of arrays) a.bumpVersion();
     check(cu().eventRecord(this.done, device.stream), 'cuEventRecord', `NcclCollective.${op}`);
     this.outstanding = true;
+  }
+
+  /** Copies the arrays into (`in`) or out of consecutive places of a staging buffer, on the stream. */
+  private copyAll(arrays: readonly NDArray[], staging: number, direction: 'in' | 'out', op: string): void {
+    const stream = this.backend.device.stream;
+    let offset = 0;
+    for (const a of arrays) {
+      const bytes = a.size * dtypeSize(a.dtype);
+      const [dst, src] = direction === 'in' ? [staging + offset, ptrOf(a)] : [ptrOf(a), staging + offset];
+      check(cu().memcpyDtoDAsync(dst, src, bytes, stream), 'cuMemcpyDtoDAsync', `NcclCollective.${op}`);
+      offset += bytes;
+    }
   }
 
   private checkAborted(op: string): void {
