@@ -81,6 +81,24 @@ export interface FusedBatchNorm {
   backward(x: TensorRef, dy: TensorRef, gamma: TensorRef, mean: TensorRef, invStd: TensorRef, dx: TensorRef, dgamma: TensorRef, dbeta: TensorRef): void;
 }
 
+/** The activations the fused LSTM cell computes (DL4J's LSTM defaults are tanh and sigmoid). */
+export type LstmCellActivation = 'tanh' | 'sigmoid' | 'hardsigmoid';
+
+/**
+ * The elementwise part of one LSTM step as fused kernels (the backend's own, e.g. on the GPU);
+ * without it the front end composes it from ops. z = zx + zh (zh absent: z = zx) are the [N, 4H]
+ * pre-activations in DL4J's block order (a, f, o, g); c = f * cPrev + g * a (cPrev absent: zeros) and
+ * h = o * activation(c), with a = activation(z_a) and f, o, g = gate(z_f, z_o, z_g). gates [N, 4H]
+ * keeps the activated blocks for backward. Every operand is contiguous and of one float dtype;
+ * arithmetic runs in float (double for DOUBLE).
+ */
+export interface FusedLstmCell {
+  supports(dtype: DataType): boolean;
+  forward(zx: TensorRef, zh: TensorRef | null, cPrev: TensorRef | null, h: TensorRef, c: TensorRef, gates: TensorRef, activation: LstmCellActivation, gate: LstmCellActivation): void;
+  /** dz (for zx and zh alike) and dcPrev (when wanted) from the gradients of h and c (absent: zeros). */
+  backward(gates: TensorRef, cPrev: TensorRef | null, c: TensorRef, dh: TensorRef | null, dc: TensorRef | null, dz: TensorRef, dcPrev: TensorRef | null, activation: LstmCellActivation, gate: LstmCellActivation): void;
+}
+
 export interface DeviceInfo {
   readonly id: number;
   readonly name: string;
@@ -143,4 +161,6 @@ export interface Backend {
   readonly convolution?: DirectConvolution | null;
   /** Fused batch normalization, when the backend has it (null or absent: composed from ops). */
   readonly batchNorm?: FusedBatchNorm | null;
+  /** The fused elementwise part of an LSTM step, when the backend has it (null or absent: composed from ops). */
+  readonly lstmCell?: FusedLstmCell | null;
 }

@@ -11,5 +11,6 @@ export { backward } from '../autodiff/backward.js';
 export * from './random.js';
 export * from './conv.js';
 export * from './batch-norm.js';
+export * from './lstm-cell.js';
 export * from './indexing.js';
 export * from './join.js';

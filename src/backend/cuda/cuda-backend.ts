@@ -14,6 +14,7 @@ import * as updater from './updater.js';
 import { CudaBuffer } from './tensor.js';
 import { CudnnConvolution } from './convolution.js';
 import { CudaBatchNorm } from './batch-norm.js';
+import { CudaLstmCell } from './lstm-cell.js';
 
 /**
  * The CUDA backend for one device: kernels compiled by NVRTC on first use, matmul through cuBLAS,
@@ -23,6 +24,7 @@ export class CudaBackend implements Backend {
   readonly name: string;
   private cudnnConvolution: CudnnConvolution | null | undefined;
   private fusedBatchNorm: CudaBatchNorm | undefined;
+  private fusedLstmCell: CudaLstmCell | undefined;
 
   constructor(
     readonly priority: number,
@@ -42,6 +44,12 @@ export class CudaBackend implements Backend {
   get batchNorm(): CudaBatchNorm {
     this.fusedBatchNorm ??= new CudaBatchNorm(this.device);
     return this.fusedBatchNorm;
+  }
+
+  /** The fused elementwise part of an LSTM step (kernels/cuda/lstm.cu), compiled on first use. */
+  get lstmCell(): CudaLstmCell {
+    this.fusedLstmCell ??= new CudaLstmCell(this.device);
+    return this.fusedLstmCell;
   }
 
   info(): BackendInfo {

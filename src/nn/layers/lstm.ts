@@ -13,14 +13,12 @@ import type { NDArray } from '../../ndarray/ndarray.js';
 import type { DataType } from '../../ndarray/dtype.js';
 import { keep } from '../../ndarray/scope.js';
 import { noGrad } from '../../autodiff/tape.js';
-import { add, mul } from '../../ops/binary.js';
 import { array } from '../../ops/create.js';
 import { matmul } from '../../ops/linalg.js';
-import { reshape } from '../../ops/views.js';
-import { activate } from '../activations.js';
+import { lstmCell, type LstmCellFunction } from '../../ops/lstm-cell.js';
+import { activate, type Activation } from '../activations.js';
 import type { ResolvedLayer } from '../config.js';
 import { BaseRecurrentLayer, recurrentInit, recurrentSeed, type RecurrentState } from './recurrent-base.js';
-import { unstack } from './time-steps.js';
 import { weightParam } from './weight-param.js';
 
 export class LstmLayer extends BaseRecurrentLayer {
@@ -38,15 +36,16 @@ export class LstmLayer extends BaseRecurrentLayer {
   }
 
   protected cell(zx: NDArray, prev: RecurrentState | null): RecurrentState {
-    const { activation, nOut } = this.config;
-    const gate = this.config.recurrent!.gateActivation;
-    const z = prev ? add(zx, matmul(prev[0]!, this.params.get('RW')!)) : zx;
-    // The four blocks as [N, nOut] pieces of [N, 4, nOut].
-    const [zi, zf, zo, zg] = unstack(reshape(z, [z.shape[0]!, 4, nOut]), 1) as [NDArray, NDArray, NDArray, NDArray];
-    const a = activate(activation, zi);
-    const g = activate(gate, zg);
-    const c = prev ? add(mul(activate(gate, zf), prev[1]!), mul(g, a)) : mul(g, a);
-    const h = mul(activate(gate, zo), activate(activation, c));
-    return [h, c];
+    const recurrent = prev ? matmul(prev[0]!, this.params.get('RW')!) : null;
+    return lstmCell(zx, prev?.[1] ?? null, {
+      activation: cellFunction(this.config.activation),
+      gateActivation: cellFunction(this.config.recurrent!.gateActivation),
+      recurrent,
+    });
   }
+}
+
+/** The fused kernels' name for an activation they compute, else the layer's own function of it. */
+function cellFunction(name: Activation): LstmCellFunction {
+  return name === 'tanh' || name === 'sigmoid' || name === 'hardsigmoid' ? name : (x) => activate(name, x);
 }

@@ -4,57 +4,22 @@
  * time step, picking each sequence's last present step, and pooling over the present steps.
  */
 import type { NDArray } from '../../ndarray/ndarray.js';
-import { formatShape, normalizeAxis } from '../../ndarray/shape.js';
+import { formatShape } from '../../ndarray/shape.js';
 import { point, all } from '../../ndarray/indexing.js';
-import { needsGrad, noGrad, record } from '../../autodiff/tape.js';
-import { add, div, eq, gt, mul, where } from '../../ops/binary.js';
-import { arange, scalar, zeros } from '../../ops/create.js';
+import { noGrad } from '../../autodiff/tape.js';
+import { div, eq, gt, mul, where } from '../../ops/binary.js';
+import { arange } from '../../ops/create.js';
 import { max, mean, sum } from '../../ops/reduce.js';
 import { abs, powScalar } from '../../ops/unary.js';
-import { stack } from '../../ops/join.js';
 import { softmax } from '../../ops/softmax.js';
-import { broadcastTo, cast, expandDims, getView, permute, reshape } from '../../ops/views.js';
+import { cast, expandDims, getView, permute, reshape } from '../../ops/views.js';
 import { describe } from '../../ops/util.js';
+import { unstack } from '../../ops/unstack.js';
 import { activate, type Activation } from '../activations.js';
 import type { GlobalPoolingType } from '../cnn-config.js';
 
-/**
- * x cut along `axis` into its slices with that axis removed (x[:, t] for every t), differentiably.
- * ops' split() and getView() give each piece a gradient of x's full shape, which over T steps
- * costs O(T^2) time and memory in backward; here each piece stashes its own gradient and one node
- * joins them with a single stack, O(x.size) in all.
- */
-export function unstack(x: NDArray, axis: number): NDArray[] {
-  const ax = normalizeAxis(axis, x.rank, 'unstack');
-  const count = x.shape[ax]!;
-  const shape = x.shape.filter((_, i) => i !== ax);
-  const strides = x.strides.filter((_, i) => i !== ax);
-  const pieceOf = (v: NDArray, t: number): NDArray => v.view(shape, strides, v.offset + t * v.strides[ax]!);
-  if (!needsGrad([x])) return Array.from({ length: count }, (_, t) => pieceOf(x, t));
-  // Backward reaches the anchor only after every piece it reaches (the pieces consume it); the
-  // pieces hand it one stride-0 zero placeholder so that it is reached at all, then it returns the
-  // stacked gradients to x (zeros for pieces the loss does not depend on).
-  const stash: (NDArray | null)[] = new Array<NDArray | null>(count).fill(null);
-  let placeholderGiven = false;
-  const anchor = x.share();
-  record(anchor, 'unstack', [x], [], () => {
-    const grads = stash.map((g) => g ?? zeros(shape, { dtype: x.dtype, backend: x.backend }));
-    stash.fill(null);
-    placeholderGiven = false;
-    return [stack(grads, ax)];
-  });
-  return Array.from({ length: count }, (_, t) => {
-    const piece = pieceOf(anchor, t);
-    record(piece, 'unstack.piece', [anchor], [], (g) => {
-      const prev = stash[t];
-      stash[t] = prev ? add(prev, g) : g;
-      if (placeholderGiven) return [null];
-      placeholderGiven = true;
-      return [broadcastTo(scalar(0, { dtype: x.dtype, backend: x.backend }), anchor.shape)];
-    });
-    return piece;
-  });
-}
+/** Per-step pieces with a cheap gradient (in ops, where the LSTM cell op uses it too). */
+export { unstack };
 
 /** Checks a recurrent input [N, size, T]; a 2-D [N, size] is one time step (DL4J's FeedForwardToRnn). */
 export function toSequence(x: NDArray, size: number, where: string): NDArray {
