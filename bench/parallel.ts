@@ -3,6 +3,7 @@
  * for a small ResNet (ComputationGraph) and the benchmark MLP, with PyTorch DDP's scaling measured in the same command
  * (bench/parallel_torch.py) when a GPU is present. Without a GPU it measures CPU workers only.
  *   node dist/bench/parallel.js [--devices 1,2,4,8] [--rounds 30] [--batch 128 (per worker)]
+ * Throughput is the median of 5 timed epochs of `rounds` rounds (after a warm-up epoch), on both sides.
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,8 @@ const gpu = cudaStatus?.available === true;
 const available = gpu ? (await import('../src/backend/cuda/device.js')).deviceCount() : 2;
 const counts = (values.devices ?? '1,2,4,8').split(',').map(Number).filter((d) => d >= 1 && d <= available);
 const rounds = Number(values.rounds);
+/** Timed epochs of `rounds` rounds each; the median epoch gives the throughput (both libraries). */
+const SAMPLES = 5;
 const cpu = nd.backendByName('cpu');
 
 type ModelName = 'cnn' | 'mlp';
@@ -87,9 +90,13 @@ async function samplesPerSecond(name: ModelName, mode: nd.TrainingMode, workers:
   const pw = new nd.ParallelWrapper(net, { workers, trainingMode: mode, averagingFrequency: mode === 'AVERAGING' ? 5 : 1, prefetchBuffer: 4 * workers });
   try {
     await pw.fit(it, 1); // starts the workers, compiles kernels, picks cuDNN algorithms
-    const t0 = performance.now();
-    await pw.fit(it, 2);
-    return (2 * ds.numExamples) / ((performance.now() - t0) / 1000);
+    // One fit of SAMPLES epochs; an epoch-start listener (no score reads) stamps the epochs.
+    const starts: number[] = [];
+    net.setListeners({ onEpochStart: () => void starts.push(performance.now()) });
+    await pw.fit(it, SAMPLES);
+    starts.push(performance.now());
+    const seconds = starts.slice(1).map((t, i) => (t - starts[i]!) / 1000).sort((a, b) => a - b);
+    return ds.numExamples / seconds[seconds.length >> 1]!;
   } finally {
     await pw.close();
     ds.close();
@@ -100,7 +107,7 @@ async function samplesPerSecond(name: ModelName, mode: nd.TrainingMode, workers:
 interface TorchResult { torch: string; samples_per_s: Record<string, Record<string, number>> }
 let torch: TorchResult | null = null;
 if (gpu) {
-  const out = execFileSync('python3', [join(root, 'bench', 'parallel_torch.py'), '--devices', counts.join(','), '--rounds', String(rounds), '--batch', String(values.batch)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const out = execFileSync('python3', [join(root, 'bench', 'parallel_torch.py'), '--devices', counts.join(','), '--rounds', String(rounds), '--batch', String(values.batch), '--samples', String(SAMPLES)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   torch = JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
 }
 

@@ -29,7 +29,7 @@ def mlp():
     return nn.Sequential(nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10))
 
 
-def worker(rank, world, model_name, rounds, batch, port, q):
+def worker(rank, world, model_name, rounds, batch, samples, port, q):
     os.environ['MASTER_ADDR'] = '127.0.0.1'
     os.environ['MASTER_PORT'] = str(port)
     dist.init_process_group('nccl', rank=rank, world_size=world)
@@ -56,13 +56,17 @@ def worker(rank, world, model_name, rounds, batch, port, q):
         step(i)
     torch.cuda.synchronize()
     dist.barrier()
-    t = time.perf_counter()
-    for i in range(2 * rounds):
-        step(i)
-    torch.cuda.synchronize()
-    dist.barrier()
+    # `samples` timed epochs of `rounds` steps; the median epoch gives the throughput (as bench/parallel.ts).
+    seconds = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        for i in range(rounds):
+            step(i)
+        torch.cuda.synchronize()
+        dist.barrier()
+        seconds.append(time.perf_counter() - t)
     if rank == 0:
-        q.put(2 * rounds * batch * world / (time.perf_counter() - t))
+        q.put(rounds * batch * world / sorted(seconds)[len(seconds) // 2])
     dist.destroy_process_group()
 
 
@@ -71,6 +75,7 @@ def main():
     p.add_argument('--devices', default='1,2')
     p.add_argument('--rounds', type=int, default=30)
     p.add_argument('--batch', type=int, default=128)
+    p.add_argument('--samples', type=int, default=5)
     a = p.parse_args()
     ctx = mp.get_context('spawn')
     out = {'torch': torch.__version__, 'samples_per_s': {}}
@@ -80,7 +85,7 @@ def main():
         for world in [int(d) for d in a.devices.split(',')]:
             q = ctx.SimpleQueue()
             port += 1
-            mp.start_processes(worker, args=(world, model_name, a.rounds, a.batch, port, q), nprocs=world, join=True, start_method='spawn')
+            mp.start_processes(worker, args=(world, model_name, a.rounds, a.batch, a.samples, port, q), nprocs=world, join=True, start_method='spawn')
             out['samples_per_s'][model_name][world] = q.get()
     print(json.dumps(out))
 

@@ -69,7 +69,8 @@ export class TrainingRun {
     this.shared = settings.trainingMode === 'SHARED_GRADIENTS';
     this.graph = isGraph(model);
     this.listeners = model.listeners;
-    this.wantScore = this.listeners.length > 0;
+    // Only iteration listeners read the score: fetching it costs every worker a device sync per step.
+    this.wantScore = this.listeners.some((l) => l.iterationDone);
     this.iteration = model.iterationCount;
     this.epoch = model.epochCount;
     this.seen = new Array<number>(settings.workers).fill(0);
