@@ -87,7 +87,7 @@ class ThreadPool {
     n_ = n;
     finished_.store(0, std::memory_order_relaxed);
     {
-      // Under the mutex, so that a worker between its last poll and its wait cannot miss the notify.
+      // Under the mutex, so that a worker between its check of claim_ and its wait cannot miss the notify.
       std::lock_guard<std::mutex> lock(mutex_);
       const uint32_t gen = claimGen(claim_.load(std::memory_order_relaxed)) + 1;
       claim_.store(packClaim(gen, (uint64_t)chunks, 0), std::memory_order_release);
