@@ -245,6 +245,32 @@ describe('lstmCell, fused path (a JS stand-in for the kernels)', () => {
   });
 });
 
+describe('lstmCell backward twice (retainGraph)', () => {
+  for (const fused of [false, true]) {
+    test(`${fused ? 'fused' : 'composed'}: a second backward over the retained graph adds the same gradients again`, () => {
+      const v = inputs(10);
+      const c = CASES[0]!;
+      const once = runCell(c, v, 'DOUBLE');
+      const body = (): number[][] => scope(() => {
+        const opts = { dtype: 'DOUBLE' as const };
+        const zx = array(v.zx, [N, 4 * H], opts).requireGrad();
+        const zh = array(v.zh, [N, 4 * H], opts).requireGrad();
+        const cPrev = array(v.cPrev, [N, H], opts).requireGrad();
+        const [h, cell] = lstmCell(zx, cPrev, { activation: c.act, gateActivation: c.gate, recurrent: zh });
+        const loss = add(sum(mul(h, array(v.wh, [N, H], opts))), sum(mul(cell, array(v.wc, [N, H], opts))));
+        loss.backward(undefined, { retainGraph: true });
+        loss.backward();
+        return [zx.grad!.toFlatArray(), zh.grad!.toFlatArray(), cPrev.grad!.toFlatArray()];
+      });
+      const [dzx, dzh, dcPrev] = fused ? withJsCell(body) : body();
+      const twice = (g: readonly number[]): number[] => g.map((x) => 2 * x);
+      assertClose(dzx!, twice(once.dzx), { rtol: 1e-12, atol: 1e-14 });
+      assertClose(dzh!, twice(once.dzh!), { rtol: 1e-12, atol: 1e-14 });
+      assertClose(dcPrev!, twice(once.dcPrev!), { rtol: 1e-12, atol: 1e-14 });
+    });
+  }
+});
+
 describe('lstmCell errors', () => {
   test('bad operands are named with their shapes and dtypes', () => {
     scope(() => {
