@@ -29,6 +29,16 @@ __device__ __forceinline__ void blockSum(A (&v)[K]) {
   }
 }
 
+// The two sums of channel c over its P slices (written by the *_partial kernels).
+__device__ __forceinline__ void sumSlices(const A* parts, i64 c, i64 P, A& s1, A& s2) {
+  s1 = 0;
+  s2 = 0;
+  for (i64 p = 0; p < P; ++p) {
+    s1 += parts[(c * P + p) * 2];
+    s2 += parts[(c * P + p) * 2 + 1];
+  }
+}
+
 __device__ __forceinline__ i64 elementOf(i64 idx, i64 c, i64 C, i64 S) {
   const i64 n = idx / S;
   return (n * C + c) * S + (idx - n * S);
@@ -65,11 +75,8 @@ extern "C" __global__ void bn_stats_finish(const T* x, const A* parts, A* mean, 
                                            i64 N, i64 C, i64 S, i64 P, double eps, double decay) {
   const i64 c = (i64)blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= C) return;
-  A s1 = 0, s2 = 0;
-  for (i64 p = 0; p < P; ++p) {
-    s1 += parts[(c * P + p) * 2];
-    s2 += parts[(c * P + p) * 2 + 1];
-  }
+  A s1, s2;
+  sumSlices(parts, c, P, s1, s2);
   const A m = (A)(N * S);
   const A d = s1 / m;
   A var = s2 / m - d * d;
@@ -124,11 +131,8 @@ extern "C" __global__ void bn_grad_partial(const T* x, const T* dy, const A* mea
 extern "C" __global__ void bn_grad_finish(const A* parts, A* sums, T* dgamma, T* dbeta, i64 C, i64 P) {
   const i64 c = (i64)blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= C) return;
-  A s1 = 0, s2 = 0;
-  for (i64 p = 0; p < P; ++p) {
-    s1 += parts[(c * P + p) * 2];
-    s2 += parts[(c * P + p) * 2 + 1];
-  }
+  A s1, s2;
+  sumSlices(parts, c, P, s1, s2);
   sums[c * 2] = s1;
   sums[c * 2 + 1] = s2;
   dbeta[c] = T_DT::store(s1);
