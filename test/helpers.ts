@@ -421,3 +421,9 @@ export function assertFlatOverFit(net: { setListeners(...l: TrainingListener[]):
   assert.equal(b.totalBytes, a.totalBytes);
   return a;
 }
+
+/** |want - got| <= rtol * max(1, |want|) elementwise, naming the first value that differs. */
+export function assertNearValues(want: readonly number[], got: readonly number[], rtol: number, what: string): void {
+  assert.equal(want.length, got.length, what);
+  want.forEach((v, i) => assert.ok(Math.abs(v - got[i]!) <= rtol * Math.max(1, Math.abs(v)), `${what}[${i}]: expected ${v}, got ${got[i]}`));
+}

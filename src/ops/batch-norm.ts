@@ -12,7 +12,7 @@ import { add, mul, sub } from './binary.js';
 import { mean, variance } from './reduce.js';
 import { rsqrt } from './unary.js';
 import { commonBackend, describe, outputLike, requireFloating } from './util.js';
-import { reshape } from './views.js';
+import { cast, reshape } from './views.js';
 
 export interface BatchNormTrainingOptions {
   readonly eps: number;
@@ -71,6 +71,18 @@ function fusedTraining(fused: FusedBatchNorm, x: NDArray, gamma: NDArray, beta: 
 }
 
 function composedTraining(x: NDArray, gamma: NDArray, beta: NDArray, o: BatchNormTrainingOptions): NDArray {
+  // 16-bit inputs are normalized in float32, as the fused kernels do: a 16-bit mean is off by up to
+  // half its spacing (0.125 at 300), which would shift every normalized value by that much.
+  if (x.dtype === 'HALF' || x.dtype === 'BFLOAT16') {
+    const runningMean = cast(o.runningMean, 'FLOAT');
+    const runningVar = cast(o.runningVar, 'FLOAT');
+    const y = composedTraining(cast(x, 'FLOAT'), cast(gamma, 'FLOAT'), cast(beta, 'FLOAT'), { ...o, runningMean, runningVar });
+    noGrad(() => {
+      o.runningMean.assign(cast(runningMean, x.dtype));
+      o.runningVar.assign(cast(runningVar, x.dtype));
+    });
+    return cast(y, x.dtype);
+  }
   const c = x.shape[1]!;
   const axes = [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2)];
   // Per-channel vectors broadcast against x.

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { backendByName, backendStatus, getBackend, memoryReport, setBackend, type Backend } from '../../src/index.js';
 
+export { assertNearValues } from '../helpers.js';
+
 export function cudaOrSkipReason(): { cuda: Backend } | { skip: string } {
   const s = backendStatus().find((b) => b.name === 'cuda');
   if (!s) return { skip: 'no GPU: the CUDA backend is not registered' };
@@ -23,12 +25,6 @@ export function onBackend<T>(backend: Backend, fn: () => T): T {
   } finally {
     setBackend(previous.name);
   }
-}
-
-/** |cpu - gpu| <= rtol * max(1, |cpu|) elementwise, naming the first value that differs. */
-export function assertNearValues(cpu: readonly number[], gpuValues: readonly number[], rtol: number, what: string): void {
-  assert.equal(cpu.length, gpuValues.length, what);
-  cpu.forEach((v, i) => assert.ok(Math.abs(v - gpuValues[i]!) <= rtol * Math.max(1, Math.abs(v)), `${what}[${i}]: cpu ${v} vs gpu ${gpuValues[i]}`));
 }
 
 /** Runs `steps` (e.g. more training) and checks that live arrays and device bytes are what they were before. */
