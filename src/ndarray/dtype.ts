@@ -38,15 +38,17 @@ export type NumericArray = Float64Array | Float32Array | Int32Array | BigInt64Ar
 /** The typed array that holds the raw storage of a type (16-bit floats as their bit patterns). */
 export type StorageArray = Float64Array | Float32Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
 
-export function storageArray(d: DataType, length: number): StorageArray {
+/** A new zeroed array of `length` elements of d's storage type, or a view of `length` elements of `buffer` from `byteOffset` (which must be a multiple of the element size). */
+export function storageArray(d: DataType, length: number, buffer?: ArrayBufferLike, byteOffset = 0): StorageArray {
+  const of = <T>(make: (b: ArrayBufferLike, offset: number, n: number) => T, fresh: (n: number) => T): T => (buffer ? make(buffer, byteOffset, length) : fresh(length));
   switch (d) {
-    case 'DOUBLE': return new Float64Array(length);
-    case 'FLOAT': return new Float32Array(length);
+    case 'DOUBLE': return of((b, o, n) => new Float64Array(b, o, n), (n) => new Float64Array(n));
+    case 'FLOAT': return of((b, o, n) => new Float32Array(b, o, n), (n) => new Float32Array(n));
     case 'HALF':
-    case 'BFLOAT16': return new Uint16Array(length);
-    case 'INT32': return new Int32Array(length);
-    case 'INT64': return new BigInt64Array(length);
-    default: return new Uint8Array(length);
+    case 'BFLOAT16': return of((b, o, n) => new Uint16Array(b, o, n), (n) => new Uint16Array(n));
+    case 'INT32': return of((b, o, n) => new Int32Array(b, o, n), (n) => new Int32Array(n));
+    case 'INT64': return of((b, o, n) => new BigInt64Array(b, o, n), (n) => new BigInt64Array(n));
+    default: return of((b, o, n) => new Uint8Array(b, o, n), (n) => new Uint8Array(n));
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { endianness } from 'node:os';
 import type { NDArray } from '../ndarray/ndarray.js';
-import { dtypeSize, storageArray, type DataType } from '../ndarray/dtype.js';
+import { dtypeSize, storageArray, type DataType, type StorageArray } from '../ndarray/dtype.js';
 import { sizeOf, type Shape } from '../ndarray/shape.js';
 import { array } from '../ops/create.js';
 import { cast } from '../ops/views.js';
@@ -39,8 +39,15 @@ export function tensorFromBytes(bytes: Uint8Array, dtype: DataType, shape: Shape
   if (bytes.byteLength !== n * dtypeSize(dtype)) {
     throw new Error(`${op}: ${bytes.byteLength} bytes do not hold ${dtype}[${shape.join(', ')}] (${n * dtypeSize(dtype)} bytes expected)`);
   }
-  const host = storageArray(dtype, n);
-  new Uint8Array(host.buffer, host.byteOffset, host.byteLength).set(bytes);
+  // Aligned bytes of a plain ArrayBuffer (a batch posted to a worker) are read in place, since array()
+  // copies them into storage anyway; others (unaligned, shared memory) are copied first.
+  let host: StorageArray;
+  if (bytes.buffer instanceof ArrayBuffer && bytes.byteOffset % dtypeSize(dtype) === 0) {
+    host = storageArray(dtype, n, bytes.buffer, bytes.byteOffset);
+  } else {
+    host = storageArray(dtype, n);
+    new Uint8Array(host.buffer, host.byteOffset, host.byteLength).set(bytes);
+  }
   if (host instanceof Uint16Array) {
     // HALF / BFLOAT16: widen to exact float32 values, which cast back to the same bits.
     const wide = new Float32Array(n);
