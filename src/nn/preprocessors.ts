@@ -29,26 +29,27 @@ export const PREPROCESSOR_TYPES: readonly InputPreProcessorConfig['type'][] = ['
 
 /**
  * Checks a preprocessor against the activations it receives (undefined: unknown) and returns the
- * activations the layer then sees (undefined when still unknown).
+ * activations the layer then sees (undefined when still unknown). `onError` throws for a bad
+ * configuration (ComputationGraph's preprocessor vertices name their configuration class).
  */
-export function resolvePreProcessor(where: string, p: InputPreProcessorConfig, input: ActivationType | undefined): ActivationType | undefined {
-  if (p === null || typeof p !== 'object') fail(where, `expected a preprocessor object, got ${String(p)}`);
+export function resolvePreProcessor(where: string, p: InputPreProcessorConfig, input: ActivationType | undefined, onError: (where: string, msg: string) => never = fail): ActivationType | undefined {
+  if (p === null || typeof p !== 'object') onError(where, `expected a preprocessor object, got ${String(p)}`);
   if (p.type === 'rnnToCnn') {
     for (const k of ['height', 'width', 'channels'] as const) {
-      if (p[k] === undefined) fail(where, `${k} is required`);
-      checkSize(where, k, p[k]);
+      if (p[k] === undefined) onError(where, `${k} is required`);
+      checkSize(where, k, p[k], onError);
     }
     const size = p.channels * p.height * p.width;
     if (input && (input.kind !== 'recurrent' || input.size !== size)) {
-      fail(where, `rnnToCnn needs recurrent input of size channels*height*width = ${p.channels}*${p.height}*${p.width} = ${size}, got ${describeActivationType(input)}`);
+      onError(where, `rnnToCnn needs recurrent input of size channels*height*width = ${p.channels}*${p.height}*${p.width} = ${size}, got ${describeActivationType(input)}`);
     }
     return { kind: 'convolutional', channels: p.channels, height: p.height, width: p.width };
   }
   if (p.type === 'cnnToRnn') {
-    if (input && input.kind !== 'convolutional') fail(where, `cnnToRnn needs convolutional input, got ${describeActivationType(input)}`);
+    if (input && input.kind !== 'convolutional') onError(where, `cnnToRnn needs convolutional input, got ${describeActivationType(input)}`);
     return input && { kind: 'recurrent', size: activationSize(input) };
   }
-  return fail(where, `unknown preprocessor type '${String((p as { type: unknown }).type)}'; expected one of ${PREPROCESSOR_TYPES.join(', ')}`);
+  return onError(where, `unknown preprocessor type '${String((p as { type: unknown }).type)}'; expected one of ${PREPROCESSOR_TYPES.join(', ')}`);
 }
 
 /**

@@ -1,14 +1,16 @@
 /**
  * DL4J's truncated backpropagation through time: the configuration options (backpropType,
- * tbpttFwdLength, tbpttBackLength), their validation, and cutting a minibatch of sequences into
- * its time segments. MultiLayerNetwork trains each segment as one update, its recurrent layers
- * continuing (through their rnnTimeStep state, detached) from where the previous segment ended.
+ * tbpttFwdLength, tbpttBackLength), their validation, and cutting a minibatch of sequences (a
+ * DataSet or MultiDataSet) into its time segments. MultiLayerNetwork and ComputationGraph train
+ * each segment as one update, their recurrent layers continuing (through their rnnTimeStep state,
+ * detached) from where the previous segment ended.
  */
 import type { NDArray } from '../ndarray/ndarray.js';
 import { all, interval } from '../ndarray/indexing.js';
 import { formatShape } from '../ndarray/shape.js';
 import { getView } from '../ops/views.js';
 import { DataSet } from '../data/dataset.js';
+import { MultiDataSet } from '../data/multi-dataset.js';
 import type { ResolvedLayer } from './config.js';
 import { checkSize, fail, layerLabel } from './resolvers/context.js';
 import type { SegmentedBackprop } from './training-core.js';
@@ -80,16 +82,28 @@ export function segmentCount(timeSteps: number, length: number): number {
   return Math.ceil(timeSteps / length);
 }
 
+/** Time steps [from, to) of an array along its last (time) axis, as a view. */
+function timeSteps(a: NDArray, from: number, to: number): NDArray {
+  return getView(a, [...Array.from({ length: a.rank - 1 }, () => all()), interval(from, to)]);
+}
+
 /**
  * The time steps [from, to) of a sequence batch, every array cut along its last (time) axis
  * (views: the segment must not be closed on its own, its arrays belong to `ds`). Throws unless
  * features and labels are time series of the same length.
  */
 export function timeSegment(where: string, ds: DataSet, from: number, to: number): DataSet {
-  const { features, labels } = ds;
   checkSequenceBatch(where, ds);
-  const steps = (a: NDArray): NDArray => getView(a, [...Array.from({ length: a.rank - 1 }, () => all()), interval(from, to)]);
-  return new DataSet(steps(features), steps(labels), ds.featuresMask && steps(ds.featuresMask), ds.labelsMask && steps(ds.labelsMask));
+  const cut = (a: NDArray): NDArray => timeSteps(a, from, to);
+  return new DataSet(cut(ds.features), cut(ds.labels), ds.featuresMask && cut(ds.featuresMask), ds.labelsMask && cut(ds.labelsMask));
+}
+
+/** A features mask must be [N, T]; a labels mask may also be per output, [N, K, T]. */
+function checkTimeMask(where: string, name: string, m: NDArray | null | undefined, labels: boolean, t: number): void {
+  const ranks = labels ? [2, 3] : [2];
+  if (m && (!ranks.includes(m.rank) || m.shape[m.rank - 1] !== t)) {
+    throw new Error(`${where}: ${name} must be [N, ${labels ? '(K, )' : ''}T] with T = ${t} for truncated BPTT, got ${formatShape(m.shape)}`);
+  }
 }
 
 /** The time steps T of a batch trained with truncated BPTT (features [N, C, T], labels [N, K, T]). */
@@ -99,26 +113,64 @@ export function checkSequenceBatch(where: string, ds: DataSet): number {
     throw new Error(`${where}: truncated BPTT needs features [N, C, T] and labels [N, K, T] with the same T, got features ${formatShape(features.shape)} and labels ${formatShape(labels.shape)}`);
   }
   const t = features.shape[2]!;
-  // A labels mask may also be per output, [N, K, T].
-  for (const [name, m, ranks] of [['featuresMask', ds.featuresMask, [2]], ['labelsMask', ds.labelsMask, [2, 3]]] as const) {
-    if (m && (!(ranks as readonly number[]).includes(m.rank) || m.shape[m.rank - 1] !== t)) {
-      throw new Error(`${where}: ${name} must be [N, ${ranks.length > 1 ? '(K, )' : ''}T] with T = ${t} for truncated BPTT, got ${formatShape(m.shape)}`);
-    }
-  }
+  checkTimeMask(where, 'featuresMask', ds.featuresMask, false, t);
+  checkTimeMask(where, 'labelsMask', ds.labelsMask, true, t);
   return t;
 }
 
 /**
- * Truncated BPTT over DataSets for TrainingCore: `length` steps per segment, each segment's data
- * loss from `segmentLoss` (which must run the recurrent layers statefully: rnnTimeStep in training
- * mode, with the back length).
+ * The time steps T of a MultiDataSet trained with truncated BPTT: every rank-3 features and labels
+ * array is a time series [N, C, T] of the same T (at least one features array is); other arrays
+ * (static inputs, per-sequence labels) are given whole to every segment, as DL4J does.
  */
-export function dataSetSegments(kind: string, length: number, segmentLoss: (segment: DataSet, op: string) => NDArray): SegmentedBackprop<DataSet> {
+export function checkMultiSequenceBatch(where: string, mds: MultiDataSet): number {
+  const series = [...mds.features.map((a, i) => [`features[${i}]`, a] as const), ...mds.labels.map((a, i) => [`labels[${i}]`, a] as const)].filter(([, a]) => a.rank === 3);
+  const describeAll = (): string => [...mds.features.map((a, i) => `features[${i}] ${formatShape(a.shape)}`), ...mds.labels.map((a, i) => `labels[${i}] ${formatShape(a.shape)}`)].join(', ');
+  if (!mds.features.some((a) => a.rank === 3)) throw new Error(`${where}: truncated BPTT needs at least one time-series features array [N, C, T], got ${describeAll()}`);
+  const t = series[0]![1].shape[2]!;
+  if (series.some(([, a]) => a.shape[2] !== t)) throw new Error(`${where}: truncated BPTT needs every time-series array [N, C, T] to have the same T, got ${describeAll()}`);
+  mds.features.forEach((a, i) => {
+    if (a.rank === 3) checkTimeMask(where, `featuresMasks[${i}]`, mds.featuresMasks?.[i], false, t);
+  });
+  mds.labels.forEach((a, i) => {
+    if (a.rank === 3) checkTimeMask(where, `labelsMasks[${i}]`, mds.labelsMasks?.[i], true, t);
+  });
+  return t;
+}
+
+/** The time steps [from, to) of a MultiDataSet: its time-series arrays and their masks cut (views, owned by `mds`), the rest shared. */
+export function multiTimeSegment(where: string, mds: MultiDataSet, from: number, to: number): MultiDataSet {
+  checkMultiSequenceBatch(where, mds);
+  const cut = (a: NDArray): NDArray => (a.rank === 3 ? timeSteps(a, from, to) : a);
+  // A mask is cut with the array it belongs to.
+  const cutMasks = (arrays: readonly NDArray[], masks: readonly (NDArray | null)[] | null): (NDArray | null)[] | null =>
+    masks && masks.map((m, i) => (m && arrays[i]!.rank === 3 ? timeSteps(m, from, to) : m));
+  return new MultiDataSet(mds.features.map(cut), mds.labels.map(cut), cutMasks(mds.features, mds.featuresMasks), cutMasks(mds.labels, mds.labelsMasks));
+}
+
+/**
+ * Truncated BPTT for TrainingCore over batches of type B: `length` steps per segment, `steps`
+ * checks a batch and gives its T, `cut` its steps [from, to), and each segment's data loss comes
+ * from `segmentLoss` (which must run the recurrent layers statefully: rnnTimeStep in training mode,
+ * with the back length).
+ */
+function timeSegments<B>(where: (op: string) => string, length: number, steps: (where: string, b: B) => number, cut: (where: string, b: B, from: number, to: number) => B,
+  segmentLoss: (segment: B, op: string) => NDArray): SegmentedBackprop<B> {
   return {
-    count: (ds, op) => segmentCount(checkSequenceBatch(`${kind}.${op}`, ds), length),
-    loss: (ds, k, op) => {
-      const t = ds.features.shape[2]!;
-      return segmentLoss(timeSegment(`${kind}.${op}`, ds, k * length, Math.min(t, (k + 1) * length)), op);
+    count: (b, op) => segmentCount(steps(where(op), b), length),
+    loss: (b, k, op) => {
+      const t = steps(where(op), b);
+      return segmentLoss(cut(where(op), b, k * length, Math.min(t, (k + 1) * length)), op);
     },
   };
+}
+
+/** Truncated BPTT over DataSets (MultiLayerNetwork). */
+export function dataSetSegments(kind: string, length: number, segmentLoss: (segment: DataSet, op: string) => NDArray): SegmentedBackprop<DataSet> {
+  return timeSegments((op) => `${kind}.${op}`, length, checkSequenceBatch, timeSegment, segmentLoss);
+}
+
+/** Truncated BPTT over MultiDataSets (ComputationGraph). */
+export function multiDataSetSegments(kind: string, length: number, segmentLoss: (segment: MultiDataSet, op: string) => NDArray): SegmentedBackprop<MultiDataSet> {
+  return timeSegments((op) => `${kind}.${op}`, length, checkMultiSequenceBatch, multiTimeSegment, segmentLoss);
 }

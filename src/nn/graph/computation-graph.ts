@@ -3,7 +3,8 @@
  * inputs and several output layers. Forward passes run the vertices in topological order with
  * differentiable ops; training (updaters, normalization, l1/l2, listeners, counters, parameter
  * flattening) is the TrainingCore that MultiLayerNetwork uses too. With several outputs the score
- * is the sum of the output layers' losses, plus the l1/l2 penalty once (DL4J).
+ * is the sum of the output layers' losses, plus the l1/l2 penalty once (DL4J). Truncated BPTT
+ * trains each minibatch's time-series arrays in segments, as MultiLayerNetwork does.
  */
 import type { NDArray } from '../../ndarray/ndarray.js';
 import { scope, scopeChildren, type HoldsArrays } from '../../ndarray/scope.js';
@@ -16,10 +17,12 @@ import type { DataSetIterator } from '../../data/iterator.js';
 import { Evaluation } from '../../eval/classification.js';
 import { activate } from '../activations.js';
 import { createLayer, isOutputLayer, type Layer } from '../layers/index.js';
+import type { RecurrentStepOptions } from '../layers/layer.js';
 import { LAYER_CLASS } from '../multilayer-network.js';
 import { describeActivationType } from '../resolvers/context.js';
 import { TrainingCore, forEachBatch, nextMask, outputLayerLoss, summaryTable, type BatchIterator, type GradientExchange } from '../training-core.js';
 import type { TrainableModel, TrainingListener } from '../listeners.js';
+import { multiDataSetSegments } from '../tbptt.js';
 import { resolveGraph, type ComputationGraphConfiguration, type ResolvedGraph, type ResolvedVertex } from './graph-config.js';
 import { combineMasks, mergeForward, vertexClassName, vertexForward, vertexMask } from './vertices.js';
 
@@ -67,10 +70,12 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
     this.resolved = resolveGraph(conf);
     this.conf = structuredClone(conf);
     this.consumed = new Set(this.resolved.vertices.flatMap((v) => v.inputs));
+    const { tbptt } = this.resolved;
     this.core = new TrainingCore<MultiDataSet>({
       kind: 'ComputationGraph', model: this, dataType: this.resolved.dataType,
       dataLoss: (b, training, op) => this.dataLoss(b, training, op),
       isBatch: (d): d is MultiDataSet => d instanceof MultiDataSet,
+      ...(tbptt === undefined ? {} : { truncatedBptt: multiDataSetSegments('ComputationGraph', tbptt.fwdLength, (s, op) => this.dataLoss(s, true, op, tbptt.backLength)) }),
     });
   }
 
@@ -146,13 +151,16 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
    * Runs every vertex in topological order, carrying each input's time-series mask [N, T] (or null)
    * through the vertices as DL4J does. With `preOutputs`, output layers yield their pre-activation z
    * there (the loss applies the activation) and their activations only where another vertex consumes them.
+   * With `stateful` options the recurrent layers step on from their stored state (rnnTimeStep; truncated BPTT).
    */
-  private run(inputs: readonly NDArray[], training: boolean, op: string, inputMasks: readonly (NDArray | null)[] | null, preOutputs?: Map<string, NDArray>, stateful = false): Map<string, NDArray> {
+  private run(inputs: readonly NDArray[], training: boolean, op: string, inputMasks: readonly (NDArray | null)[] | null, preOutputs?: Map<string, NDArray>, stateful: RecurrentStepOptions | null = null): Map<string, NDArray> {
     const layers = this.layers(op);
     const { inputs: names } = this.resolved;
     if (inputMasks && inputMasks.length !== names.length) throw new Error(`ComputationGraph.${op}: expected ${names.length} input masks (null for none), got ${inputMasks.length}`);
     const acts = new Map<string, NDArray>();
     const masks = new Map<string, NDArray | null>();
+    // DL4J's input minibatch size: cnnToRnn splits [N*T, ...] rows into N sequences by it.
+    const miniBatch = inputs[0]?.shape[0] ?? 0;
     this.prepareInputs(inputs, op).forEach((x, i) => {
       acts.set(names[i]!, x);
       masks.set(names[i]!, inputMasks?.[i] ?? null);
@@ -160,15 +168,16 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
     for (const v of this.resolved.vertices) {
       const xs = v.inputs.map((m) => acts.get(m)!);
       const ms = v.inputs.map((m) => masks.get(m)!);
-      const { y, mask } = this.vertexOutput(v, xs, ms, layers, training, op, preOutputs, stateful);
+      const { y, mask } = this.vertexOutput(v, xs, ms, miniBatch, layers, training, op, preOutputs, stateful);
       acts.set(v.name, y);
       masks.set(v.name, mask);
     }
     return acts;
   }
 
-  private vertexOutput(v: ResolvedVertex, xs: NDArray[], ms: (NDArray | null)[], layers: Map<string, Layer>, training: boolean, op: string, preOutputs: Map<string, NDArray> | undefined, stateful: boolean): { y: NDArray; mask: NDArray | null } {
-    if (v.kind === 'vertex') return this.named(v, op, () => ({ y: vertexForward(v.vertex, xs), mask: vertexMask(v.vertex, ms) }));
+  private vertexOutput(v: ResolvedVertex, xs: NDArray[], ms: (NDArray | null)[], miniBatch: number, layers: Map<string, Layer>, training: boolean, op: string,
+    preOutputs: Map<string, NDArray> | undefined, stateful: RecurrentStepOptions | null): { y: NDArray; mask: NDArray | null } {
+    if (v.kind === 'vertex') return this.named(v, op, () => ({ y: vertexForward(v.vertex, xs, miniBatch), mask: vertexMask(v.vertex, ms) }));
     const layer = layers.get(v.name)!;
     // Layer errors name the layer themselves; the implicit merge of several inputs names the vertex.
     const [x, inMask] = xs.length === 1 ? [xs[0]!, ms[0]!] : this.named(v, op, () => [mergeForward(xs), combineMasks(ms)] as const);
@@ -179,7 +188,7 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
       // The activations are computed only when another vertex consumes them; otherwise z stands in.
       return { y: this.consumed.has(v.name) ? activate(layer.config.activation, z) : z, mask };
     }
-    return { y: stateful && layer.rnnTimeStep ? layer.rnnTimeStep(x, inMask) : layer.forward(x, training, inMask), mask };
+    return { y: stateful && layer.rnnTimeStep ? layer.rnnTimeStep(x, inMask, stateful) : layer.forward(x, training, inMask), mask };
   }
 
   private named<T>(v: ResolvedVertex, op: string, fn: () => T): T {
@@ -260,7 +269,7 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
     return noGrad(() =>
       scope(() => {
         const steps = inputs.map((x, i) => (types[i]?.kind === 'recurrent' && x.rank === 2 ? reshape(x, [x.shape[0]!, x.shape[1]!, 1]) : x));
-        const acts = this.run(steps, false, 'rnnTimeStep', null, undefined, true);
+        const acts = this.run(steps, false, 'rnnTimeStep', null, undefined, {});
         const seen = new Set<NDArray>();
         return this.resolved.outputs.map((o) => {
           const y = acts.get(o)!;
@@ -275,12 +284,16 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
     for (const l of this.layers('rnnClearPreviousState').values()) l.rnnClearPreviousState?.();
   }
 
-  /** The sum over the output layers of their loss against the matching labels, without l1/l2. */
-  private dataLoss(ds: MultiDataSet, training: boolean, op: string): NDArray {
+  /**
+   * The sum over the output layers of their loss against the matching labels, without l1/l2. With
+   * `backLength` (truncated BPTT) recurrent layers continue from their stored state, store their
+   * final one, and record gradients through their last backLength steps only.
+   */
+  private dataLoss(ds: MultiDataSet, training: boolean, op: string, backLength?: number): NDArray {
     const { outputs } = this.resolved;
     if (ds.labels.length !== outputs.length) throw new Error(`ComputationGraph.${op}: expected ${outputs.length} labels arrays (${outputs.join(', ')}), got ${ds.labels.length}`);
     const pre = new Map<string, NDArray>();
-    this.run(ds.features, training, op, ds.featuresMasks, pre);
+    this.run(ds.features, training, op, ds.featuresMasks, pre, backLength === undefined ? null : { training, backLength });
     const layers = this.layers(op);
     let total: NDArray | null = null;
     outputs.forEach((o, i) => {

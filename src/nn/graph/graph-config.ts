@@ -9,6 +9,7 @@
 import type { DataType } from '../../ndarray/dtype.js';
 import { checkDefaults, inputActivationType, resolveLayer, type LayerConfig, type NetworkInputType, type NeuralNetDefaults, type ResolvedLayer } from '../config.js';
 import type { ActivationType } from '../resolvers/context.js';
+import { resolveTbptt, type TbpttLengths, type TbpttOptions } from '../tbptt.js';
 import type { VertexConfig } from './vertex-config.js';
 import { graphFail, mergeType, resolveVertex } from './vertices.js';
 
@@ -26,7 +27,8 @@ export interface GraphVertexEntry {
 
 export type VertexEntry = LayerVertexEntry | GraphVertexEntry;
 
-export interface ComputationGraphConfiguration extends NeuralNetDefaults {
+/** With backpropType 'TruncatedBPTT', fit trains every time-series array of a batch in segments (as MultiLayerNetwork). */
+export interface ComputationGraphConfiguration extends NeuralNetDefaults, TbpttOptions {
   seed?: number;
   dataType?: DataType;
   /** Names of the network inputs, in the order the features arrays are given. */
@@ -67,6 +69,8 @@ export interface ResolvedGraph {
   /** Every vertex in topological order (ties in declaration order); layer indices count layer vertices in this order. */
   readonly vertices: readonly ResolvedVertex[];
   readonly outputs: readonly string[];
+  /** Present with backpropType 'TruncatedBPTT'. */
+  readonly tbptt?: TbpttLengths;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -179,7 +183,8 @@ export function resolveGraph(conf: ComputationGraphConfiguration): ResolvedGraph
       graphFail('outputs', `'${o}' is a ${v.kind === 'layer' ? `'${v.layer.type}' layer` : `'${v.vertex.type}' vertex`}; outputs must be 'output' or 'loss' layers`);
     }
   }
-  return { seed: conf.seed, dataType, inputs, inputTypes, vertices, outputs };
+  const tbptt = resolveTbptt(conf, vertices.flatMap((v) => (v.kind === 'layer' ? [v.layer] : [])));
+  return { seed: conf.seed, dataType, inputs, inputTypes, vertices, outputs, ...(tbptt === undefined ? {} : { tbptt }) };
 }
 
 export function validateGraph(conf: ComputationGraphConfiguration): void {

@@ -3,6 +3,7 @@
  * JSON-serializable data. Feature-axis vertices work on axis 1: the features of feed-forward
  * activations [N, size], the channels of images [N, C, H, W], the size of sequences [N, size, T].
  */
+import type { CnnToRnnPreProcessorConfig, RnnToCnnPreProcessorConfig } from '../preprocessors.js';
 
 /** DL4J's MergeVertex: concatenation along the feature/channel axis. */
 export interface MergeVertexConfig {
@@ -82,7 +83,12 @@ export interface FeedForwardToCnnConfig {
   channels: number;
 }
 
-export type PreProcessorConfig = CnnToFeedForwardConfig | FeedForwardToCnnConfig;
+/**
+ * DL4J's PreprocessorVertex wraps any input preprocessor: rnnToCnn / cnnToRnn run convolutions on
+ * every time step of a sequence, with the options and semantics of MultiLayerNetwork's
+ * inputPreProcessors (cnnToRnn splits its [N*T, ...] rows by the graph input's minibatch size N).
+ */
+export type PreProcessorConfig = CnnToFeedForwardConfig | FeedForwardToCnnConfig | RnnToCnnPreProcessorConfig | CnnToRnnPreProcessorConfig;
 
 /** DL4J's PreprocessorVertex. */
 export interface PreprocessorVertexConfig {

@@ -12,6 +12,7 @@ import { sum } from '../../ops/reduce.js';
 import { reshape } from '../../ops/views.js';
 import { concat } from '../../ops/join.js';
 import { activationSize, describeActivationType, type ActivationType } from '../resolvers/context.js';
+import { preProcess, resolvePreProcessor } from '../preprocessors.js';
 import type { VertexConfig, VertexType } from './vertex-config.js';
 
 export function graphFail(where: string, msg: string): never {
@@ -27,8 +28,11 @@ interface VertexKind<T extends VertexConfig> {
   readonly maxInputs: number;
   /** Checks the options; returns the output type, or undefined when an input's type is unknown. */
   resolve(v: T, where: string, inputs: readonly (ActivationType | undefined)[]): ActivationType | undefined;
-  /** The output for the inputs (inside the caller's scope); throws a message without the vertex prefix. */
-  forward(v: T, xs: readonly NDArray[]): NDArray;
+  /**
+   * The output for the inputs (inside the caller's scope); throws a message without the vertex
+   * prefix. `miniBatch` is the graph input's number of examples.
+   */
+  forward(v: T, xs: readonly NDArray[], miniBatch: number): NDArray;
   /** The time-series mask [N, T] of the output given the inputs' masks (DL4J's feedForwardMaskArrays). */
   mask(v: T, masks: readonly (NDArray | null)[]): NDArray | null;
 }
@@ -262,6 +266,7 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
     resolve(v, where, [input]) {
       const p = v.preProcessor;
       if (p === null || typeof p !== 'object') graphFail(where, `preProcessor must be an object, got ${String(p)}`);
+      if (p.type === 'rnnToCnn' || p.type === 'cnnToRnn') return resolvePreProcessor(`${where}: preProcessor`, p, input, graphFail);
       if (p.type === 'cnnToFeedForward') {
         if (input && input.kind !== 'convolutional') graphFail(where, `cnnToFeedForward needs a convolutional input, got ${describeActivationType(input)}`);
         return input && { kind: 'feedForward', size: activationSize(input) };
@@ -274,10 +279,12 @@ const VERTEX_KINDS: { readonly [K in VertexType]: VertexKind<Extract<VertexConfi
         }
         return { kind: 'convolutional', channels: p.channels, height: p.height, width: p.width };
       }
-      return graphFail(where, `unknown preProcessor type '${String((p as { type: unknown }).type)}'; expected 'cnnToFeedForward' or 'feedForwardToCnn'`);
+      return graphFail(where, `unknown preProcessor type '${String((p as { type: unknown }).type)}'; expected 'cnnToFeedForward', 'feedForwardToCnn', 'rnnToCnn' or 'cnnToRnn'`);
     },
-    forward(v, [x]) {
+    forward(v, [x], miniBatch) {
       const p = v.preProcessor;
+      // The caller prefixes the vertex; preProcess names the preprocessor.
+      if (p.type === 'rnnToCnn' || p.type === 'cnnToRnn') return preProcess('preProcessor', p, x!, miniBatch);
       const n = x!.shape[0]!;
       if (p.type === 'cnnToFeedForward') return reshape(x!, [n, x!.size / Math.max(n, 1)]);
       return reshape(x!, [n, p.channels, p.height, p.width]);
@@ -309,9 +316,9 @@ export function resolveVertex(v: VertexConfig, where: string, inputs: readonly (
   return k.resolve(v, where, inputs);
 }
 
-/** The vertex's output for its inputs. */
-export function vertexForward(v: VertexConfig, xs: readonly NDArray[]): NDArray {
-  return kindOf(v).forward(v, xs);
+/** The vertex's output for its inputs; `miniBatch` is the graph input's number of examples. */
+export function vertexForward(v: VertexConfig, xs: readonly NDArray[], miniBatch: number): NDArray {
+  return kindOf(v).forward(v, xs, miniBatch);
 }
 
 /** The vertex's output mask for its inputs' masks. */

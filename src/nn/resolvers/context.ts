@@ -63,8 +63,9 @@ export function checkNonNegative(where: string, name: string, v: number | undefi
   if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) fail(where, `${name} must be a finite number >= 0, got ${String(v)}`);
 }
 
-export function checkSize(where: string, name: string, v: number | undefined): void {
-  if (v !== undefined && !(Number.isInteger(v) && v > 0)) fail(where, `${name} must be a positive integer, got ${String(v)}`);
+/** `onError` throws (default: a NeuralNetConfiguration error; graph vertices name their own class). */
+export function checkSize(where: string, name: string, v: number | undefined, onError: (where: string, msg: string) => never = fail): void {
+  if (v !== undefined && !(Number.isInteger(v) && v > 0)) onError(where, `${name} must be a positive integer, got ${String(v)}`);
 }
 
 export function checkActivation(where: string, v: unknown): void {
