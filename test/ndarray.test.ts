@@ -432,3 +432,32 @@ describe('default data type', () => {
     }
   });
 });
+
+describe('copies between backends', () => {
+  it('toBackend / toCpu copy values (and a strided view packed) into independent storage', () => {
+    dl.scope(() => {
+      const x = dl.array(iota(6), [2, 3], { dtype: 'DOUBLE' }).transpose();
+      const y = x.toCpu();
+      assert.deepEqual(y.toFlatArray(), [0, 3, 1, 4, 2, 5]);
+      assert.notEqual(y.storage, x.storage);
+      y.assign(7);
+      assert.deepEqual(x.toFlatArray(), [0, 3, 1, 4, 2, 5]);
+    });
+  });
+
+  it('toDevice takes a GPU ordinal: a copy on that GPU, or an error naming the CUDA backend and why it cannot run', () => {
+    dl.scope(() => {
+      const x = dl.array([1.5, -2, 3]);
+      assert.throws(() => x.toDevice(-1), /toDevice: expected a GPU ordinal \(an integer >= 0\), got -1/);
+      assert.throws(() => x.toDevice(0.5), /toDevice: expected a GPU ordinal/);
+      const cuda = dl.backendStatus().find((s) => s.name === 'cuda');
+      if (cuda?.available) {
+        const g = x.toDevice(0);
+        assert.equal(g.backend.name, 'cuda');
+        assert.deepEqual(g.toFlatArray(), [1.5, -2, 3]);
+      } else {
+        assert.throws(() => x.toDevice(0), /cuda/);
+      }
+    });
+  });
+});

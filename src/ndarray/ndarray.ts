@@ -262,6 +262,12 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
     return ops.toBackend(this, 'cpu');
   }
 
+  /** A copy on GPU `device` (its ordinal: the 'cuda' backend for 0, 'cuda:<k>' for k). */
+  toDevice(device = 0): NDArray {
+    if (!Number.isInteger(device) || device < 0) throw new Error(`toDevice: expected a GPU ordinal (an integer >= 0), got ${String(device)}`);
+    return ops.toBackend(this, device === 0 ? 'cuda' : `cuda:${device}`);
+  }
+
   // ---- arithmetic (ND4J names; `i` suffix = in place) -------------------------------------------
 
   add(other: NDArray | number): NDArray {
