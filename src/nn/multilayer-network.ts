@@ -6,7 +6,7 @@
  * back to JavaScript during a step except the score when a listener asks for it.
  */
 import type { NDArray } from '../ndarray/ndarray.js';
-import { scope, scopeChildren, type HoldsArrays } from '../ndarray/scope.js';
+import { scope } from '../ndarray/scope.js';
 import { noGrad } from '../autodiff/tape.js';
 import { cast, reshape } from '../ops/views.js';
 import { DataSet } from '../data/dataset.js';
@@ -15,9 +15,10 @@ import { Evaluation } from '../eval/classification.js';
 import { resolveConfiguration, type NeuralNetConfiguration, type ResolvedConfiguration } from './config.js';
 import { createLayer, isOutputLayer, type Layer, type OutputLayerLike } from './layers/index.js';
 import { CNN_EXTRA_LAYER_CLASS } from './layers/cnn-extra.js';
-import type { TrainableModel, TrainingListener } from './listeners.js';
+import type { TrainableModel } from './listeners.js';
 import { doEvaluation } from './evaluative-listener.js';
-import { TrainingCore, nextMask, outputLayerLoss, summaryTable, type GradientExchange } from './training-core.js';
+import { NetworkModel } from './network-model.js';
+import { TrainingCore, nextMask, outputLayerLoss, summaryTable } from './training-core.js';
 import { dataSetSegments } from './tbptt.js';
 import { preProcessLayerInput } from './preprocessors.js';
 
@@ -27,17 +28,19 @@ export const LAYER_CLASS: Readonly<Record<string, string>> = {
   convolution2d: 'ConvolutionLayer', subsampling: 'SubsamplingLayer', batchNormalization: 'BatchNormalization', globalPooling: 'GlobalPoolingLayer',
   ...CNN_EXTRA_LAYER_CLASS,
   lstm: 'LSTM', simpleRnn: 'SimpleRnn', bidirectional: 'Bidirectional', lastTimeStep: 'LastTimeStep', rnnOutput: 'RnnOutputLayer', embedding: 'EmbeddingLayer', embeddingSequence: 'EmbeddingSequenceLayer',
+  gravesLstm: 'GravesLSTM', gravesBidirectionalLstm: 'GravesBidirectionalLSTM',
 };
 
-export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
+export class MultiLayerNetwork extends NetworkModel<DataSet> implements TrainableModel {
   /** The configuration as given (a private copy: plain data). */
   readonly conf: NeuralNetConfiguration;
   readonly resolved: ResolvedConfiguration;
   private layerList: Layer[] | null = null;
-  private readonly core: TrainingCore<DataSet>;
+  protected readonly core: TrainingCore<DataSet>;
 
   /** Validates the configuration (throws naming the bad layer and option); call init() before use. */
   constructor(conf: NeuralNetConfiguration) {
+    super();
     this.resolved = resolveConfiguration(conf);
     this.conf = structuredClone(conf);
     const { tbptt } = this.resolved;
@@ -59,24 +62,6 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     return this;
   }
 
-  /** Minibatch steps done so far (DL4J's iterationCount). */
-  get iterationCount(): number {
-    return this.core.iterationCount;
-  }
-
-  set iterationCount(n: number) {
-    this.core.iterationCount = n;
-  }
-
-  /** Epochs completed so far (DL4J's epochCount). */
-  get epochCount(): number {
-    return this.core.epochCount;
-  }
-
-  set epochCount(n: number) {
-    this.core.epochCount = n;
-  }
-
   get layers(): readonly Layer[] {
     return this.initialized('layers');
   }
@@ -86,14 +71,6 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     const l = layers[index];
     if (!l) throw new Error(`MultiLayerNetwork.getLayer: no layer ${index}; the network has ${layers.length}`);
     return l;
-  }
-
-  get closed(): boolean {
-    return this.core.closed;
-  }
-
-  [scopeChildren](): Iterable<NDArray> {
-    return this.core.arrays();
   }
 
   // ---- forward ------------------------------------------------------------------------------------
@@ -180,17 +157,6 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   }
 
   /**
-   * Installs (or removes, with null) a hook that every backprop calls right after the data-loss
-   * gradients exist, before gradient normalization and before the l1/l2 gradients are added. It gets
-   * the trainable parameters' .grad arrays in flat parameter order and may replace their values in
-   * place: data-parallel training averages them over workers here, so normalization and
-   * regularization then act identically on every replica (DL4J's SHARED_GRADIENTS).
-   */
-  setGradientExchange(fn: GradientExchange | null): void {
-    this.core.setGradientExchange(fn);
-  }
-
-  /**
    * Computes the gradients for ds (available from gradient()) and returns the score. As DL4J,
    * gradient normalization (in fit) sees the loss gradients only; the l1/l2 gradients are added after it.
    */
@@ -198,24 +164,7 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
     return this.core.computeGradientAndScore(ds);
   }
 
-  /** The gradients of the last computeGradientAndScore, keyed like DL4J ('0_W', '0_b', ...); owned by the network. */
-  gradient(): Map<string, NDArray> {
-    return this.core.gradient();
-  }
-
   // ---- training -----------------------------------------------------------------------------------
-
-  setListeners(...listeners: TrainingListener[]): void {
-    this.core.setListeners(listeners);
-  }
-
-  addListeners(...listeners: TrainingListener[]): void {
-    this.core.addListeners(listeners);
-  }
-
-  get listeners(): readonly TrainingListener[] {
-    return this.core.listeners;
-  }
 
   /**
    * Trains for `epochs` epochs: over a DataSet (one step per epoch) or a DataSetIterator (reset
@@ -234,35 +183,6 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   }
 
   // ---- parameters ---------------------------------------------------------------------------------
-
-  numParams(): number {
-    return this.core.numParams();
-  }
-
-  /** All parameters as one new 1-D array: layer by layer, W then b, each row-major (DL4J's params()). */
-  params(): NDArray {
-    return this.core.params();
-  }
-
-  /** Copies a flat vector laid out as params() into the parameters (in place). */
-  setParams(flat: NDArray): void {
-    this.core.setParams(flat);
-  }
-
-  /** The parameters by DL4J key ('0_W', '0_b', ...); owned by the network. */
-  paramTable(): Map<string, NDArray> {
-    return this.core.paramTable();
-  }
-
-  /** Updater state keyed `${paramIndex}/${stateName}` over the flat parameter list; arrays owned by the network. */
-  updaterState(): Record<string, NDArray> {
-    return this.core.updaterState();
-  }
-
-  /** Restores state saved by updaterState() (values are copied). */
-  setUpdaterState(state: Readonly<Record<string, NDArray>>): void {
-    this.core.setUpdaterState(state);
-  }
 
   /** An independent copy: same configuration, parameters, updater state and counters. */
   clone(): MultiLayerNetwork {
@@ -313,15 +233,6 @@ export class MultiLayerNetwork implements TrainableModel, HoldsArrays {
   /** Forgets the recurrent state stored by rnnTimeStep (DL4J's rnnClearPreviousState). */
   rnnClearPreviousState(): void {
     for (const l of this.initialized('rnnClearPreviousState')) l.rnnClearPreviousState?.();
-  }
-
-  /** Releases the parameters, gradients, updater state, score and recurrent state. */
-  close(): void {
-    this.core.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 
   private initialized(op: string): Layer[] {

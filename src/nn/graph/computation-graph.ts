@@ -7,7 +7,7 @@
  * trains each minibatch's time-series arrays in segments, as MultiLayerNetwork does.
  */
 import type { NDArray } from '../../ndarray/ndarray.js';
-import { scope, scopeChildren, type HoldsArrays } from '../../ndarray/scope.js';
+import { scope } from '../../ndarray/scope.js';
 import { noGrad } from '../../autodiff/tape.js';
 import { add } from '../../ops/binary.js';
 import { cast, reshape } from '../../ops/views.js';
@@ -20,8 +20,9 @@ import { createLayer, isOutputLayer, type Layer } from '../layers/index.js';
 import type { RecurrentStepOptions } from '../layers/layer.js';
 import { LAYER_CLASS } from '../multilayer-network.js';
 import { describeActivationType } from '../resolvers/context.js';
-import { TrainingCore, forEachBatch, nextMask, outputLayerLoss, summaryTable, type BatchIterator, type GradientExchange } from '../training-core.js';
-import type { TrainableModel, TrainingListener } from '../listeners.js';
+import { NetworkModel } from '../network-model.js';
+import { TrainingCore, forEachBatch, nextMask, outputLayerLoss, summaryTable, type BatchIterator } from '../training-core.js';
+import type { TrainableModel } from '../listeners.js';
 import { multiDataSetSegments } from '../tbptt.js';
 import { resolveGraph, type ComputationGraphConfiguration, type ResolvedGraph, type ResolvedVertex } from './graph-config.js';
 import { combineMasks, mergeForward, vertexClassName, vertexForward, vertexMask } from './vertices.js';
@@ -56,17 +57,18 @@ function splitMode(args: readonly (NDArray | boolean | undefined)[]): { train: b
   return { train: false, inputs: args as NDArray[] };
 }
 
-export class ComputationGraph implements TrainableModel, HoldsArrays {
+export class ComputationGraph extends NetworkModel<MultiDataSet> implements TrainableModel {
   /** The configuration as given (a private copy: plain data). */
   readonly conf: ComputationGraphConfiguration;
   readonly resolved: ResolvedGraph;
-  private readonly core: TrainingCore<MultiDataSet>;
+  protected readonly core: TrainingCore<MultiDataSet>;
   private layerMap: Map<string, Layer> | null = null;
   /** Vertices whose activations another vertex consumes. */
   private readonly consumed: ReadonlySet<string>;
 
   /** Validates the configuration (throws naming the bad vertex and option); call init() before use. */
   constructor(conf: ComputationGraphConfiguration) {
+    super();
     this.resolved = resolveGraph(conf);
     this.conf = structuredClone(conf);
     this.consumed = new Set(this.resolved.vertices.flatMap((v) => v.inputs));
@@ -93,32 +95,6 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
     this.layerMap = new Map(layers.map((l) => [l.key, l.layer]));
     this.core.init(layers);
     return this;
-  }
-
-  /** Minibatch steps done so far (DL4J's iterationCount). */
-  get iterationCount(): number {
-    return this.core.iterationCount;
-  }
-
-  set iterationCount(n: number) {
-    this.core.iterationCount = n;
-  }
-
-  /** Epochs completed so far (DL4J's epochCount). */
-  get epochCount(): number {
-    return this.core.epochCount;
-  }
-
-  set epochCount(n: number) {
-    this.core.epochCount = n;
-  }
-
-  get closed(): boolean {
-    return this.core.closed;
-  }
-
-  [scopeChildren](): Iterable<NDArray> {
-    return this.core.arrays();
   }
 
   /** The layer of a layer vertex. */
@@ -326,29 +302,7 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
     return this.core.computeGradientAndScore(asMulti(data));
   }
 
-  /** The gradients of the last computeGradientAndScore, keyed like DL4J ('<vertex>_W', ...); owned by the graph. */
-  gradient(): Map<string, NDArray> {
-    return this.core.gradient();
-  }
-
-  /** See MultiLayerNetwork.setGradientExchange: called after the data-loss gradients, before normalization and l1/l2. */
-  setGradientExchange(fn: GradientExchange | null): void {
-    this.core.setGradientExchange(fn);
-  }
-
   // ---- training -----------------------------------------------------------------------------------
-
-  setListeners(...listeners: TrainingListener[]): void {
-    this.core.setListeners(listeners);
-  }
-
-  addListeners(...listeners: TrainingListener[]): void {
-    this.core.addListeners(listeners);
-  }
-
-  get listeners(): readonly TrainingListener[] {
-    return this.core.listeners;
-  }
 
   /**
    * Trains for `epochs` epochs over one DataSet/MultiDataSet (one step per epoch) or an iterator of
@@ -370,32 +324,6 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
   }
 
   // ---- parameters ---------------------------------------------------------------------------------
-
-  numParams(): number {
-    return this.core.numParams();
-  }
-
-  /** All parameters as one new 1-D array: layer vertices in topological order, each layer's in DL4J order, row-major. */
-  params(): NDArray {
-    return this.core.params();
-  }
-
-  setParams(flat: NDArray): void {
-    this.core.setParams(flat);
-  }
-
-  /** The parameters by DL4J key ('<vertex>_W', '<vertex>_b', ...); owned by the graph. */
-  paramTable(): Map<string, NDArray> {
-    return this.core.paramTable();
-  }
-
-  updaterState(): Record<string, NDArray> {
-    return this.core.updaterState();
-  }
-
-  setUpdaterState(state: Readonly<Record<string, NDArray>>): void {
-    this.core.setUpdaterState(state);
-  }
 
   /** An independent copy: same configuration, parameters, updater state and counters. */
   clone(): ComputationGraph {
@@ -424,12 +352,4 @@ export class ComputationGraph implements TrainableModel, HoldsArrays {
     return summaryTable(header, rows, this.core.numParams(), this.core.numFrozenParams());
   }
 
-  /** Releases the parameters, gradients, updater state and score. */
-  close(): void {
-    this.core.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
 }
