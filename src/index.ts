@@ -50,4 +50,6 @@ export { BIDIRECTIONAL_MODES, type RecurrentOptions, type LstmLayerConfig, type 
 export { BACKPROP_TYPES, DEFAULT_TBPTT_LENGTH, type BackpropType, type TbpttOptions } from './nn/tbptt.js';
 export { PREPROCESSOR_TYPES, preProcess, resolvePreProcessor, type InputPreProcessorConfig, type RnnToCnnPreProcessorConfig, type CnnToRnnPreProcessorConfig } from './nn/preprocessors.js';
 export { LstmLayer, SimpleRnnLayer, BidirectionalLayer, LastTimeStepLayer, RnnOutputLayer, EmbeddingLayer, EmbeddingSequenceLayer } from './nn/layers/index.js';
+export { GravesLstmLayer } from './nn/layers/index.js';
+export type { GravesLstmLayerConfig, GravesBidirectionalLstmLayerConfig } from './nn/graves-lstm-config.js';
 export { computeTimeSeriesLoss, type TimeSeriesLossInput } from './nn/layers/rnn-output.js';

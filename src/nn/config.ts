@@ -24,6 +24,8 @@ import {
 } from './resolvers/context.js';
 import { resolveBatchNormalization, resolveDense, resolveShapePreserving } from './resolvers/feed-forward.js';
 import { resolveConvolution, resolveGlobalPooling, resolveSubsampling } from './resolvers/convolutional.js';
+import type { GravesBidirectionalLstmLayerConfig, GravesLstmLayerConfig } from './graves-lstm-config.js';
+import { resolveGravesBidirectionalLstm } from './resolvers/graves-lstm.js';
 import { resolveTbptt, type TbpttLengths, type TbpttOptions } from './tbptt.js';
 import { checkPreProcessorIndices, resolvePreProcessor, type InputPreProcessorConfig } from './preprocessors.js';
 
@@ -120,7 +122,7 @@ export interface GlobalPoolingConfig {
 export type LayerConfig = DenseLayerConfig | OutputLayerConfig | ActivationLayerConfig | DropoutLayerConfig | LossLayerConfig
   | ConvolutionLayerConfig | SubsamplingLayerConfig | BatchNormalizationConfig | GlobalPoolingConfig
   | CnnExtraLayerConfig
-  | SequenceLayerConfig;
+  | SequenceLayerConfig | GravesLstmLayerConfig | GravesBidirectionalLstmLayerConfig;
 export type LayerType = LayerConfig['type'];
 
 /** DL4J's InputType.feedForward(size). */
@@ -231,6 +233,8 @@ const LAYER_RESOLVERS: { readonly [K in LayerType]: LayerResolver<Extract<LayerC
   rnnOutput: resolveRnnOutput,
   embedding: resolveEmbedding,
   embeddingSequence: resolveEmbeddingSequence,
+  gravesLstm: resolveRecurrent,
+  gravesBidirectionalLstm: resolveGravesBidirectionalLstm,
 };
 const LAYER_TYPES = Object.keys(LAYER_RESOLVERS) as LayerType[];
 

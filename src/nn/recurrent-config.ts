@@ -8,6 +8,7 @@ import type { Activation } from './activations.js';
 import type { WeightInit } from './init.js';
 import type { LossFunction } from './losses.js';
 import type { ParamLayerOptions } from './config.js';
+import type { GravesLstmLayerConfig } from './graves-lstm-config.js';
 
 /** DL4J's InputType.recurrent(size, timeSeriesLength): input [N, size, T]. */
 export interface RecurrentInputType {
@@ -41,7 +42,7 @@ export interface SimpleRnnLayerConfig extends RecurrentOptions {
 }
 
 /** The layers a Bidirectional wrapper accepts. */
-export type RecurrentLayerConfig = LstmLayerConfig | SimpleRnnLayerConfig;
+export type RecurrentLayerConfig = LstmLayerConfig | SimpleRnnLayerConfig | GravesLstmLayerConfig;
 
 /** How Bidirectional combines the forward and backward outputs (DL4J's Bidirectional.Mode). */
 export type BidirectionalMode = 'CONCAT' | 'ADD' | 'MUL' | 'AVERAGE';

@@ -43,7 +43,7 @@ export interface TbpttLengths {
 }
 
 /** Layer types that carry state between segments (a LastTimeStep ends the time axis, a Bidirectional needs the whole sequence). */
-const STATEFUL_TYPES: ReadonlySet<string> = new Set(['lstm', 'simpleRnn']);
+const STATEFUL_TYPES: ReadonlySet<string> = new Set(['lstm', 'simpleRnn', 'gravesLstm']);
 
 /**
  * Checks the options against the resolved layers; returns the lengths with 'TruncatedBPTT' and
@@ -64,7 +64,7 @@ export function resolveTbptt(conf: TbpttOptions, layers: readonly ResolvedLayer[
   const back = conf.tbpttBackLength ?? fwd;
   if (back > fwd) fail('tbpttBackLength', `must not exceed tbpttFwdLength (${fwd}), got ${back}`);
   for (const l of layers) {
-    if (l.type === 'bidirectional' || l.wrapped?.type === 'bidirectional') {
+    if (l.type === 'bidirectional' || l.type === 'gravesBidirectionalLstm' || l.wrapped?.type === 'bidirectional') {
       fail(layerLabel(l.index, l), "backpropType 'TruncatedBPTT' is not possible with a bidirectional layer (its backward direction needs the whole sequence)");
     }
     if (l.type === 'lastTimeStep') {
@@ -72,7 +72,7 @@ export function resolveTbptt(conf: TbpttOptions, layers: readonly ResolvedLayer[
     }
   }
   if (!layers.some((l) => STATEFUL_TYPES.has(l.type))) {
-    fail('backpropType', "'TruncatedBPTT' needs at least one recurrent layer (lstm or simpleRnn)");
+    fail('backpropType', "'TruncatedBPTT' needs at least one recurrent layer (lstm, gravesLstm or simpleRnn)");
   }
   return { fwdLength: fwd, backLength: back };
 }

@@ -5,8 +5,8 @@
  *   a = activation(z_a), f = gate(z_f), o = gate(z_o), g = gate(z_g)
  *   c = f * cPrev + g * a  (no cPrev: g * a),  h = o * activation(c)
  * A backend with fused kernels (Backend.lstmCell) runs it in one launch forward and one backward,
- * the recurrent addition included; otherwise (the CPU, or activations the kernels do not know) it is
- * composed from ops.
+ * the recurrent addition included; otherwise (the CPU, activations the kernels do not know, or
+ * GravesLSTM's peephole connections) it is composed from ops.
  */
 import type { FusedLstmCell, LstmCellActivation } from '../backend/backend.js';
 import { recordOutputs } from '../autodiff/multi-output.js';
@@ -28,6 +28,18 @@ export interface LstmCellOptions {
   readonly gateActivation: LstmCellFunction;
   /** h_{t-1} RW [N, 4H], added to z (inside the fused kernel: no separate pass). */
   readonly recurrent?: NDArray | null;
+  /** GravesLSTM's peephole weights, each [H]: the cell always composes them (the fused kernels have none). */
+  readonly peepholes?: LstmPeepholes | null;
+}
+
+/**
+ * Peephole weights (DL4J's GravesLSTM): z_f += cPrev * forget and z_g += cPrev * input before the
+ * gates, z_o += c * output with the new cell state.
+ */
+export interface LstmPeepholes {
+  readonly forget: NDArray;
+  readonly output: NDArray;
+  readonly input: NDArray;
 }
 
 const NAMED: Record<LstmCellActivation, (x: NDArray) => NDArray> = { tanh, sigmoid, hardsigmoid: hardSigmoid };
@@ -45,6 +57,12 @@ export function lstmCell(z: NDArray, cPrev: NDArray | null, options: LstmCellOpt
   if (cPrev && (cPrev.dtype !== z.dtype || cPrev.rank !== 2 || cPrev.shape[0] !== n || cPrev.shape[1] !== width / 4)) {
     throw new Error(`${op}: expected cPrev of shape [${n}, ${width / 4}] and dtype ${z.dtype} for z ${describe(z)}, got ${describe(cPrev)}`);
   }
+  const peepholes = options.peepholes ?? null;
+  for (const [role, p] of Object.entries(peepholes ?? {}) as [string, NDArray][]) {
+    if (p.dtype !== z.dtype || p.rank !== 1 || p.shape[0] !== width / 4) {
+      throw new Error(`${op}: expected the ${role} peephole weights of shape [${width / 4}] and dtype ${z.dtype} for z ${describe(z)}, got ${describe(p)}`);
+    }
+  }
   const inputs = [z, ...(recurrent ? [recurrent] : []), ...(cPrev ? [cPrev] : [])];
   const fused = commonBackend(op, inputs).lstmCell;
   const { activation, gateActivation } = options;
@@ -53,7 +71,7 @@ export function lstmCell(z: NDArray, cPrev: NDArray | null, options: LstmCellOpt
       throw new Error(`${op}: ${role} must be one of ${Object.keys(NAMED).join(', ')} or a function, got ${String(f)}`);
     }
   }
-  if (fused?.supports(z.dtype) && typeof activation === 'string' && typeof gateActivation === 'string' && z.size > 0) {
+  if (!peepholes && fused?.supports(z.dtype) && typeof activation === 'string' && typeof gateActivation === 'string' && z.size > 0) {
     return fusedCell(fused, inputs, recurrent, cPrev, activation, gateActivation);
   }
   return composedCell(z, recurrent, cPrev, options);
@@ -94,10 +112,12 @@ function composedCell(z: NDArray, recurrent: NDArray | null, cPrev: NDArray | nu
   const zs = recurrent ? add(z, recurrent) : z;
   // The four blocks as [N, H] pieces of [N, 4, H].
   const [za, zf, zo, zg] = unstack(reshape(zs, [zs.shape[0]!, 4, zs.shape[1]! / 4]), 1) as [NDArray, NDArray, NDArray, NDArray];
+  const p = options.peepholes;
   const a = act(za);
-  const g = gate(zg);
-  const c = cPrev ? add(mul(gate(zf), cPrev), mul(g, a)) : mul(g, a);
-  const h = mul(gate(zo), act(c));
+  // No cPrev: a zero state, whose peephole terms vanish.
+  const g = gate(p && cPrev ? add(zg, mul(cPrev, p.input)) : zg);
+  const c = cPrev ? add(mul(gate(p ? add(zf, mul(cPrev, p.forget)) : zf), cPrev), mul(g, a)) : mul(g, a);
+  const h = mul(gate(p ? add(zo, mul(c, p.output)) : zo), act(c));
   return [h, c];
 }
 

@@ -5,6 +5,9 @@
  * AVERAGE. Parameters are the copies' with DL4J's prefixes: 'fW', 'fRW', 'fb', then 'bW', 'bRW', 'bb'.
  * With a mask, the backward copy meets the padding first and (as in DL4J) starts the real steps
  * from a zero state, so padding does not change the result.
+ *
+ * DL4J's GravesBidirectionalLSTM is this layer over two GravesLSTMs in ADD mode, its parameters
+ * suffixed instead: 'WF', 'RWF', 'bF', 'WB', 'RWB', 'bB'.
  */
 import type { NDArray } from '../../ndarray/ndarray.js';
 import type { DataType } from '../../ndarray/dtype.js';
@@ -14,13 +17,15 @@ import type { ResolvedLayer } from '../config.js';
 import type { Layer } from './layer.js';
 import { layerName } from './image.js';
 import { LstmLayer } from './lstm.js';
+import { GravesLstmLayer } from './graves-lstm.js';
 import { SimpleRnnLayer } from './simple-rnn.js';
 import { recurrentSeed, type BaseRecurrentLayer } from './recurrent-base.js';
 
 function createRecurrent(config: ResolvedLayer, dtype: DataType, seed?: number | bigint): BaseRecurrentLayer {
   if (config.type === 'lstm') return new LstmLayer(config, dtype, seed);
   if (config.type === 'simpleRnn') return new SimpleRnnLayer(config, dtype, seed);
-  throw new Error(`${layerName(config)}: expected an lstm or simpleRnn layer`);
+  if (config.type === 'gravesLstm') return new GravesLstmLayer(config, dtype, seed);
+  throw new Error(`${layerName(config)}: expected an lstm, gravesLstm or simpleRnn layer`);
 }
 
 export class BidirectionalLayer implements Layer {
@@ -35,9 +40,11 @@ export class BidirectionalLayer implements Layer {
     this.bwd = createRecurrent(inner, dtype, recurrentSeed(seed, 2));
     const params = new Map<string, NDArray>();
     const weights = new Set<string>();
-    for (const [prefix, layer] of [['f', this.fwd], ['b', this.bwd]] as const) {
-      for (const [k, v] of layer.params) params.set(prefix + k, v);
-      for (const k of layer.weightParams) weights.add(prefix + k);
+    const suffixed = config.type === 'gravesBidirectionalLstm';
+    for (const [dir, layer] of [['f', this.fwd], ['b', this.bwd]] as const) {
+      const key = (k: string): string => (suffixed ? k + dir.toUpperCase() : dir + k);
+      for (const [k, v] of layer.params) params.set(key(k), v);
+      for (const k of layer.weightParams) weights.add(key(k));
     }
     this.params = params;
     this.weightParams = weights;

@@ -13,6 +13,7 @@ import { GlobalPoolingLayer } from './global-pooling.js';
 import { LstmLayer } from './lstm.js';
 import { SimpleRnnLayer } from './simple-rnn.js';
 import { BidirectionalLayer } from './bidirectional.js';
+import { GravesLstmLayer } from './graves-lstm.js';
 import { LastTimeStepLayer } from './last-time-step.js';
 import { RnnOutputLayer } from './rnn-output.js';
 import { EmbeddingLayer, EmbeddingSequenceLayer } from './embedding.js';
@@ -20,6 +21,7 @@ import { createCnnExtraLayer } from './cnn-extra.js';
 
 export { type Layer, type OutputLayerLike, isOutputLayer } from './layer.js';
 export { DenseLayer, OutputLayer, ActivationLayer, DropoutLayer, LossLayer, ConvolutionLayer, SubsamplingLayer, BatchNormalizationLayer, GlobalPoolingLayer };
+export { GravesLstmLayer };
 export { LstmLayer, SimpleRnnLayer, BidirectionalLayer, LastTimeStepLayer, RnnOutputLayer, EmbeddingLayer, EmbeddingSequenceLayer };
 
 export function createLayer(config: ResolvedLayer, dtype: DataType, seed?: number | bigint): Layer {
@@ -40,6 +42,8 @@ export function createLayer(config: ResolvedLayer, dtype: DataType, seed?: numbe
     case 'rnnOutput': return new RnnOutputLayer(config, dtype, seed);
     case 'embedding': return new EmbeddingLayer(config, dtype, seed);
     case 'embeddingSequence': return new EmbeddingSequenceLayer(config, dtype, seed);
+    case 'gravesLstm': return new GravesLstmLayer(config, dtype, seed);
+    case 'gravesBidirectionalLstm': return new BidirectionalLayer(config, dtype, seed);
     case 'deconvolution2d': case 'depthwiseConvolution2d': case 'separableConvolution2d': case 'upsampling2d': case 'zeroPadding': case 'cropping2d': case 'layerNormalization':
       return createCnnExtraLayer(config, dtype, seed);
   }

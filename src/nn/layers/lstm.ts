@@ -15,7 +15,7 @@ import { keep } from '../../ndarray/scope.js';
 import { noGrad } from '../../autodiff/tape.js';
 import { array } from '../../ops/create.js';
 import { matmul } from '../../ops/linalg.js';
-import { lstmCell, type LstmCellFunction } from '../../ops/lstm-cell.js';
+import { lstmCell, type LstmCellFunction, type LstmCellOptions } from '../../ops/lstm-cell.js';
 import { activate, type Activation } from '../activations.js';
 import type { ResolvedLayer } from '../config.js';
 import { BaseRecurrentLayer, recurrentInit, recurrentSeed, type RecurrentState } from './recurrent-base.js';
@@ -23,26 +23,35 @@ import { weightParam } from './weight-param.js';
 
 export class LstmLayer extends BaseRecurrentLayer {
   constructor(config: ResolvedLayer, dtype: DataType, seed?: number | bigint) {
-    const { nIn, nOut } = config;
-    const params = new Map<string, NDArray>();
-    noGrad(() => {
-      params.set('W', weightParam(config, [nIn, 4 * nOut], nOut, nIn + nOut, dtype, seed));
-      params.set('RW', weightParam(recurrentInit(config), [nOut, 4 * nOut], nOut, nIn + nOut, dtype, recurrentSeed(seed)));
-      const bias = new Float64Array(4 * nOut);
-      bias.fill(config.recurrent!.forgetGateBiasInit, nOut, 2 * nOut);
-      params.set('b', keep(array(bias, [4 * nOut], { dtype })).requireGrad());
-    });
-    super(config, params);
+    super(config, lstmParams(config, 0, dtype, seed));
   }
 
   protected cell(zx: NDArray, prev: RecurrentState | null): RecurrentState {
     const recurrent = prev ? matmul(prev[0]!, this.params.get('RW')!) : null;
-    return lstmCell(zx, prev?.[1] ?? null, {
-      activation: cellFunction(this.config.activation),
-      gateActivation: cellFunction(this.config.recurrent!.gateActivation),
-      recurrent,
-    });
+    return lstmCell(zx, prev?.[1] ?? null, { ...lstmActivations(this.config), recurrent });
   }
+}
+
+/**
+ * 'W' [nIn, 4*nOut], 'RW' [nOut, 4*nOut + extraColumns] (GravesLSTM's 3 peephole columns) and 'b'
+ * [4*nOut], drawn as DL4J's LSTM and GravesLSTM param initializers do (same fans for the whole 'RW').
+ */
+export function lstmParams(config: ResolvedLayer, extraColumns: number, dtype: DataType, seed?: number | bigint): Map<string, NDArray> {
+  const { nIn, nOut } = config;
+  const params = new Map<string, NDArray>();
+  noGrad(() => {
+    params.set('W', weightParam(config, [nIn, 4 * nOut], nOut, nIn + nOut, dtype, seed));
+    params.set('RW', weightParam(recurrentInit(config), [nOut, 4 * nOut + extraColumns], nOut, nIn + nOut, dtype, recurrentSeed(seed)));
+    const bias = new Float64Array(4 * nOut);
+    bias.fill(config.recurrent!.forgetGateBiasInit, nOut, 2 * nOut);
+    params.set('b', keep(array(bias, [4 * nOut], { dtype })).requireGrad());
+  });
+  return params;
+}
+
+/** The cell's activations from the layer's configuration. */
+export function lstmActivations(config: ResolvedLayer): Pick<LstmCellOptions, 'activation' | 'gateActivation'> {
+  return { activation: cellFunction(config.activation), gateActivation: cellFunction(config.recurrent!.gateActivation) };
 }
 
 /** The fused kernels' name for an activation they compute, else the layer's own function of it. */

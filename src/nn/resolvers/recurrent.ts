@@ -35,18 +35,18 @@ function recurrent(size: number, timeSeriesLength: number | undefined): Activati
 export function resolveRecurrent(l: RecurrentLayerConfig, ctx: LayerContext): LayerResolution {
   const { where } = ctx;
   const p = resolveParamOptions(l, ctx, 'tanh');
-  const input = sequenceInput(ctx, l.nIn, l.type === 'lstm' ? 'an LSTM layer' : 'a SimpleRnn layer');
+  const input = sequenceInput(ctx, l.nIn, l.type === 'simpleRnn' ? 'a SimpleRnn layer' : 'an LSTM layer');
   checkCommon(where, { weightInit: l.weightInitRecurrent, ...(l.distribution ? { distribution: l.distribution } : {}) }, ctx.defaults.distribution);
   const weightInitRecurrent = l.weightInitRecurrent ?? p.weightInit;
   let recurrentOptions: ResolvedLayer['recurrent'] = { gateActivation: 'sigmoid', forgetGateBiasInit: 0, weightInitRecurrent };
-  if (l.type === 'lstm') {
+  if (l.type === 'lstm' || l.type === 'gravesLstm') {
     checkActivation(where, l.gateActivationFunction);
     const fg = l.forgetGateBiasInit ?? 1;
     if (!(typeof fg === 'number' && Number.isFinite(fg))) fail(where, `forgetGateBiasInit must be a finite number, got ${String(fg)}`);
     if (l.hasBias === false) fail(where, "hasBias cannot be false: DL4J's LSTM always has a bias (it holds the forget gate's initial bias)");
     recurrentOptions = { gateActivation: l.gateActivationFunction ?? 'sigmoid', forgetGateBiasInit: fg, weightInitRecurrent };
   } else if (l.type !== 'simpleRnn') {
-    fail(where, `expected an 'lstm' or 'simpleRnn' layer, got '${String((l as { type: unknown }).type)}'`);
+    fail(where, `expected an 'lstm', 'gravesLstm' or 'simpleRnn' layer, got '${String((l as { type: unknown }).type)}'`);
   }
   return { layer: { ...p, nIn: input.size, recurrent: recurrentOptions }, output: recurrent(p.nOut, input.timeSeriesLength) };
 }
@@ -64,7 +64,7 @@ function resolveWrapped(layer: unknown, ctx: LayerContext, allowed: readonly str
 export function resolveBidirectional(l: BidirectionalLayerConfig, ctx: LayerContext): LayerResolution {
   const mode = l.mode ?? 'CONCAT';
   if (!BIDIRECTIONAL_MODES.includes(mode)) fail(ctx.where, `mode must be one of ${BIDIRECTIONAL_MODES.join(', ')}, got '${String(mode)}'`);
-  const inner = resolveWrapped(l.layer, ctx, ['lstm', 'simpleRnn']);
+  const inner = resolveWrapped(l.layer, ctx, ['lstm', 'gravesLstm', 'simpleRnn']);
   const nOut = mode === 'CONCAT' ? 2 * inner.layer.nOut : inner.layer.nOut;
   const ts = inner.output.kind === 'recurrent' ? inner.output.timeSeriesLength : undefined;
   return {
@@ -75,7 +75,7 @@ export function resolveBidirectional(l: BidirectionalLayerConfig, ctx: LayerCont
 
 /** LastTimeStep: the wrapped recurrent layer's last present step, feed-forward [N, nOut]. */
 export function resolveLastTimeStep(l: LastTimeStepLayerConfig, ctx: LayerContext): LayerResolution {
-  const inner = resolveWrapped(l.layer, ctx, ['lstm', 'simpleRnn', 'bidirectional']);
+  const inner = resolveWrapped(l.layer, ctx, ['lstm', 'gravesLstm', 'simpleRnn', 'bidirectional']);
   return {
     layer: { ...inner.layer, type: 'lastTimeStep', name: ctx.base.name, wrapped: inner.layer },
     output: { kind: 'feedForward', size: inner.layer.nOut },
