@@ -16,7 +16,7 @@ export { gradCheck, type GradCheckOptions, type GradCheckResult, type GradCheckE
 export { activate, isActivation, ACTIVATIONS, type Activation, type ActivationOptions } from './nn/activations.js';
 export { computeLoss, computeScoreArray, LOSS_FUNCTIONS, type LossFunction, type LossInput } from './nn/losses.js';
 export { initWeights, WEIGHT_INITS, type WeightInit, type Distribution, type InitOptions } from './nn/init.js';
-export { scheduleValue, validateSchedule, type Schedule, type ScheduleType, type StepSchedule, type ExponentialSchedule, type InverseSchedule, type PolySchedule, type SigmoidSchedule, type CosineSchedule, type WarmupSchedule, type MapSchedule } from './nn/schedules.js';
+export { scheduleValue, validateSchedule, SCHEDULE_TYPES, type Schedule, type ScheduleType, type StepSchedule, type ExponentialSchedule, type InverseSchedule, type PolySchedule, type SigmoidSchedule, type CosineSchedule, type WarmupSchedule, type MapSchedule } from './nn/schedules.js';
 export { Updater, UPDATER_DEFAULTS, updaterStateNames, updaterLearningRate, validateUpdaterConfig, type UpdaterConfig, type UpdaterType, type SgdConfig, type NesterovsConfig, type AdamConfig, type AdamWConfig, type AdaMaxConfig, type NadamConfig, type AMSGradConfig, type RmsPropConfig, type AdaGradConfig, type AdaDeltaConfig, type NoOpConfig } from './nn/updaters.js';
 export { applyGradientNormalization, GRADIENT_NORMALIZATIONS, DEFAULT_GRADIENT_NORMALIZATION_THRESHOLD, type GradientNormalization } from './nn/gradient-normalization.js';
 export * from './eval/index.js';
@@ -36,7 +36,8 @@ export { EarlyStoppingTrainer, MaxEpochsTerminationCondition, ScoreImprovementEp
 export { CheckpointListener, type CheckpointListenerOptions, type Checkpoint, type CheckpointTimeUnit } from './nn/checkpoint-listener.js';
 export { type Deconvolution2DConfig, type DepthwiseConvolution2DConfig, type SeparableConvolution2DConfig, type Upsampling2DConfig, type ZeroPaddingConfig, type Cropping2DConfig, type LayerNormalizationConfig, type CnnExtraLayerConfig, type Margins } from './nn/cnn-extra-config.js';
 export { Deconvolution2DLayer, DepthwiseConvolution2DLayer, SeparableConvolution2DLayer, Upsampling2DLayer, ZeroPaddingLayer, Cropping2DLayer, LayerNormalizationLayer, depthwiseConv2d } from './nn/layers/cnn-extra.js';
-export { applyDropOutSpec, alphaDropoutConstants, DROPOUT_TYPES, SELU_ALPHA, SELU_LAMBDA, type DropOutConfig, type DropOutSpec, type DropoutSpec, type GaussianDropoutSpec, type GaussianNoiseSpec, type AlphaDropoutSpec } from './nn/dropout-variants.js';
+export { applyDropOutSpec, dropOutAt, alphaDropoutConstants, DROPOUT_TYPES, SELU_ALPHA, SELU_LAMBDA, type DropOutConfig, type DropOutValue, type DropOutSpec, type DropoutSpec, type GaussianDropoutSpec, type GaussianNoiseSpec, type AlphaDropoutSpec } from './nn/dropout-variants.js';
+export { trainingStep, type TrainingStep, type Training } from './nn/training-step.js';
 export { EvaluativeListener, doEvaluation, type EvaluativeListenerOptions, type EvaluationInfo, type InvocationType, type IEvaluation, type OutputModel } from './nn/evaluative-listener.js';
 export { ComputationGraph, type MultiDataSetIterator, type GraphTrainingData } from './nn/graph/computation-graph.js';
 export { ComputationGraphConfiguration, resolveGraph, validateGraph, graphToJSON, graphFromJSON, type LayerVertexEntry, type GraphVertexEntry, type VertexEntry, type ResolvedGraph, type ResolvedVertex, type ResolvedLayerVertex, type ResolvedGraphVertex } from './nn/graph/graph-config.js';

@@ -7,7 +7,7 @@ import {
   MultiLayerNetwork, DataSet, array, scope, noGrad, gradCheck, setSeed, randn, sum,
   applyDropOutSpec, alphaDropoutConstants, SELU_ALPHA, SELU_LAMBDA, serializeModel, deserializeModel,
   configurationToJSON, configurationFromJSON,
-  type DropOutConfig, type NeuralNetConfiguration, type NDArray,
+  type DropOutConfig, type DropOutSpec, type NeuralNetConfiguration, type NDArray,
 } from '../src/index.js';
 import { Rng, assertClose } from './helpers.js';
 
@@ -82,7 +82,7 @@ test("alphaDropout: DL4J's a, b, alpha' constants keep a unit normal input at me
   x.close();
 });
 
-const SPECS: readonly DropOutConfig[] = [
+const SPECS: readonly (number | DropOutSpec)[] = [
   0.6, { type: 'dropout', p: 0.6 }, { type: 'gaussianDropout', rate: 0.3 }, { type: 'gaussianNoise', stddev: 0.5 }, { type: 'alphaDropout', p: 0.7 },
 ];
 

@@ -21,6 +21,7 @@ import { NetworkModel } from './network-model.js';
 import { TrainingCore, nextMask, outputLayerLoss, summaryTable } from './training-core.js';
 import { dataSetSegments } from './tbptt.js';
 import { preProcessLayerInput } from './preprocessors.js';
+import { trainingStep } from './training-step.js';
 
 /** DL4J's class names of the layer types, for summary() (ComputationGraph's too). */
 export const LAYER_CLASS: Readonly<Record<string, string>> = {
@@ -82,12 +83,13 @@ export class MultiLayerNetwork extends NetworkModel<DataSet> implements Trainabl
   /** The network's output (the last layer's activations) for input x [N, nIn] (time series: [N, nIn, T] with an optional features mask [N, T]). */
   output(x: NDArray, train = false, featuresMask: NDArray | null = null): NDArray {
     const layers = this.initialized('output');
+    const mode = trainingStep(train, this.core);
     return noGrad(() =>
       scope(() => {
         let h = this.asNetType(x);
         let mask = featuresMask;
         for (const l of layers) {
-          h = l.forward(preProcessLayerInput(l.config, h, x.shape[0]!), train, mask);
+          h = l.forward(preProcessLayerInput(l.config, h, x.shape[0]!), mode, mask);
           mask = nextMask(l, mask);
         }
         // Identity-only networks would hand back the caller's own array; the result is always new.
@@ -99,6 +101,7 @@ export class MultiLayerNetwork extends NetworkModel<DataSet> implements Trainabl
   /** The input followed by every layer's activations (DL4J's feedForward: length = layers + 1). */
   feedForward(x: NDArray, train = false, featuresMask: NDArray | null = null): NDArray[] {
     const layers = this.initialized('feedForward');
+    const mode = trainingStep(train, this.core);
     return noGrad(() =>
       scope(() => {
         const acts = [this.asNetType(x)];
@@ -106,7 +109,7 @@ export class MultiLayerNetwork extends NetworkModel<DataSet> implements Trainabl
         let mask = featuresMask;
         for (const l of layers) {
           const prev = acts[acts.length - 1]!;
-          const y = l.forward(preProcessLayerInput(l.config, prev, x.shape[0]!), train, mask);
+          const y = l.forward(preProcessLayerInput(l.config, prev, x.shape[0]!), mode, mask);
           mask = nextMask(l, mask);
           // Each entry is its own array (identity layers return their input), so each can be closed.
           acts.push(y === prev ? prev.dup() : y);
@@ -121,8 +124,10 @@ export class MultiLayerNetwork extends NetworkModel<DataSet> implements Trainabl
    * (truncated BPTT) recurrent layers continue from their stored state, store their final one, and
    * record gradients through their last backLength steps only.
    */
-  private dataLoss(ds: DataSet, training: boolean, op: string, backLength?: number): NDArray {
+  private dataLoss(ds: DataSet, train: boolean, op: string, backLength?: number): NDArray {
     const layers = this.initialized(op);
+    // Layers see the training step, so scheduled dropout follows this network's counters.
+    const training = trainingStep(train, this.core);
     const last = layers[layers.length - 1]!;
     if (!isOutputLayer(last)) throw new Error(`MultiLayerNetwork.${op}: the last layer has no loss function`);
     const out: OutputLayerLike = last;

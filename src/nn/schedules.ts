@@ -81,6 +81,9 @@ export type Schedule =
   | StepSchedule | ExponentialSchedule | InverseSchedule | PolySchedule | SigmoidSchedule
   | CosineSchedule | WarmupSchedule | MapSchedule;
 
+/** Every schedule type, for callers that tell a schedule from other option objects. */
+export const SCHEDULE_TYPES: readonly Schedule['type'][] = ['step', 'exponential', 'inverse', 'poly', 'sigmoid', 'cosine', 'warmup', 'map'];
+
 function fail(schedule: Schedule, what: string): never {
   throw new Error(`schedule '${schedule.type}': ${what} (got ${JSON.stringify(schedule)})`);
 }

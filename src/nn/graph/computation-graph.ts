@@ -26,6 +26,7 @@ import type { TrainableModel } from '../listeners.js';
 import { multiDataSetSegments } from '../tbptt.js';
 import { resolveGraph, type ComputationGraphConfiguration, type ResolvedGraph, type ResolvedVertex } from './graph-config.js';
 import { combineMasks, mergeForward, vertexClassName, vertexForward, vertexMask } from './vertices.js';
+import { trainingStep, type Training } from '../training-step.js';
 
 /** A source of MultiDataSet minibatches (DL4J's MultiDataSetIterator). */
 export type MultiDataSetIterator = BatchIterator<MultiDataSet>;
@@ -137,6 +138,8 @@ export class ComputationGraph extends NetworkModel<MultiDataSet> implements Trai
     const masks = new Map<string, NDArray | null>();
     // DL4J's input minibatch size: cnnToRnn splits [N*T, ...] rows into N sequences by it.
     const miniBatch = inputs[0]?.shape[0] ?? 0;
+    // Layers see the training step, so scheduled dropout follows this graph's counters.
+    const mode = trainingStep(training, this.core);
     this.prepareInputs(inputs, op).forEach((x, i) => {
       acts.set(names[i]!, x);
       masks.set(names[i]!, inputMasks?.[i] ?? null);
@@ -144,14 +147,14 @@ export class ComputationGraph extends NetworkModel<MultiDataSet> implements Trai
     for (const v of this.resolved.vertices) {
       const xs = v.inputs.map((m) => acts.get(m)!);
       const ms = v.inputs.map((m) => masks.get(m)!);
-      const { y, mask } = this.vertexOutput(v, xs, ms, miniBatch, layers, training, op, preOutputs, stateful);
+      const { y, mask } = this.vertexOutput(v, xs, ms, miniBatch, layers, mode, op, preOutputs, stateful);
       acts.set(v.name, y);
       masks.set(v.name, mask);
     }
     return acts;
   }
 
-  private vertexOutput(v: ResolvedVertex, xs: NDArray[], ms: (NDArray | null)[], miniBatch: number, layers: Map<string, Layer>, training: boolean, op: string,
+  private vertexOutput(v: ResolvedVertex, xs: NDArray[], ms: (NDArray | null)[], miniBatch: number, layers: Map<string, Layer>, training: Training, op: string,
     preOutputs: Map<string, NDArray> | undefined, stateful: RecurrentStepOptions | null): { y: NDArray; mask: NDArray | null } {
     if (v.kind === 'vertex') return this.named(v, op, () => ({ y: vertexForward(v.vertex, xs, miniBatch), mask: vertexMask(v.vertex, ms) }));
     const layer = layers.get(v.name)!;
@@ -269,7 +272,7 @@ export class ComputationGraph extends NetworkModel<MultiDataSet> implements Trai
     const { outputs } = this.resolved;
     if (ds.labels.length !== outputs.length) throw new Error(`ComputationGraph.${op}: expected ${outputs.length} labels arrays (${outputs.join(', ')}), got ${ds.labels.length}`);
     const pre = new Map<string, NDArray>();
-    this.run(ds.features, training, op, ds.featuresMasks, pre, backLength === undefined ? null : { training, backLength });
+    this.run(ds.features, training, op, ds.featuresMasks, pre, backLength === undefined ? null : { training: trainingStep(training, this.core), backLength });
     const layers = this.layers(op);
     let total: NDArray | null = null;
     outputs.forEach((o, i) => {

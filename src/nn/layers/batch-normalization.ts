@@ -16,6 +16,7 @@ import type { ResolvedLayer } from '../config.js';
 import type { DataType } from '../../ndarray/dtype.js';
 import type { Layer } from './layer.js';
 import { layerName, toImage } from './image.js';
+import type { Training } from '../training-step.js';
 
 export class BatchNormalizationLayer implements Layer {
   readonly params: ReadonlyMap<string, NDArray>;
@@ -33,7 +34,7 @@ export class BatchNormalizationLayer implements Layer {
     this.params = params;
   }
 
-  forward(input: NDArray, training: boolean): NDArray {
+  forward(input: NDArray, training: Training): NDArray {
     const c = this.config;
     const image = c.inputImage !== undefined;
     const x = image ? toImage(input, c) : input;

@@ -20,6 +20,7 @@ import { LstmLayer } from './lstm.js';
 import { GravesLstmLayer } from './graves-lstm.js';
 import { SimpleRnnLayer } from './simple-rnn.js';
 import { recurrentSeed, type BaseRecurrentLayer } from './recurrent-base.js';
+import type { Training } from '../training-step.js';
 
 function createRecurrent(config: ResolvedLayer, dtype: DataType, seed?: number | bigint): BaseRecurrentLayer {
   if (config.type === 'lstm') return new LstmLayer(config, dtype, seed);
@@ -50,7 +51,7 @@ export class BidirectionalLayer implements Layer {
     this.weightParams = weights;
   }
 
-  forward(x: NDArray, training: boolean, mask?: NDArray | null): NDArray {
+  forward(x: NDArray, training: Training, mask?: NDArray | null): NDArray {
     const f = this.fwd.run(x, training, mask ?? null).out;
     const b = this.bwd.run(x, training, mask ?? null, { reverse: true }).out;
     switch (this.config.bidirectionalMode!) {

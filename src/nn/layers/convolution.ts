@@ -15,6 +15,7 @@ import type { DataType } from '../../ndarray/dtype.js';
 import { weightPenalty, type Layer } from './layer.js';
 import { applyDropOut } from './dropout.js';
 import { padForWindow, toImage } from './image.js';
+import type { Training } from '../training-step.js';
 
 export class ConvolutionLayer implements Layer {
   readonly params: ReadonlyMap<string, NDArray>;
@@ -35,9 +36,9 @@ export class ConvolutionLayer implements Layer {
     this.params = params;
   }
 
-  forward(input: NDArray, training: boolean): NDArray {
+  forward(input: NDArray, training: Training): NDArray {
     const g = this.config.window!;
-    const x = applyDropOut(toImage(input, this.config), this.config.dropOut, training);
+    const x = applyDropOut(toImage(input, this.config), this.config, training);
     const p = padForWindow(x, g, 0);
     const b = this.params.get('b');
     const z = conv2d(p.x, this.params.get('W')!, b, { stride: [...g.stride], padding: p.padding, dilation: [...g.dilation] });

@@ -18,6 +18,7 @@ import { weightPenalty, type Layer } from './layer.js';
 import { applyDropOut } from './dropout.js';
 import { toImage } from './image.js';
 import { biasParam, weightParam } from './weight-param.js';
+import type { Training } from '../training-step.js';
 
 export class Deconvolution2DLayer implements Layer {
   readonly params: ReadonlyMap<string, NDArray>;
@@ -34,11 +35,11 @@ export class Deconvolution2DLayer implements Layer {
     this.params = params;
   }
 
-  forward(input: NDArray, training: boolean): NDArray {
+  forward(input: NDArray, training: Training): NDArray {
     const c = this.config;
     const g = c.window!;
     const out = c.outputImage!;
-    const x = applyDropOut(toImage(input, c), c.dropOut, training);
+    const x = applyDropOut(toImage(input, c), c, training);
     const [n, nIn, h, w] = x.shape as [number, number, number, number];
     const [kh, kw] = g.kernel;
     const wt = transposeLast2(reshape(this.params.get('W')!, [nIn, c.nOut * kh * kw]));

@@ -16,6 +16,7 @@ import type { DataType } from '../../ndarray/dtype.js';
 import { weightPenalty, type Layer, type OutputLayerLike } from './layer.js';
 import { applyDropOut } from './dropout.js';
 import { perTimeStep } from './time-steps.js';
+import type { Training } from '../training-step.js';
 
 export class DenseLayer implements Layer {
   readonly params: ReadonlyMap<string, NDArray>;
@@ -34,7 +35,7 @@ export class DenseLayer implements Layer {
     this.params = params;
   }
 
-  preOutput(x: NDArray, training: boolean): NDArray {
+  preOutput(x: NDArray, training: Training): NDArray {
     // Recurrent input [N, nIn, T]: applied at every time step (DL4J's RnnToFeedForward / FeedForwardToRnn).
     if (x.rank === 3) return perTimeStep(x, (rows) => this.preOutput(rows, training));
     const { nIn, index, name } = this.config;
@@ -43,12 +44,12 @@ export class DenseLayer implements Layer {
     if (x.rank !== 2 || x.shape[1] !== nIn) {
       throw new Error(`layer ${index} (${this.config.type} '${name}'): expected input [N, ${nIn}], got ${x.dtype}[${x.shape.join(', ')}]`);
     }
-    const z = matmul(applyDropOut(x, this.config.dropOut, training), this.params.get('W')!);
+    const z = matmul(applyDropOut(x, this.config, training), this.params.get('W')!);
     const b = this.params.get('b');
     return b ? add(z, b) : z;
   }
 
-  forward(x: NDArray, training: boolean): NDArray {
+  forward(x: NDArray, training: Training): NDArray {
     if (x.rank === 3) return perTimeStep(x, (rows) => this.forward(rows, training));
     return activate(this.config.activation, this.preOutput(x, training));
   }

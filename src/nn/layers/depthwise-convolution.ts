@@ -19,6 +19,7 @@ import { weightPenalty, type Layer } from './layer.js';
 import { applyDropOut } from './dropout.js';
 import { padForWindow, toImage } from './image.js';
 import { biasParam, weightParam } from './weight-param.js';
+import type { Training } from '../training-step.js';
 
 /**
  * Depthwise convolution of x [N, C, H, W] with kernels [C, dm, kh*kw] over window g (Same mode's
@@ -51,10 +52,10 @@ export class DepthwiseConvolution2DLayer implements Layer {
     this.params = params;
   }
 
-  forward(input: NDArray, training: boolean): NDArray {
+  forward(input: NDArray, training: Training): NDArray {
     const c = this.config;
     const g = c.window!;
-    const x = applyDropOut(toImage(input, c), c.dropOut, training);
+    const x = applyDropOut(toImage(input, c), c, training);
     const [kh, kw] = g.kernel;
     // [kh, kw, C, dm] -> [C, dm, kh*kw]
     const kernels = permute(reshape(this.params.get('W')!, [kh * kw, c.nIn, c.depthMultiplier!]), [1, 2, 0]);

@@ -17,6 +17,7 @@ import { weightPenalty, type Layer } from './layer.js';
 import { layerName } from './image.js';
 import { biasParam, weightParam } from './weight-param.js';
 import { checkMask } from './time-steps.js';
+import type { Training } from '../training-step.js';
 
 function asIndices(x: NDArray): NDArray {
   return x.dtype === 'INT32' ? x : noGrad(() => cast(x, 'INT32'));
@@ -35,7 +36,7 @@ abstract class BaseEmbedding implements Layer {
     this.params = params;
   }
 
-  abstract forward(x: NDArray, training: boolean, mask?: NDArray | null): NDArray;
+  abstract forward(x: NDArray, training: Training, mask?: NDArray | null): NDArray;
 
   /** activation(W[indices] + b): the rows for indices of any shape S, S + [nOut]. */
   protected lookup(indices: NDArray): NDArray {
@@ -61,7 +62,7 @@ export class EmbeddingLayer extends BaseEmbedding {
 
 /** Indices [N, T] (or [N, 1, T]) to [N, nOut, T]; steps masked out are zeroed (DL4J's EmbeddingSequenceLayer). */
 export class EmbeddingSequenceLayer extends BaseEmbedding {
-  forward(x: NDArray, _training: boolean, mask?: NDArray | null): NDArray {
+  forward(x: NDArray, _training: Training, mask?: NDArray | null): NDArray {
     const { inputLength } = this.config;
     const idx = x.rank === 3 && x.shape[1] === 1 ? reshape(x, [x.shape[0]!, x.shape[2]!]) : x;
     if (idx.rank !== 2 || (inputLength !== undefined && idx.shape[1] !== inputLength)) {

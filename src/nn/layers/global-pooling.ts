@@ -6,13 +6,14 @@ import type { ResolvedLayer } from '../config.js';
 import type { Layer } from './layer.js';
 import { layerName, toImage } from './image.js';
 import { checkMask, poolTimeSteps } from './time-steps.js';
+import type { Training } from '../training-step.js';
 
 export class GlobalPoolingLayer implements Layer {
   readonly params: ReadonlyMap<string, NDArray> = new Map();
 
   constructor(readonly config: ResolvedLayer) {}
 
-  forward(input: NDArray, _training?: boolean, mask?: NDArray | null): NDArray {
+  forward(input: NDArray, _training?: Training, mask?: NDArray | null): NDArray {
     const { type, pnorm } = this.config.pooling!;
     if (!this.config.inputImage) {
       const { nIn } = this.config;

@@ -10,6 +10,7 @@ import type { Layer, RecurrentStepOptions } from './layer.js';
 import { createSequenceLayer } from './bidirectional.js';
 import { layerName } from './image.js';
 import { checkMask, lastTimeStep } from './time-steps.js';
+import type { Training } from '../training-step.js';
 
 export class LastTimeStepLayer implements Layer {
   readonly params: ReadonlyMap<string, NDArray>;
@@ -22,7 +23,7 @@ export class LastTimeStepLayer implements Layer {
     this.weightParams = this.inner.weightParams;
   }
 
-  forward(x: NDArray, training: boolean, mask?: NDArray | null): NDArray {
+  forward(x: NDArray, training: Training, mask?: NDArray | null): NDArray {
     return this.last(this.inner.forward(x, training, mask), mask);
   }
 

@@ -7,6 +7,7 @@ import { abs, square } from '../../ops/unary.js';
 import { add, mul } from '../../ops/binary.js';
 import { sum } from '../../ops/reduce.js';
 import type { ResolvedLayer } from '../config.js';
+import type { Training } from '../training-step.js';
 
 export interface Layer {
   readonly config: ResolvedLayer;
@@ -15,10 +16,11 @@ export interface Layer {
   /** Parameters the updaters never train and that get no gradient (batch normalization's running statistics). */
   readonly nonTrainable?: ReadonlySet<string>;
   /**
-   * The layer's activations for input x; dropout and similar apply only when training. `mask`: the
-   * features mask of time-series activations [N, T] (1 = present step), for the layers that use it.
+   * The layer's activations for input x; dropout and similar apply only when training (networks pass
+   * their training step, which scheduled dropout follows). `mask`: the features mask of time-series
+   * activations [N, T] (1 = present step), for the layers that use it.
    */
-  forward(x: NDArray, training: boolean, mask?: NDArray | null): NDArray;
+  forward(x: NDArray, training: Training, mask?: NDArray | null): NDArray;
   /** The mask for the next layer given this layer's (absent: unchanged); null where the time axis ends (LastTimeStep). */
   feedForwardMask?(mask: NDArray | null): NDArray | null;
   /** Parameters that l1/l2 and weight decay apply to (absent: just 'W'); recurrent layers add 'RW'. */
@@ -38,7 +40,7 @@ export interface Layer {
 /** How rnnTimeStep runs when training with truncated BPTT. */
 export interface RecurrentStepOptions {
   /** Applies dropout (default false: inference). */
-  readonly training?: boolean;
+  readonly training?: Training;
   /** Only the last backLength steps of the call record gradients; the earlier ones run detached (DL4J's tbpttBackLength). */
   readonly backLength?: number;
 }
@@ -46,7 +48,7 @@ export interface RecurrentStepOptions {
 /** A layer the network computes its loss from (output and loss layers). */
 export interface OutputLayerLike extends Layer {
   /** The pre-activation output z; the network applies the activation inside the loss (fused paths). */
-  preOutput(x: NDArray, training: boolean): NDArray;
+  preOutput(x: NDArray, training: Training): NDArray;
 }
 
 export function isOutputLayer(layer: Layer): layer is OutputLayerLike {

@@ -21,6 +21,7 @@ import { weightPenalty, type Layer, type RecurrentStepOptions } from './layer.js
 import { applyDropOut } from './dropout.js';
 import { layerName } from './image.js';
 import { checkMask, maskSteps, toSequence, unstack } from './time-steps.js';
+import type { Training } from '../training-step.js';
 
 /** The state carried between steps: [h] (SimpleRnn) or [h, c] (LSTM), each [N, nOut]; h is the step's output. */
 export type RecurrentState = readonly NDArray[];
@@ -71,9 +72,9 @@ export abstract class BaseRecurrentLayer implements Layer {
   }
 
   /** Runs over x [N, nIn, T] (or [N, nIn], one step) with an optional mask [N, T]. */
-  run(x: NDArray, training: boolean, mask: NDArray | null, options: RunOptions = {}): SequenceRun {
+  run(x: NDArray, training: Training, mask: NDArray | null, options: RunOptions = {}): SequenceRun {
     const { nIn } = this.config;
-    const seq = applyDropOut(toSequence(x, nIn, this.where), this.config.dropOut, training);
+    const seq = applyDropOut(toSequence(x, nIn, this.where), this.config, training);
     const [n, , t] = seq.shape as [number, number, number];
     const w = this.params.get('W')!;
     const b = this.params.get('b');
@@ -102,7 +103,7 @@ export abstract class BaseRecurrentLayer implements Layer {
     return { out: stack(outs, 2), state: state! };
   }
 
-  forward(x: NDArray, training: boolean, mask?: NDArray | null): NDArray {
+  forward(x: NDArray, training: Training, mask?: NDArray | null): NDArray {
     return this.run(x, training, mask ?? null).out;
   }
 

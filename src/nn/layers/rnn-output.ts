@@ -15,6 +15,7 @@ import { computeScoreArray, type LossFunction } from '../losses.js';
 import { OutputLayer } from './dense.js';
 import { layerName } from './image.js';
 import { checkMask, perTimeStep, stepsAsRows } from './time-steps.js';
+import type { Training } from '../training-step.js';
 
 export class RnnOutputLayer extends OutputLayer {
   private checked(x: NDArray): NDArray {
@@ -23,12 +24,12 @@ export class RnnOutputLayer extends OutputLayer {
     return x;
   }
 
-  override preOutput(x: NDArray, training: boolean): NDArray {
+  override preOutput(x: NDArray, training: Training): NDArray {
     return perTimeStep(this.checked(x), (rows) => super.preOutput(rows, training));
   }
 
   /** The activations per step; steps masked out by the features mask are zeroed (DL4J's RnnOutputLayer.activate). */
-  override forward(x: NDArray, training: boolean, mask?: NDArray | null): NDArray {
+  override forward(x: NDArray, training: Training, mask?: NDArray | null): NDArray {
     const y = perTimeStep(this.checked(x), (rows) => activate(this.config.activation, super.preOutput(rows, training)));
     return mask ? mul(y, expandDims(checkMask(mask, y, layerName(this.config)), 1)) : y;
   }

@@ -17,6 +17,7 @@ import { applyDropOut } from './dropout.js';
 import { toImage } from './image.js';
 import { depthwiseConv2d } from './depthwise-convolution.js';
 import { biasParam, weightParam } from './weight-param.js';
+import type { Training } from '../training-step.js';
 
 /** Decorrelates the pointwise draw from the depthwise one made with the layer's seed (2^64 / golden ratio). */
 const POINTWISE_SEED_MIX = 0x9e3779b97f4a7c15n;
@@ -39,10 +40,10 @@ export class SeparableConvolution2DLayer implements Layer {
     this.params = params;
   }
 
-  forward(input: NDArray, training: boolean): NDArray {
+  forward(input: NDArray, training: Training): NDArray {
     const c = this.config;
     const g = c.window!;
-    const x = applyDropOut(toImage(input, c), c.dropOut, training);
+    const x = applyDropOut(toImage(input, c), c, training);
     const [kh, kw] = g.kernel;
     // [dm, C, kh, kw] -> [C, dm, kh*kw]
     const kernels = reshape(permute(this.params.get('W')!, [1, 0, 2, 3]), [c.nIn, c.depthMultiplier!, kh * kw]);
