@@ -3,7 +3,8 @@
  * same (dtype-rounded) inputs: shared by the CPU test of the composed ops and the GPU test of the
  * fused kernels.
  */
-import { array, batchNormTraining, mul, scope, sum, type Backend, type DataType } from '../src/index.js';
+import assert from 'node:assert/strict';
+import { array, batchNormTraining, gradCheck, mul, ones, scope, sum, zeros, type Backend, type DataType, type NDArray } from '../src/index.js';
 import { assertNearValues, Rng } from './helpers.js';
 
 /** Allowed |got - want| per unit of max(1, |want|) (per unit of the largest |want| for sums over a channel). */
@@ -113,4 +114,18 @@ export function checkBatchNorm(backend: Backend, dtype: DataType, c: Case): void
     const scale = want[k].reduce((a, v) => Math.max(a, Math.abs(v)), 1);
     assertNearValues(want[k].map((v) => v / scale), got[k].map((v) => v / scale), tol, `${dtype} ${c.name} ${k}`);
   }
+}
+
+/** DOUBLE gradients of x [N, 4, ...shape], gamma and beta on `backend` against central differences. */
+export function checkBatchNormGradients(backend: Backend, spatial: readonly number[]): void {
+  const rng = new Rng(5);
+  const opts = { dtype: 'DOUBLE' as const, backend };
+  const shape = [3, 4, ...spatial];
+  const x = array(Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => rng.uniform(-2, 2)), shape, opts);
+  const gamma = array([0.7, 1.3, -0.4, 1], [4], opts);
+  const beta = array([0.1, -0.2, 0.3, 0], [4], opts);
+  const result = gradCheck((xs: NDArray, g: NDArray, b: NDArray) =>
+    batchNormTraining(xs, g, b, { eps: EPS, decay: DECAY, runningMean: zeros([4], opts), runningVar: ones([4], opts) }), [x, gamma, beta]);
+  assert.ok(result.passed, `max relative error ${result.maxRelError}`);
+  [x, gamma, beta].forEach((t) => t.close());
 }

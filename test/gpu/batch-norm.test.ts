@@ -7,9 +7,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { array, backendByName, batchNormTraining, DataSet, gradCheck, MultiLayerNetwork, scope, zeros, ones, type NDArray } from '../../src/index.js';
+import { array, backendByName, batchNormTraining, DataSet, MultiLayerNetwork, scope, zeros } from '../../src/index.js';
 import { Rng } from '../helpers.js';
-import { CASES, checkBatchNorm } from '../batch-norm-fixture.js';
+import { CASES, checkBatchNorm, checkBatchNormGradients } from '../batch-norm-fixture.js';
 import { assertFlatDeviceMemory, gpu, onBackend } from './gpu-env.js';
 
 describe('fused batch normalization on the GPU', () => {
@@ -30,17 +30,7 @@ describe('fused batch normalization on the GPU', () => {
     }
   }
 
-  test('DOUBLE gradient check of the fused kernels against central differences on the GPU', () => {
-    const rng = new Rng(5);
-    const opts = { dtype: 'DOUBLE' as const, backend: cuda };
-    const x = array(Array.from({ length: 3 * 4 * 2 * 3 }, () => rng.uniform(-2, 2)), [3, 4, 2, 3], opts);
-    const gamma = array([0.7, 1.3, -0.4, 1], [4], opts);
-    const beta = array([0.1, -0.2, 0.3, 0], [4], opts);
-    const result = gradCheck((xs: NDArray, g: NDArray, b: NDArray) =>
-      batchNormTraining(xs, g, b, { eps: 1e-5, decay: 0.9, runningMean: zeros([4], opts), runningVar: ones([4], opts) }), [x, gamma, beta]);
-    assert.ok(result.passed, `max relative error ${result.maxRelError}`);
-    [x, gamma, beta].forEach((t) => t.close());
-  });
+  test('DOUBLE gradient check of the fused kernels against central differences on the GPU', () => checkBatchNormGradients(cuda, [2, 3]));
 
   test('bad operands of the fused kernels get errors naming the shapes', () => {
     const opts = { dtype: 'FLOAT' as const, backend: cuda };
