@@ -26,6 +26,20 @@ function data(seed: number, n: number): DataSet {
   return new DataSet(array(x, { dtype: 'DOUBLE' }), array(y, { dtype: 'DOUBLE' }));
 }
 
+
+/** The parallel run stopped as the sequential one did, after the same epochs with the same scores. */
+function assertSameRun(
+  parallel: { terminationReason: string; terminationDetails: string; totalEpochs: number; bestModelEpoch: number; scoreVsEpoch: ReadonlyMap<number, number> },
+  sequential: { terminationDetails: string; totalEpochs: number; bestModelEpoch: number; scoreVsEpoch: ReadonlyMap<number, number> },
+): void {
+  assert.equal(parallel.terminationReason, 'EpochTerminationCondition', parallel.terminationDetails);
+  assert.equal(parallel.terminationDetails, sequential.terminationDetails);
+  assert.equal(parallel.totalEpochs, sequential.totalEpochs);
+  assert.equal(parallel.bestModelEpoch, sequential.bestModelEpoch);
+  assert.deepEqual([...parallel.scoreVsEpoch.keys()], [...sequential.scoreVsEpoch.keys()]);
+  assertClose([...parallel.scoreVsEpoch.values()], [...sequential.scoreVsEpoch.values()], { rtol: 1e-9 });
+}
+
 test('SHARED_GRADIENTS early stopping over 2 workers reproduces the sequential trainer on the combined batch', async () => {
   const train = data(1, 60);
   const held = data(2, 40);
@@ -38,12 +52,7 @@ test('SHARED_GRADIENTS early stopping over 2 workers reproduces the sequential t
   const ref = net.clone();
   const parallel = await new EarlyStoppingParallelTrainer(config(), net, new ListDataSetIterator(train, 5), { workers: 2, trainingMode: 'SHARED_GRADIENTS' }).fit();
   const sequential = await new EarlyStoppingTrainer(config(), ref, new ListDataSetIterator(train, 10)).fit();
-  assert.equal(parallel.terminationReason, 'EpochTerminationCondition', parallel.terminationDetails);
-  assert.equal(parallel.terminationDetails, sequential.terminationDetails);
-  assert.equal(parallel.totalEpochs, sequential.totalEpochs);
-  assert.equal(parallel.bestModelEpoch, sequential.bestModelEpoch);
-  assert.deepEqual([...parallel.scoreVsEpoch.keys()], [...sequential.scoreVsEpoch.keys()]);
-  assertClose([...parallel.scoreVsEpoch.values()], [...sequential.scoreVsEpoch.values()], { rtol: 1e-9 });
+  assertSameRun(parallel, sequential);
   // Training did something: the held-out loss fell.
   const scores = [...parallel.scoreVsEpoch.values()];
   assert.ok(parallel.bestModelScore < scores[0]!, `best ${parallel.bestModelScore}, first ${scores[0]}`);
@@ -112,12 +121,7 @@ test('a ComputationGraph: SHARED_GRADIENTS early stopping over 2 workers reprodu
   const trainer = new EarlyStoppingParallelTrainer(config(), graph, new ListDataSetIterator(train, 5), { workers: 2, trainingMode: 'SHARED_GRADIENTS' });
   const parallel = await trainer.fit();
   const sequential = await new EarlyStoppingGraphTrainer(config(), ref, new ListDataSetIterator(train, 10)).fit();
-  assert.equal(parallel.terminationReason, 'EpochTerminationCondition', parallel.terminationDetails);
-  assert.equal(parallel.terminationDetails, sequential.terminationDetails);
-  assert.equal(parallel.totalEpochs, sequential.totalEpochs);
-  assert.equal(parallel.bestModelEpoch, sequential.bestModelEpoch);
-  assert.deepEqual([...parallel.scoreVsEpoch.keys()], [...sequential.scoreVsEpoch.keys()]);
-  assertClose([...parallel.scoreVsEpoch.values()], [...sequential.scoreVsEpoch.values()], { rtol: 1e-9 });
+  assertSameRun(parallel, sequential);
   const scores = [...parallel.scoreVsEpoch.values()];
   assert.ok(parallel.bestModelScore < scores[0]!, `best ${parallel.bestModelScore}, first ${scores[0]}`);
   // The best model comes back as a graph (the trainer's type parameter is inferred from the model).
