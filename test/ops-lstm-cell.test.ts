@@ -1,10 +1,10 @@
 // lstmCell (src/ops/lstm-cell.ts) against a float64 plain-JS step (test/lstm-reference.ts): values
 // and gradients of z, the recurrent part and cPrev, with the loss on h, on c or on both; DOUBLE
-// gradient checks. Both paths run here: the composed ops (the CPU has no fused kernels) and the
-// fused path through a stand-in FusedLstmCell written in JS and put on the CPU backend for the
-// test, which checks what the op hands the kernels and how it records the two outputs (the CUDA
-// kernels themselves are tested in test/gpu/lstm-cell.test.ts). The LSTM layer gets the same
-// gradients from either path.
+// gradient checks. Every path runs here: the composed ops (the CPU's fused cell taken away for the
+// test), the CPU's native fused kernels, and the fused path through a stand-in FusedLstmCell written
+// in JS and put on the CPU backend for the test, which checks what the op hands the kernels and how
+// it records the two outputs (the native kernels are tested in test/cpu-lstm-cell.test.ts, the CUDA
+// ones in test/gpu/lstm-cell.test.ts). The LSTM layer gets the same gradients from every path.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -168,36 +168,48 @@ class JsLstmCell implements FusedLstmCell {
   }
 }
 
-/** Runs fn with a JsLstmCell as the CPU backend's lstmCell. */
-function withJsCell<T>(fn: (cell: JsLstmCell) => T): T {
+/** Runs fn with `cell` in place of the CPU backend's own lstmCell (null: none, the composed ops). */
+function withCpuCell<T>(cell: FusedLstmCell | null, fn: () => T): T {
   const cpu = getBackend();
-  assert.equal(cpu.lstmCell ?? null, null, 'the CPU backend has no fused LSTM cell of its own');
-  const cell = new JsLstmCell(cpu);
+  assert.ok(cpu.lstmCell, 'the CPU backend has a fused LSTM cell of its own');
   Object.defineProperty(cpu, 'lstmCell', { value: cell, configurable: true });
   try {
-    return fn(cell);
+    return fn();
   } finally {
     Reflect.deleteProperty(cpu, 'lstmCell');
   }
 }
 
-describe('lstmCell, composed from ops (the CPU)', () => {
-  for (const [dtype, rtol] of [['DOUBLE', 1e-12], ['FLOAT', 2e-5]] as const) {
-    for (const c of CASES) {
-      test(`${dtype} ${c.name}: values and gradients equal the float64 reference`, () => {
-        const v = inputs(1);
-        checkAgainstReference(c, v, runCell(c, v, dtype), rtol);
-      });
+/** Runs fn with a JsLstmCell as the CPU backend's lstmCell. */
+function withJsCell<T>(fn: (cell: JsLstmCell) => T): T {
+  const cell = new JsLstmCell(getBackend());
+  return withCpuCell(cell, () => fn(cell));
+}
+
+/** Runs fn on the composed ops. */
+function composed<T>(fn: () => T): T {
+  return withCpuCell(null, fn);
+}
+
+for (const [path, on] of [['composed from ops', composed], ['the CPU\'s native fused kernels', <T>(fn: () => T): T => fn()]] as const) {
+  describe(`lstmCell, ${path}`, () => {
+    for (const [dtype, rtol] of [['DOUBLE', 1e-12], ['FLOAT', 2e-5]] as const) {
+      for (const c of CASES) {
+        test(`${dtype} ${c.name}: values and gradients equal the float64 reference`, () => {
+          const v = inputs(1);
+          checkAgainstReference(c, v, on(() => runCell(c, v, dtype)), rtol);
+        });
+      }
     }
-  }
-  test('a strided z gives the same results', () => {
-    const v = inputs(2);
-    checkAgainstReference(CASES[0]!, v, runCell(CASES[0]!, v, 'DOUBLE', { stridedZ: true }), 1e-12);
+    test('a strided z gives the same results', () => {
+      const v = inputs(2);
+      checkAgainstReference(CASES[0]!, v, on(() => runCell(CASES[0]!, v, 'DOUBLE', { stridedZ: true })), 1e-12);
+    });
+    for (const c of CASES) {
+      test(`DOUBLE gradient check: ${c.name}`, () => on(() => checkGradients(c, 3)));
+    }
   });
-  for (const c of CASES) {
-    test(`DOUBLE gradient check: ${c.name}`, () => checkGradients(c, 3));
-  }
-});
+}
 
 describe('lstmCell, fused path (a JS stand-in for the kernels)', () => {
   for (const [dtype, rtol] of [['DOUBLE', 1e-12], ['FLOAT', 2e-5]] as const) {
@@ -250,7 +262,7 @@ describe('lstmCell backward twice (retainGraph)', () => {
     test(`${fused ? 'fused' : 'composed'}: a second backward over the retained graph adds the same gradients again`, () => {
       const v = inputs(10);
       const c = CASES[0]!;
-      const once = runCell(c, v, 'DOUBLE');
+      const once = composed(() => runCell(c, v, 'DOUBLE'));
       const body = (): number[][] => scope(() => {
         const opts = { dtype: 'DOUBLE' as const };
         const zx = array(v.zx, [N, 4 * H], opts).requireGrad();
@@ -262,7 +274,7 @@ describe('lstmCell backward twice (retainGraph)', () => {
         loss.backward();
         return [zx.grad!.toFlatArray(), zh.grad!.toFlatArray(), cPrev.grad!.toFlatArray()];
       });
-      const [dzx, dzh, dcPrev] = fused ? withJsCell(body) : body();
+      const [dzx, dzh, dcPrev] = fused ? withJsCell(body) : composed(body);
       const twice = (g: readonly number[]): number[] => g.map((x) => 2 * x);
       assertClose(dzx!, twice(once.dzx), { rtol: 1e-12, atol: 1e-14 });
       assertClose(dzh!, twice(once.dzh!), { rtol: 1e-12, atol: 1e-14 });
@@ -310,16 +322,18 @@ describe('the LSTM layer on either path', () => {
   }
 
   for (const gate of ['sigmoid', 'hardsigmoid', 'softsign'] as const) {
-    test(`gate ${gate}: the fused path gives the composed path's score and gradients`, () => {
-      const composed = gradients(gate);
+    test(`gate ${gate}: the fused paths (JS stand-in, native) give the composed path's score and gradients`, () => {
+      const base = composed(() => gradients(gate));
       const fused = withJsCell((cell) => {
         const r = gradients(gate);
         // softsign is not a kernel activation: only the second layer (sigmoid gates) is fused.
         assert.ok(cell.forwards > 0 && cell.backwards > 0);
         return r;
       });
-      assertClose([fused.score], [composed.score], { rtol: 1e-12 });
-      assertClose(fused.grads, composed.grads, { rtol: 1e-10, atol: 1e-12 });
+      for (const [name, r] of [['JS stand-in', fused], ['native', gradients(gate)]] as const) {
+        assertClose([r.score], [base.score], { rtol: 1e-12, message: `${name} score` });
+        assertClose(r.grads, base.grads, { rtol: 1e-10, atol: 1e-12, message: `${name} gradients` });
+      }
     });
   }
 });

@@ -22,6 +22,24 @@
 #include "tensor.h"
 
 namespace dl4ts {
+
+const EwKernels& ewKernels() {
+  static const EwKernels* k = [] {
+    __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    const char* force = std::getenv("DL4TS_CPU_ISA");
+    std::string want = force ? force : "";
+    if (want == "scalar") return &ewKernelsScalar();
+    if (want == "avx2" && avx2) return &ewKernelsAvx2();
+    if (avx512) return &ewKernelsAvx512();
+    if (avx2) return &ewKernelsAvx2();
+    return &ewKernelsScalar();
+  }();
+  return *k;
+}
+
 namespace {
 
 constexpr int64_t kBlock = 1024;         // elements per converted block (stack buffers)
@@ -76,22 +94,7 @@ int64_t binaryGrain(int op, bool dbl) {
   }
 }
 
-const EwKernels& kernels() {
-  static const EwKernels* k = [] {
-    __builtin_cpu_init();
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-    const char* force = std::getenv("DL4TS_CPU_ISA");
-    std::string want = force ? force : "";
-    if (want == "scalar") return &ewKernelsScalar();
-    if (want == "avx2" && avx2) return &ewKernelsAvx2();
-    if (avx512) return &ewKernelsAvx512();
-    if (avx2) return &ewKernelsAvx2();
-    return &ewKernelsScalar();
-  }();
-  return *k;
-}
+const EwKernels& kernels() { return ewKernels(); }
 
 bool isFloat32Family(int32_t d) { return d == FLOAT || d == HALF || d == BFLOAT16; }
 bool isInteger(int32_t d) { return d >= INT32; }

@@ -163,5 +163,7 @@ struct EwKernels {
 const EwKernels& ewKernelsScalar();
 const EwKernels& ewKernelsAvx2();
 const EwKernels& ewKernelsAvx512();
+// The best of them for this CPU, chosen once (DL4TS_CPU_ISA=avx2|scalar may lower it; elementwise.cc).
+const EwKernels& ewKernels();
 
 }  // namespace dl4ts

@@ -15,21 +15,6 @@ namespace {
 
 const char* const OP = "matmul";
 
-// [lowest, highest] byte address a view can touch (rank > 0, non-empty).
-void byteRange(const Tensor& t, const char*& lo, const char*& hi) {
-  int64_t maxOff = 0;
-  for (int d = 0; d < t.rank; ++d) maxOff += (t.shape[d] - 1) * t.strides[d];
-  lo = t.data;
-  hi = t.data + (maxOff + 1) * (int64_t)t.itemSize() - 1;
-}
-
-bool overlaps(const Tensor& a, const Tensor& b) {
-  const char *alo, *ahi, *blo, *bhi;
-  byteRange(a, alo, ahi);
-  byteRange(b, blo, bhi);
-  return alo <= bhi && blo <= ahi;
-}
-
 // Copies a view into a fresh contiguous allocation (used when an input shares memory with out).
 char* copyContiguous(const Tensor& t, Tensor& copy) {
   const size_t item = t.itemSize();

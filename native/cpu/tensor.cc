@@ -143,6 +143,22 @@ void requireDtype(Napi::Env env, const char* op, const Tensor& t, const char* na
   if (!ok) throwError(env, op, std::string("'") + name + "' has dtype " + dtypeName(t.dtype) + ", expected " + expected);
 }
 
+// [lowest, highest] byte address a non-empty view can touch.
+static void byteRange(const Tensor& t, const char*& lo, const char*& hi) {
+  int64_t maxOff = 0;
+  for (int d = 0; d < t.rank; ++d) maxOff += (t.shape[d] - 1) * t.strides[d];
+  lo = t.data;
+  hi = t.data + (maxOff + 1) * (int64_t)t.itemSize() - 1;
+}
+
+bool overlaps(const Tensor& a, const Tensor& b) {
+  if (a.numel() == 0 || b.numel() == 0) return false;
+  const char *alo, *ahi, *blo, *bhi;
+  byteRange(a, alo, ahi);
+  byteRange(b, blo, bhi);
+  return alo <= bhi && blo <= ahi;
+}
+
 // --- buffer management exports ---------------------------------------------------------------
 
 static Napi::Value Alloc(const Napi::CallbackInfo& info) {

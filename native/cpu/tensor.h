@@ -57,6 +57,10 @@ std::vector<int64_t> parseIntArray(const Napi::CallbackInfo& info, size_t index,
 void requireSameShape(Napi::Env env, const char* op, const Tensor& a, const Tensor& b);
 void requireDtype(Napi::Env env, const char* op, const Tensor& t, const char* name, bool ok, const char* expected);
 
+// Whether two views can touch a common byte (their [lowest, highest] address ranges intersect);
+// an empty view overlaps nothing. Views of different buffers never overlap.
+bool overlaps(const Tensor& a, const Tensor& b);
+
 // Offset (in elements) of the i-th element in row-major order of `t`'s shape.
 inline int64_t offsetOf(const Tensor& t, int64_t linear) {
   int64_t off = 0;

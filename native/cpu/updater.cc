@@ -99,12 +99,6 @@ void adamRun(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v,
   });
 }
 
-// Byte ranges of two views over the same buffer overlap (contiguous views: one range each).
-bool overlaps(const Tensor& a, const Tensor& b) {
-  const int64_t bytes = a.numel() * (int64_t)a.itemSize();
-  return bytes > 0 && a.data < b.data + bytes && b.data < a.data + bytes;
-}
-
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   const char* op = "adamStep";
   Napi::Env env = info.Env();

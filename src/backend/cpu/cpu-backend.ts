@@ -3,6 +3,7 @@ import type {
 } from '../backend.js';
 import { dtypeCode } from '../../ndarray/dtype.js';
 import { nativeCpu, type NativeBuffer, type NativeCpu, type NativeTensor } from './native.js';
+import { CpuLstmCell } from './lstm-cell.js';
 import { cpus } from 'node:os';
 
 class CpuBuffer implements BackendBuffer {
@@ -21,9 +22,16 @@ function geometry(g: Conv2dGeometry): [number, number, number, number, number, n
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private readonly native: NativeCpu;
+  private fusedLstmCell: CpuLstmCell | undefined;
 
   constructor(readonly priority: number) {
     this.native = nativeCpu();
+  }
+
+  /** The fused elementwise part of an LSTM step (native/cpu/lstm.cc). */
+  get lstmCell(): CpuLstmCell {
+    this.fusedLstmCell ??= new CpuLstmCell(this.native, t);
+    return this.fusedLstmCell;
   }
 
   info(): BackendInfo {

@@ -32,6 +32,8 @@ export interface NativeCpu {
   pool2d(op: string, x: NativeTensor, out: NativeTensor, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, countIncludePad: number): void;
   pool2dGrad(op: string, x: NativeTensor, gradOut: NativeTensor, gradIn: NativeTensor, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, countIncludePad: number): void;
   adamStep(p: NativeTensor, g: NativeTensor, m: NativeTensor, v: NativeTensor, beta1: number, beta2: number, epsilon: number, alpha: number, decay: number): void;
+  lstmCellForward(zx: NativeTensor, zh: NativeTensor | null, cPrev: NativeTensor | null, h: NativeTensor, c: NativeTensor, gates: NativeTensor, activation: string, gate: string): void;
+  lstmCellBackward(gates: NativeTensor, cPrev: NativeTensor | null, c: NativeTensor, dh: NativeTensor | null, dc: NativeTensor | null, dz: NativeTensor, dcPrev: NativeTensor | null, activation: string, gate: string): void;
 }
 
 /** Finds build/Release/dl4ts_cpu.node from the package root (src and dist/src both work). */
