@@ -33,6 +33,8 @@ interface Case {
   readonly grad?: boolean;
   /** Extra tolerance factor for ops that amplify rounding (long reductions, matmul). */
   readonly slack?: number;
+  /** CUDA settings the case runs under (restored afterwards). */
+  readonly cuda?: Partial<nd.CudaConfiguration>;
 }
 
 function makeInput(rng: Rng, spec: Input, dtype: DataType, backend: Backend): NDArray {
@@ -127,6 +129,11 @@ const cases: Case[] = [
   { name: 'conv2d stride 2 pad 1', inputs: [U([2, 3, 9, 9]), U([4, 3, 3, 3]), U([4])], fn: (x, w, b) => nd.conv2d(x, w, b, { stride: 2, padding: 1 }), grad: true, slack: 10 },
   { name: 'conv2d of a strided view, Same-style padding', inputs: [{ shape: [2, 3, 8, 8], view: 'slice', grad: true }, U([5, 3, 3, 3])], fn: (x, w) => nd.conv2d(x, w, undefined, { padding: 1 }), grad: true, slack: 10 },
   { name: 'conv2d dilation 2', inputs: [U([1, 2, 10, 8]), U([3, 2, 3, 2])], fn: (x, w) => nd.conv2d(x, w, undefined, { dilation: 2 }), grad: true, slack: 10 },
+  // LeNet-like 5x5 layers, whose 16-bit passes run natively or widened to FLOAT depending on timing: both ways, forced.
+  ...(['always', 'never'] as const).map((mode): Case => ({
+    name: `conv2d 5x5, 16-bit widening ${mode}`, inputs: [U([3, 6, 12, 12]), U([5, 6, 5, 5])], fn: (x, w) => nd.conv2d(x, w), grad: true, slack: 10,
+    dtypes: ['HALF', 'BFLOAT16'], cuda: { widenHalfConvolutions: mode },
+  })),
   { name: 'maxPool2d', inputs: [U([2, 3, 9, 9])], fn: (x) => nd.maxPool2d(x, { kernel: 3, stride: 2, padding: 1 }), grad: true },
   { name: 'avgPool2d', inputs: [U([2, 3, 8, 8])], fn: (x) => nd.avgPool2d(x, { kernel: 2, stride: 2 }), grad: true },
   { name: 'gather axis 1', inputs: [U([5, 9, 3]), U([4, 2], { lo: 0, hi: 9, int: true, dtype: 'INT32' })], fn: (x, i) => nd.gather(x, i, 1), grad: true },
@@ -143,35 +150,47 @@ describe('CPU/GPU parity of every op and gradient', () => {
   const cpu = nd.backendByName('cpu');
   for (const c of cases) {
     for (const dtype of c.dtypes ?? FLOATS) {
-      test(`${c.name} ${dtype}`, () =>
-        scope(() => {
-          const seed = [...`${c.name}${dtype}`].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7);
-          const onCpu = c.inputs.map((spec) => makeInput(new Rng(seed + c.inputs.indexOf(spec)), spec, dtype, cpu));
-          const onGpu = onCpu.map((x) => nd.toBackend(x, cuda));
-          const rtol = RTOL[dtype]! * (c.slack ?? 1);
-          const yc = noGrad(() => c.fn(...onCpu));
-          const yg = noGrad(() => c.fn(...onGpu));
-          assert.equal(yg.backend, cuda, 'the GPU result lives on the GPU');
-          compare(c.name, yc, yg, rtol);
-          if (!c.grad || dtype === 'INT32') return;
-          // Gradients w.r.t. the floating inputs, seeded with the same random upstream gradient.
-          const floating = (x: NDArray): boolean => nd.isFloating(x.dtype);
-          const leavesC = onCpu.map((x) => (floating(x) ? x.dup().requireGrad() : x));
-          const leavesG = onGpu.map((x) => (floating(x) ? x.dup().requireGrad() : x));
-          const outC = c.fn(...leavesC);
-          const seedC = nd.rand(outC.shape, { low: -1, high: 1, dtype: outC.dtype, backend: cpu, seed: 99 });
-          outC.backward(seedC);
-          c.fn(...leavesG).backward(nd.toBackend(seedC, cuda));
-          leavesC.forEach((x, i) => {
-            const gc = x.grad;
-            const gg = leavesG[i]!.grad;
-            // Inputs the result does not depend on differentiably (a where() condition) get no gradient on either side.
-            if (!floating(x) || (gc === null && gg === null)) return;
-            assert.ok(gc && gg, `d${c.name}/dinput${i}: a gradient on one backend only`);
-            compare(`d${c.name}/dinput${i}`, gc, gg, rtol * 4);
-          });
-        }));
+      test(`${c.name} ${dtype}`, () => {
+        const saved = nd.cudaConfiguration();
+        const restore = c.cuda ? Object.fromEntries(Object.keys(c.cuda).map((k) => [k, saved[k as keyof nd.CudaConfiguration]])) : null;
+        if (c.cuda) nd.configureCuda(c.cuda);
+        try {
+          runCase(c, dtype);
+        } finally {
+          if (restore) nd.configureCuda(restore);
+        }
+      });
     }
+  }
+
+  function runCase(c: Case, dtype: DataType): void {
+    scope(() => {
+      const seed = [...`${c.name}${dtype}`].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7);
+      const onCpu = c.inputs.map((spec) => makeInput(new Rng(seed + c.inputs.indexOf(spec)), spec, dtype, cpu));
+      const onGpu = onCpu.map((x) => nd.toBackend(x, cuda));
+      const rtol = RTOL[dtype]! * (c.slack ?? 1);
+      const yc = noGrad(() => c.fn(...onCpu));
+      const yg = noGrad(() => c.fn(...onGpu));
+      assert.equal(yg.backend, cuda, 'the GPU result lives on the GPU');
+      compare(c.name, yc, yg, rtol);
+      if (!c.grad || dtype === 'INT32') return;
+      // Gradients w.r.t. the floating inputs, seeded with the same random upstream gradient.
+      const floating = (x: NDArray): boolean => nd.isFloating(x.dtype);
+      const leavesC = onCpu.map((x) => (floating(x) ? x.dup().requireGrad() : x));
+      const leavesG = onGpu.map((x) => (floating(x) ? x.dup().requireGrad() : x));
+      const outC = c.fn(...leavesC);
+      const seedC = nd.rand(outC.shape, { low: -1, high: 1, dtype: outC.dtype, backend: cpu, seed: 99 });
+      outC.backward(seedC);
+      c.fn(...leavesG).backward(nd.toBackend(seedC, cuda));
+      leavesC.forEach((x, i) => {
+        const gc = x.grad;
+        const gg = leavesG[i]!.grad;
+        // Inputs the result does not depend on differentiably (a where() condition) get no gradient on either side.
+        if (!floating(x) || (gc === null && gg === null)) return;
+        assert.ok(gc && gg, `d${c.name}/dinput${i}: a gradient on one backend only`);
+        compare(`d${c.name}/dinput${i}`, gc, gg, rtol * 4);
+      });
+    });
   }
 
   test('random streams: same seed, same numbers on both backends', () =>

@@ -22,7 +22,16 @@ export interface CudaConfiguration {
   allowTF32: boolean;
   /** Convolutions through cuDNN when it loads (otherwise, or when false, im2col kernels + cuBLAS). */
   useCudnn: boolean;
+  /**
+   * HALF/BFLOAT16 cuDNN convolutions may run on FLOAT copies of their operands (cast in, FLOAT
+   * algorithms, cast out): 'auto' where cuDNN's timings say that is faster (once per shape and pass),
+   * 'always', or 'never'.
+   */
+  widenHalfConvolutions: WidenMode;
 }
+
+export type WidenMode = 'auto' | 'always' | 'never';
+const WIDEN_MODES: readonly WidenMode[] = ['auto', 'always', 'never'];
 
 const GiB = 1024 ** 3;
 
@@ -37,6 +46,7 @@ const config: CudaConfiguration = {
   devices: [],
   allowTF32: false,
   useCudnn: true,
+  widenHalfConvolutions: 'auto',
 };
 
 export function cudaConfiguration(): Readonly<CudaConfiguration> {
@@ -54,6 +64,7 @@ export function configureCuda(changes: Partial<CudaConfiguration>): Readonly<Cud
     throw new Error(`configureCuda: maximumBlockSize must be a multiple of 32 in 32..1024, got ${next.maximumBlockSize}`);
   }
   if (!next.devices.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`configureCuda: devices must be device ordinals, got [${next.devices.join(', ')}]`);
+  if (!WIDEN_MODES.includes(next.widenHalfConvolutions)) throw new Error(`configureCuda: widenHalfConvolutions must be one of ${WIDEN_MODES.join(', ')}, got ${String(next.widenHalfConvolutions)}`);
   Object.assign(config, next);
   return config;
 }

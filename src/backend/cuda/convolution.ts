@@ -4,12 +4,14 @@
  * step makes no descriptor or search calls. Operands arrive packed NCHW (the front end makes them so).
  */
 import type { Conv2dGeometry, DirectConvolution, TensorRef } from '../backend.js';
-import type { DataType } from '../../ndarray/dtype.js';
+import { dtypeSize, type DataType } from '../../ndarray/dtype.js';
+import type { Block } from './allocator.js';
 import { cudaConfiguration } from './config.js';
 import type { CudaDevice } from './device.js';
 import type { Handle } from './driver.js';
+import { unary } from './elementwise.js';
 import { checkCudnn, createDescriptor, cudnnContext, type CudnnApi, type CudnnContext } from './cudnn.js';
-import { ptrOf } from './tensor.js';
+import { CudaBuffer, ptrOf, sizeOfShape } from './tensor.js';
 
 /** cudnnDataType_t */
 const CUDNN_TYPE: Partial<Record<DataType, number>> = { FLOAT: 0, DOUBLE: 1, HALF: 2, BFLOAT16: 9 };
@@ -27,7 +29,8 @@ const MAX_WORKSPACE_BYTES = 512 * 1024 ** 2;
 /**
  * FFT and Winograd algorithms per pass (cudnnConvolution*Algo_t). With HALF/BFLOAT16 they transform
  * in reduced precision, which loses far more than float32 accumulation does (parity with the CPU
- * failed for BFLOAT16), so 16-bit convolutions choose among the GEMM-based algorithms only.
+ * failed for BFLOAT16), so 16-bit convolutions choose among the GEMM-based algorithms only, or run
+ * widened to FLOAT (below) where that is faster.
  */
 const TRANSFORM_ALGOS: Record<Pass, ReadonlySet<number>> = {
   forward: new Set([4, 5, 6, 7]),
@@ -37,13 +40,45 @@ const TRANSFORM_ALGOS: Record<Pass, ReadonlySet<number>> = {
 
 type Pass = 'forward' | 'backwardData' | 'backwardFilter';
 
+/** Which of the operands (x, w, y) a pass writes; it reads the other two. */
+const OUTPUT_ROLE: Record<Pass, Role> = { forward: 'y', backwardData: 'x', backwardFilter: 'w' };
+type Role = 'x' | 'w' | 'y';
+
+/** A pass's algorithm, its workspace bytes and cuDNN's time for it. */
+interface Choice {
+  readonly algo: number;
+  readonly workspace: number;
+  readonly ms: number;
+}
+
+/**
+ * How a pass runs: on the plan's own dtype, or (16-bit plans) widened, i.e. its inputs cast to FLOAT,
+ * convolved by `plan` (a FLOAT plan, any algorithm) and the output cast back. Widening wins where
+ * every GEMM-based 16-bit algorithm is slow (few or odd channels, e.g. LeNet's 5x5 layers, where the
+ * 16-bit filter gradient took 7x the FLOAT one); it is never less precise than the 16-bit algorithms,
+ * which also accumulate in float32.
+ */
+interface Execution {
+  readonly choice: Choice;
+  readonly widened: Plan | null;
+}
+
 interface Plan {
   readonly x: Handle;
   readonly w: Handle;
   readonly y: Handle;
   readonly conv: Handle;
-  readonly algos: Partial<Record<Pass, { algo: number; workspace: number }>>;
+  readonly executions: Partial<Record<Pass, Execution>>;
 }
+
+/** Device pointers of the three operands of a call. */
+type Pointers = Readonly<Record<Role, number>>;
+
+/** Cast cost assumed when weighing a widened pass: per launch, and per byte read or written. */
+const CAST_LAUNCH_MS = 0.005;
+const CAST_BYTES_PER_MS = 1e9;
+/** A widened pass must beat the 16-bit one by this factor (cuDNN's timings are single runs). */
+const WIDEN_MARGIN = 0.8;
 
 function tensorDesc(lib: CudnnApi, type: number, shape: readonly number[], op: string): Handle {
   const [n, c, h, w] = shape as [number, number, number, number];
@@ -71,63 +106,101 @@ export class CudnnConvolution implements DirectConvolution {
   }
 
   forward(x: TensorRef, w: TensorRef, y: TensorRef, g: Conv2dGeometry): void {
-    this.run('forward', x, w, y, g, (p, algo, ws, bytes, one, zero) =>
-      this.ctx.lib.forward(this.ctx.handle, one, p.x, ptrOf(x), p.w, ptrOf(w), p.conv, algo, ws, bytes, zero, p.y, ptrOf(y)));
+    this.run('forward', { x, w, y }, g, (p, ptr, algo, ws, bytes, one, zero) =>
+      this.ctx.lib.forward(this.ctx.handle, one, p.x, ptr.x, p.w, ptr.w, p.conv, algo, ws, bytes, zero, p.y, ptr.y));
   }
 
   backwardData(w: TensorRef, dy: TensorRef, dx: TensorRef, g: Conv2dGeometry): void {
-    this.run('backwardData', dx, w, dy, g, (p, algo, ws, bytes, one, zero) =>
-      this.ctx.lib.backwardData(this.ctx.handle, one, p.w, ptrOf(w), p.y, ptrOf(dy), p.conv, algo, ws, bytes, zero, p.x, ptrOf(dx)));
+    this.run('backwardData', { x: dx, w, y: dy }, g, (p, ptr, algo, ws, bytes, one, zero) =>
+      this.ctx.lib.backwardData(this.ctx.handle, one, p.w, ptr.w, p.y, ptr.y, p.conv, algo, ws, bytes, zero, p.x, ptr.x));
   }
 
   backwardFilter(x: TensorRef, dy: TensorRef, dw: TensorRef, g: Conv2dGeometry): void {
-    this.run('backwardFilter', x, dw, dy, g, (p, algo, ws, bytes, one, zero) =>
-      this.ctx.lib.backwardFilter(this.ctx.handle, one, p.x, ptrOf(x), p.y, ptrOf(dy), p.conv, algo, ws, bytes, zero, p.w, ptrOf(dw)));
+    this.run('backwardFilter', { x, w: dw, y: dy }, g, (p, ptr, algo, ws, bytes, one, zero) =>
+      this.ctx.lib.backwardFilter(this.ctx.handle, one, p.x, ptr.x, p.y, ptr.y, p.conv, algo, ws, bytes, zero, p.w, ptr.w));
   }
 
   private run(
-    pass: Pass, x: TensorRef, w: TensorRef, y: TensorRef, g: Conv2dGeometry,
-    call: (p: Plan, algo: number, ws: number, bytes: number, one: Float32Array | Float64Array, zero: Float32Array | Float64Array) => number,
+    pass: Pass, refs: Readonly<Record<Role, TensorRef>>, g: Conv2dGeometry,
+    call: (p: Plan, ptr: Pointers, algo: number, ws: number, bytes: number, one: Float32Array | Float64Array, zero: Float32Array | Float64Array) => number,
   ): void {
     const op = `conv2d ${pass} (cuDNN)`;
-    const p = this.plan(x, w, y, g, op);
-    const chosen = (p.algos[pass] ??= this.choose(pass, p, x.dtype, op));
-    const double = x.dtype === 'DOUBLE';
+    const dtype = refs.x.dtype;
+    const p = this.plan(dtype, refs.x.shape, refs.w.shape, refs.y.shape, g, op);
+    const { choice, widened } = (p.executions[pass] ??= this.execution(pass, p, dtype, refs, g, op));
+    const double = dtype === 'DOUBLE';
     const one = double ? this.ctx.one64 : this.ctx.one32;
     const zero = double ? this.ctx.zero64 : this.ctx.zero32;
     this.device.makeCurrent();
-    const block = chosen.workspace > 0 ? this.device.allocator.alloc(chosen.workspace) : null;
+    const blocks: Block[] = [];
     try {
-      checkCudnn(call(p, chosen.algo, block ? block.ptr : 0, chosen.workspace, one, zero), `cudnnConvolution${pass[0]!.toUpperCase()}${pass.slice(1)}`, op);
+      if (choice.workspace > 0) blocks.push(this.device.allocator.alloc(choice.workspace));
+      const ws = choice.workspace > 0 ? blocks[0]!.ptr : 0;
+      const name = `cudnnConvolution${pass[0]!.toUpperCase()}${pass.slice(1)}`;
+      if (!widened) {
+        checkCudnn(call(p, { x: ptrOf(refs.x), w: ptrOf(refs.w), y: ptrOf(refs.y) }, choice.algo, ws, choice.workspace, one, zero), name, op);
+        return;
+      }
+      const output = OUTPUT_ROLE[pass];
+      const wide = {} as Record<Role, TensorRef>;
+      for (const role of ['x', 'w', 'y'] as const) {
+        const r = refs[role];
+        const bytes = sizeOfShape(r.shape) * dtypeSize('FLOAT');
+        const block = this.device.allocator.alloc(bytes);
+        blocks.push(block);
+        wide[role] = { buffer: new CudaBuffer(block, bytes, this.device), dtype: 'FLOAT', offset: 0, shape: r.shape, strides: r.strides };
+        if (role !== output) unary(this.device, 'identity', r, wide[role], 0, 0);
+      }
+      checkCudnn(call(widened, { x: ptrOf(wide.x), w: ptrOf(wide.w), y: ptrOf(wide.y) }, choice.algo, ws, choice.workspace, one, zero), name, op);
+      unary(this.device, 'identity', wide[output], refs[output], 0, 0);
     } finally {
-      // Stream-ordered: the allocator hands this block out again only to work queued after this call.
-      if (block) this.device.allocator.free(block);
+      // Stream-ordered: the allocator hands these blocks out again only to work queued after this call.
+      for (const b of blocks) this.device.allocator.free(b);
     }
   }
 
-  private plan(x: TensorRef, w: TensorRef, y: TensorRef, g: Conv2dGeometry, op: string): Plan {
-    const tf32 = x.dtype === 'FLOAT' && cudaConfiguration().allowTF32;
-    const key = `${x.dtype}|${x.shape.join(',')}|${w.shape.join(',')}|${g.kh},${g.kw},${g.sh},${g.sw},${g.ph},${g.pw},${g.dh},${g.dw}|${tf32}`;
+  /** The descriptors of one convolution; `strict` plans (widened 16-bit passes) compute FLOAT without TF32. */
+  private plan(dtype: DataType, xShape: readonly number[], wShape: readonly number[], yShape: readonly number[], g: Conv2dGeometry, op: string, strict = false): Plan {
+    const { allowTF32, widenHalfConvolutions } = cudaConfiguration();
+    const tf32 = dtype === 'FLOAT' && !strict && allowTF32;
+    // A 16-bit plan's passes depend on the widening mode, so each mode has its own plan.
+    const mode = dtype === 'HALF' || dtype === 'BFLOAT16' ? widenHalfConvolutions : '';
+    const key = `${dtype}|${xShape.join(',')}|${wShape.join(',')}|${g.kh},${g.kw},${g.sh},${g.sw},${g.ph},${g.pw},${g.dh},${g.dw}|${tf32}|${mode}`;
     let p = this.plans.get(key);
     if (p) return p;
     const lib = this.ctx.lib;
-    const type = CUDNN_TYPE[x.dtype];
-    if (type === undefined) throw new Error(`${op}: cuDNN has no ${x.dtype} convolution`);
-    const [o, c, kh, kw] = w.shape as [number, number, number, number];
+    const type = CUDNN_TYPE[dtype];
+    if (type === undefined) throw new Error(`${op}: cuDNN has no ${dtype} convolution`);
+    const [o, c, kh, kw] = wShape as [number, number, number, number];
     const filter = createDescriptor(lib, 'Filter', op);
     checkCudnn(lib.setFilter4d(filter, type, CUDNN_TENSOR_NCHW, o, c, kh, kw), 'cudnnSetFilter4dDescriptor', op);
     const conv = createDescriptor(lib, 'Convolution', op);
-    checkCudnn(lib.setConvolution2d(conv, g.ph, g.pw, g.sh, g.sw, g.dh, g.dw, CUDNN_CROSS_CORRELATION, x.dtype === 'DOUBLE' ? 1 : 0), 'cudnnSetConvolution2dDescriptor', op);
+    checkCudnn(lib.setConvolution2d(conv, g.ph, g.pw, g.sh, g.sw, g.dh, g.dw, CUDNN_CROSS_CORRELATION, dtype === 'DOUBLE' ? 1 : 0), 'cudnnSetConvolution2dDescriptor', op);
     // HALF/BFLOAT16 on tensor cores (float32 accumulation); FLOAT on FMA units unless TF32 is allowed.
-    const math = x.dtype === 'HALF' || x.dtype === 'BFLOAT16' ? CUDNN_TENSOR_OP_MATH : x.dtype === 'FLOAT' && !tf32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
+    const math = dtype === 'HALF' || dtype === 'BFLOAT16' ? CUDNN_TENSOR_OP_MATH : dtype === 'FLOAT' && !tf32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
     checkCudnn(lib.setConvolutionMathType(conv, math), 'cudnnSetConvolutionMathType', op);
-    p = { x: tensorDesc(lib, type, x.shape, op), w: filter, y: tensorDesc(lib, type, y.shape, op), conv, algos: {} };
+    p = { x: tensorDesc(lib, type, xShape, op), w: filter, y: tensorDesc(lib, type, yShape, op), conv, executions: {} };
     this.plans.set(key, p);
     return p;
   }
 
+  /** How a pass of plan `p` runs: its own fastest algorithm, or for 16-bit data widened to FLOAT when that is clearly faster. */
+  private execution(pass: Pass, p: Plan, dtype: DataType, refs: Readonly<Record<Role, TensorRef>>, g: Conv2dGeometry, op: string): Execution {
+    const mode = cudaConfiguration().widenHalfConvolutions;
+    const sixteen = dtype === 'HALF' || dtype === 'BFLOAT16';
+    const own = sixteen && mode === 'always' ? null : this.choose(pass, p, dtype, op);
+    if (own && (!sixteen || mode === 'never')) return { choice: own, widened: null };
+    const wide = this.plan('FLOAT', refs.x.shape, refs.w.shape, refs.y.shape, g, op, true);
+    const alt = this.choose(pass, wide, 'FLOAT', op);
+    if (!own) return { choice: alt, widened: wide };
+    // Each operand is cast once, reading or writing 2 + 4 bytes per element.
+    const elements = sizeOfShape(refs.x.shape) + sizeOfShape(refs.w.shape) + sizeOfShape(refs.y.shape);
+    const castMs = 3 * CAST_LAUNCH_MS + (elements * (dtypeSize(dtype) + dtypeSize('FLOAT'))) / CAST_BYTES_PER_MS;
+    return alt.ms + castMs < own.ms * WIDEN_MARGIN ? { choice: alt, widened: wide } : { choice: own, widened: null };
+  }
+
   /** cuDNN times every algorithm once; the fastest that succeeded wins. */
-  private choose(pass: Pass, p: Plan, dtype: DataType, op: string): { algo: number; workspace: number } {
+  private choose(pass: Pass, p: Plan, dtype: DataType, op: string): Choice {
     const excluded = dtype === 'HALF' || dtype === 'BFLOAT16' ? TRANSFORM_ALGOS[pass] : null;
     const lib = this.ctx.lib;
     const h = this.ctx.handle;
@@ -140,7 +213,7 @@ export class CudnnConvolution implements DirectConvolution {
     // The fastest algorithm whose workspace the caching allocator keeps: a larger one would be
     // allocated from the driver and freed (with a stream sync) on every call.
     const cap = Math.min(MAX_WORKSPACE_BYTES, cudaConfiguration().maximumDeviceCacheableLength);
-    let fallback: { algo: number; workspace: number } | null = null;
+    let fallback: Choice | null = null;
     for (let i = 0; i < returned[0]; i++) {
       const v = new DataView(perf.buffer, perf.byteOffset + i * PERF_BYTES, PERF_BYTES);
       const algo = v.getInt32(0, true);
@@ -149,7 +222,7 @@ export class CudnnConvolution implements DirectConvolution {
       if (pass === 'forward') checkCudnn(lib.forwardWorkspace(h, p.x, p.w, p.conv, p.y, algo, bytes), 'cudnnGetConvolutionForwardWorkspaceSize', op);
       else if (pass === 'backwardData') checkCudnn(lib.backwardDataWorkspace(h, p.w, p.y, p.conv, p.x, algo, bytes), 'cudnnGetConvolutionBackwardDataWorkspaceSize', op);
       else checkCudnn(lib.backwardFilterWorkspace(h, p.x, p.y, p.conv, p.w, algo, bytes), 'cudnnGetConvolutionBackwardFilterWorkspaceSize', op);
-      const choice = { algo, workspace: Number(bytes[0]) };
+      const choice = { algo, workspace: Number(bytes[0]), ms: v.getFloat32(8, true) };
       if (choice.workspace <= cap) return choice;
       fallback ??= choice;
     }
