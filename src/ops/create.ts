@@ -28,8 +28,9 @@ type FlatSource = ArrayLike<number | boolean> | ArrayLike<bigint>;
 
 /** The values as the staging dtype's typed array: as given when they already are one (no per-element copy). */
 function stagedValues(values: FlatSource, staged: DataType, n: number): ReturnType<typeof storageArray> {
+  // Checked against an empty array of the type first: a batch's features arrive as one, and a fresh n-element array would be wasted.
+  if (ArrayBuffer.isView(values) && values.constructor === storageArray(staged, 0).constructor) return values as unknown as ReturnType<typeof storageArray>;
   const host = storageArray(staged, n);
-  if (ArrayBuffer.isView(values) && values.constructor === host.constructor) return values as unknown as typeof host;
   if (host instanceof BigInt64Array) {
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
