@@ -11,6 +11,7 @@ export { backward } from '../autodiff/backward.js';
 export * from './random.js';
 export * from './conv.js';
 export * from './batch-norm.js';
-export * from './lstm-cell.js';
+export { lstmCell, type LstmCellFunction, type LstmCellOptions, type LstmPeepholes } from './lstm-cell.js';
+export { lstmSequence, type LstmSequence, type LstmSequenceOptions } from './lstm-sequence.js';
 export * from './indexing.js';
 export * from './join.js';

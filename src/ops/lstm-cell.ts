@@ -8,7 +8,8 @@
  * the recurrent addition included; otherwise (the CPU, activations the kernels do not know, or
  * GravesLSTM's peephole connections) it is composed from ops.
  */
-import type { FusedLstmCell, LstmCellActivation } from '../backend/backend.js';
+import type { Backend, FusedLstmCell, LstmCellActivation } from '../backend/backend.js';
+import type { DataType } from '../ndarray/dtype.js';
 import { recordOutputs } from '../autodiff/multi-output.js';
 import { needsGrad } from '../autodiff/tape.js';
 import type { NDArray } from '../ndarray/ndarray.js';
@@ -64,21 +65,38 @@ export function lstmCell(z: NDArray, cPrev: NDArray | null, options: LstmCellOpt
     }
   }
   const inputs = [z, ...(recurrent ? [recurrent] : []), ...(cPrev ? [cPrev] : [])];
-  const fused = commonBackend(op, inputs).lstmCell;
-  const { activation, gateActivation } = options;
-  for (const [role, f] of [['activation', activation], ['gateActivation', gateActivation]] as const) {
+  const backend = commonBackend(op, inputs);
+  checkCellFunctions(op, options);
+  const fused = peepholes ? null : fusedCellFor(backend, z.dtype, options);
+  if (fused && z.size > 0) return fusedCell(fused.cell, inputs, recurrent, cPrev, fused.activation, fused.gate);
+  return composedCell(z, recurrent, cPrev, options);
+}
+
+/** Throws unless both activations are kernel names or functions. */
+export function checkCellFunctions(op: string, options: Pick<LstmCellOptions, 'activation' | 'gateActivation'>): void {
+  for (const [role, f] of [['activation', options.activation], ['gateActivation', options.gateActivation]] as const) {
     if (typeof f === 'string' ? !Object.hasOwn(NAMED, f) : typeof f !== 'function') {
       throw new Error(`${op}: ${role} must be one of ${Object.keys(NAMED).join(', ')} or a function, got ${String(f)}`);
     }
   }
-  if (!peepholes && fused?.supports(z.dtype) && typeof activation === 'string' && typeof gateActivation === 'string' && z.size > 0) {
-    return fusedCell(fused, inputs, recurrent, cPrev, activation, gateActivation);
-  }
-  return composedCell(z, recurrent, cPrev, options);
+}
+
+/** The backend's fused cell with the activations' kernel names. */
+export interface FusedCellChoice {
+  readonly cell: FusedLstmCell;
+  readonly activation: LstmCellActivation;
+  readonly gate: LstmCellActivation;
+}
+
+/** The backend's fused cell when it computes both activations (named ones) in `dtype`; null: compose from ops. */
+export function fusedCellFor(backend: Backend, dtype: DataType, options: Pick<LstmCellOptions, 'activation' | 'gateActivation'>): FusedCellChoice | null {
+  const cell = backend.lstmCell;
+  const { activation, gateActivation: gate } = options;
+  return cell?.supports(dtype) && typeof activation === 'string' && typeof gate === 'string' ? { cell, activation, gate } : null;
 }
 
 /** x as a contiguous array of `like`'s dtype for the kernels (x itself when it already is one). */
-function operand(x: NDArray, like: NDArray): NDArray {
+export function operand(x: NDArray, like: NDArray): NDArray {
   return x.isContiguous && x.dtype === like.dtype ? x : unaryRaw('identity', x, like.dtype);
 }
 
