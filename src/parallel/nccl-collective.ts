@@ -20,6 +20,7 @@ import { check, cu, out, type Handle } from '../backend/cuda/driver.js';
 import { CU_EVENT_DISABLE_TIMING } from '../backend/cuda/device.js';
 import { NCCL_AVG, checkNccl, nccl, ncclType, ncclUniqueId } from '../backend/cuda/nccl.js';
 import { ptrOf } from '../backend/cuda/tensor.js';
+import { copySegments, segmentTable, type SegmentTable } from '../backend/cuda/segments.js';
 import { CollectiveAbortedError, type Collective, type CollectiveGroup, type CollectiveInitBase } from './collective.js';
 import { HostBarrier, abortBarrier, createBarrierControl } from './host-barrier.js';
 
@@ -119,9 +120,10 @@ export class NcclCollective implements Collective {
   }
 
   /**
-   * Queues `call` over the arrays. Arrays of one dtype travel together: copied into one staging
-   * buffer, reduced or broadcast by one NCCL call and copied back (a model's gradients are dozens of
-   * small arrays, and NCCL pays its latency per call even inside a group).
+   * Queues `call` over the arrays. Arrays of one dtype travel together: gathered into one staging
+   * buffer by one launch, reduced or broadcast by one NCCL call and scattered back by one launch (a
+   * model's gradients are dozens of small arrays, and NCCL pays its latency per call even inside a
+   * group, as the host pays a driver call per copy).
    */
   private collective(op: string, arrays: readonly NDArray[], call: (ptr: number, count: number, type: number, stream: Handle) => number): void {
     if (!this.comm) throw new Error(`NcclCollective.${op}: the communicator is closed`);
@@ -148,47 +150,39 @@ export class NcclCollective implements Collective {
       if (group) group.push(a);
       else byType.set(a.dtype, [a]);
     }
+    const context = `NcclCollective.${op}`;
     // One buffer per dtype: a lone array is its own, several are staged in a block.
-    const buffers: { group: NDArray[]; ptr: number; count: number; type: number; block: Block | null }[] = [];
+    const buffers: { ptr: number; count: number; type: number; staged: { table: SegmentTable; block: Block } | null }[] = [];
+    const blocks: Block[] = [];
     try {
       for (const [dtype, group] of byType) {
-        const type = ncclType(dtype, `NcclCollective.${op}`);
+        const type = ncclType(dtype, context);
         if (group.length === 1) {
-          buffers.push({ group, ptr: ptrOf(group[0]!), count: group[0]!.size, type, block: null });
+          buffers.push({ ptr: ptrOf(group[0]!), count: group[0]!.size, type, staged: null });
           continue;
         }
-        const count = group.reduce((n, a) => n + a.size, 0);
-        const block = device.allocator.alloc(count * dtypeSize(dtype));
-        buffers.push({ group, ptr: block.ptr, count, type, block });
-        this.copyAll(group, block.ptr, 'in', op);
+        const table = segmentTable(device, group, context);
+        blocks.push(table.block);
+        const block = device.allocator.alloc(table.elements * dtypeSize(dtype));
+        blocks.push(block);
+        buffers.push({ ptr: block.ptr, count: table.elements, type, staged: { table, block } });
+        copySegments(device, table, block.ptr, 'in', context);
       }
       checkNccl(lib.groupStart(), 'ncclGroupStart', op);
       try {
-        for (const b of buffers) checkNccl(call(b.ptr, b.count, b.type, device.stream), `nccl ${op}`, `NcclCollective.${op}`);
+        for (const b of buffers) checkNccl(call(b.ptr, b.count, b.type, device.stream), `nccl ${op}`, context);
       } finally {
         checkNccl(lib.groupEnd(), 'ncclGroupEnd', op);
       }
-      for (const b of buffers) if (b.block) this.copyAll(b.group, b.ptr, 'out', op);
+      for (const b of buffers) if (b.staged) copySegments(device, b.staged.table, b.staged.block.ptr, 'out', context);
     } finally {
       // Stream-ordered: the allocator hands the blocks out again only to work queued after the copies.
-      for (const b of buffers) if (b.block) device.allocator.free(b.block);
+      for (const b of blocks) device.allocator.free(b);
     }
     // Written in place: autograd's saved values and 16-bit master weights must see the new version.
     for (const a of arrays) a.bumpVersion();
-    check(cu().eventRecord(this.done, device.stream), 'cuEventRecord', `NcclCollective.${op}`);
+    check(cu().eventRecord(this.done, device.stream), 'cuEventRecord', context);
     this.outstanding = true;
-  }
-
-  /** Copies the arrays into (`in`) or out of consecutive places of a staging buffer, on the stream. */
-  private copyAll(arrays: readonly NDArray[], staging: number, direction: 'in' | 'out', op: string): void {
-    const stream = this.backend.device.stream;
-    let offset = 0;
-    for (const a of arrays) {
-      const bytes = a.size * dtypeSize(a.dtype);
-      const [dst, src] = direction === 'in' ? [staging + offset, ptrOf(a)] : [ptrOf(a), staging + offset];
-      check(cu().memcpyDtoDAsync(dst, src, bytes, stream), 'cuMemcpyDtoDAsync', `NcclCollective.${op}`);
-      offset += bytes;
-    }
   }
 
   private checkAborted(op: string): void {
