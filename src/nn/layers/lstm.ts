@@ -8,14 +8,16 @@
  * with z = x_t W + h_{t-1} RW + b, c_t = f * c_{t-1} + g * a and h_t = o * activation(c_t).
  * Weights are drawn with DL4J's fans (fanIn = nOut, fanOut = nIn + nOut); the forget block of the
  * bias starts at forgetGateBiasInit, the rest at 0.
+ * Where the backend's fused cell computes the layer's activations, an unmasked run that records every
+ * step is one lstmSequence node (a loop of backend kernels); otherwise each step is matmul + lstmCell.
  */
 import type { NDArray } from '../../ndarray/ndarray.js';
 import type { DataType } from '../../ndarray/dtype.js';
 import { keep } from '../../ndarray/scope.js';
 import { noGrad } from '../../autodiff/tape.js';
 import { array } from '../../ops/create.js';
-import { matmul } from '../../ops/linalg.js';
-import { lstmCell, type LstmCellFunction, type LstmCellOptions } from '../../ops/lstm-cell.js';
+import type { LstmCellFunction, LstmCellOptions } from '../../ops/lstm-cell.js';
+import { lstmSequence, lstmSequenceFused, lstmStep } from '../../ops/lstm-sequence.js';
 import { activate, type Activation } from '../activations.js';
 import type { ResolvedLayer } from '../config.js';
 import { BaseRecurrentLayer, recurrentInit, recurrentSeed, type RecurrentState } from './recurrent-base.js';
@@ -27,8 +29,16 @@ export class LstmLayer extends BaseRecurrentLayer {
   }
 
   protected cell(zx: NDArray, prev: RecurrentState | null): RecurrentState {
-    const recurrent = prev ? matmul(prev[0]!, this.params.get('RW')!) : null;
-    return lstmCell(zx, prev?.[1] ?? null, { ...lstmActivations(this.config), recurrent });
+    return lstmStep(zx, prev?.[0] ?? null, prev?.[1] ?? null, this.params.get('RW')!, lstmActivations(this.config));
+  }
+
+  /** The whole sequence as one node of backend kernels, where the backend's fused cell runs this layer's activations. */
+  protected override sequence(z: NDArray, initial: RecurrentState | null, reverse: boolean): { hs: NDArray; state: RecurrentState } | null {
+    const rw = this.params.get('RW')!;
+    const activations = lstmActivations(this.config);
+    if (z.dtype !== rw.dtype || !lstmSequenceFused(z.backend, z.dtype, activations)) return null;
+    const { hs, h, c } = lstmSequence(z, rw, initial?.[0] ?? null, initial?.[1] ?? null, { ...activations, reverse });
+    return { hs, state: [h, c] };
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * What LSTM and SimpleRnn share: the input projection of all time steps in one matmul, the loop of
  * per-step recurrent updates (forwards or backwards in time), DL4J's masking, the stored state of
- * rnnTimeStep, and the l1/l2 penalty of 'W' and 'RW'.
+ * rnnTimeStep, and the l1/l2 penalty of 'W' and 'RW'. A layer may run an unmasked sequence whose
+ * every step records gradients as a whole instead (sequence(): the LSTM's one-node lstmSequence).
  *
  * Masked steps follow DL4J's LSTMHelpers / SimpleRnn: the output AND the carried state are zeroed
  * at a step whose mask is 0, so the next present step starts from a zero state. Right padding thus
@@ -67,6 +68,15 @@ export abstract class BaseRecurrentLayer implements Layer {
   /** One step: zx = x_t W + b [N, width] and the previous state (null: zeros) to the new state. */
   protected abstract cell(zx: NDArray, prev: RecurrentState | null): RecurrentState;
 
+  /**
+   * All steps at once from z [T, N, width] (time-major) and the initial state (null: zeros): the
+   * outputs [T, N, nOut] and the state after the last step processed, where the layer has such a
+   * path for this input; null runs the per-step loop. Only asked for unmasked runs that record every step.
+   */
+  protected sequence(_z: NDArray, _initial: RecurrentState | null, _reverse: boolean): { readonly hs: NDArray; readonly state: RecurrentState } | null {
+    return null;
+  }
+
   protected get where(): string {
     return layerName(this.config);
   }
@@ -81,12 +91,16 @@ export abstract class BaseRecurrentLayer implements Layer {
     // All steps' input projections in one matmul over time-major rows [T*N, nIn].
     let z = matmul(reshape(permute(seq, [2, 0, 1]), [t * n, nIn]), w);
     if (b) z = add(z, b);
-    const steps = unstack(reshape(z, [t, n, w.shape[1]!]), 0);
+    const zt = reshape(z, [t, n, w.shape[1]!]);
     const masks = mask ? maskSteps(checkMask(mask, seq, this.where)) : null;
     let state = options.initial ?? null;
     if (state && state[0]!.shape[0] !== n) {
       throw new Error(`${this.where}: the stored state has ${state[0]!.shape[0]} examples but the input ${describe(x)} has ${n}; call rnnClearPreviousState() between different batches`);
     }
+    const whole = !masks && t > 0 && (options.gradSteps === undefined || options.gradSteps >= t) ? this.sequence(zt, state, options.reverse ?? false) : null;
+    // [T, N, nOut] read as [N, nOut, T]: a view, which the next layer's time-major rows read without a copy.
+    if (whole) return { out: permute(whole.hs, [1, 2, 0]), state: whole.state };
+    const steps = unstack(zt, 0);
     const outs = new Array<NDArray>(t);
     const detached = options.gradSteps === undefined ? 0 : t - options.gradSteps;
     for (let k = 0; k < t; k++) {
