@@ -193,6 +193,20 @@ describe('CPU/GPU parity of every op and gradient', () => {
     });
   }
 
+  test('cuDNN convolutions run on cached graph-API execution plans (no legacy fallback, no refusal)', () =>
+    scope(() => {
+      if (!cuda.convolution) return assert.fail('cuDNN is not loaded on the GPU machine');
+      for (const dtype of FLOATS) {
+        const x = nd.randn([2, 3, 10, 10], { dtype, backend: cuda, seed: 3 }).requireGrad();
+        const w = nd.randn([4, 3, 3, 3], { dtype, backend: cuda, seed: 4 }).requireGrad();
+        nd.sum(nd.conv2d(x, w, undefined, { padding: 1 })).backward();
+      }
+      const details = cuda.info().details;
+      assert.equal(details['cudnnGraphError'], undefined, `the graph API refused a convolution: ${String(details['cudnnGraphError'])}`);
+      assert.ok(Number(details['cudnnGraphPlans']) >= 3 * FLOATS.length, `graph plans: ${String(details['cudnnGraphPlans'])}`);
+      assert.equal(details['cudnnLegacyPlans'], 0);
+    }));
+
   test('random streams: same seed, same numbers on both backends', () =>
     scope(() => {
       for (const dtype of ['DOUBLE', 'FLOAT'] as const) {

@@ -1,7 +1,8 @@
 /**
- * Convolution through cuDNN: one plan per (dtype, shapes, geometry) holds the descriptors and, per
- * pass, the fastest algorithm cuDNN measured on first use (PyTorch's cudnn.benchmark), so a training
- * step makes no descriptor or search calls. Operands arrive packed NCHW (the front end makes them so).
+ * Convolution through cuDNN: one plan per (dtype, shapes, geometry, operand alignment) holds, per
+ * pass, the fastest way cuDNN measured on first use (PyTorch's cudnn.benchmark): an execution plan of
+ * the graph API (cudnn-graph.ts) where cuDNN has one, else an algorithm of the legacy API, so a
+ * training step makes no descriptor or search calls. Operands arrive packed NCHW (the front end makes them so).
  */
 import type { Conv2dGeometry, DirectConvolution, TensorRef } from '../backend.js';
 import { dtypeSize, type DataType } from '../../ndarray/dtype.js';
@@ -10,13 +11,11 @@ import { cudaConfiguration } from './config.js';
 import type { CudaDevice } from './device.js';
 import type { Handle } from './driver.js';
 import { unary } from './elementwise.js';
-import { checkCudnn, createDescriptor, cudnnContext, type CudnnApi, type CudnnContext } from './cudnn.js';
+import { CUDNN_CROSS_CORRELATION, CUDNN_DATA_TYPE, CudnnError, checkCudnn, createDescriptor, cudnnContext, type CudnnApi, type CudnnContext } from './cudnn.js';
+import { ConvolutionGraphs, alignmentOf, graphApi, type GraphPass, type GraphPlan, type Pointers, type Role } from './cudnn-graph.js';
 import { CudaBuffer, ptrOf, sizeOfShape } from './tensor.js';
 
-/** cudnnDataType_t */
-const CUDNN_TYPE: Partial<Record<DataType, number>> = { FLOAT: 0, DOUBLE: 1, HALF: 2, BFLOAT16: 9 };
 const CUDNN_TENSOR_NCHW = 0;
-const CUDNN_CROSS_CORRELATION = 1;
 /** cudnnMathType_t */
 const CUDNN_DEFAULT_MATH = 0;
 const CUDNN_TENSOR_OP_MATH = 1;
@@ -38,14 +37,15 @@ const TRANSFORM_ALGOS: Record<Pass, ReadonlySet<number>> = {
   backwardFilter: new Set([2, 4, 5, 6]),
 };
 
-type Pass = 'forward' | 'backwardData' | 'backwardFilter';
+type Pass = GraphPass;
 
 /** Which of the operands (x, w, y) a pass writes; it reads the other two. */
 const OUTPUT_ROLE: Record<Pass, Role> = { forward: 'y', backwardData: 'x', backwardFilter: 'w' };
-type Role = 'x' | 'w' | 'y';
+const ROLES: readonly Role[] = ['x', 'w', 'y'];
 
-/** A pass's algorithm, its workspace bytes and cuDNN's time for it. */
+/** How a pass runs: a graph-API plan, or else a legacy algorithm; its workspace bytes and measured time. */
 interface Choice {
+  readonly graph: GraphPlan | null;
   readonly algo: number;
   readonly workspace: number;
   readonly ms: number;
@@ -68,11 +68,10 @@ interface Plan {
   readonly w: Handle;
   readonly y: Handle;
   readonly conv: Handle;
+  /** FLOAT may use TF32 tensor cores. */
+  readonly tf32: boolean;
   readonly executions: Partial<Record<Pass, Execution>>;
 }
-
-/** Device pointers of the three operands of a call. */
-type Pointers = Readonly<Record<Role, number>>;
 
 /** Cast cost assumed when weighing a widened pass: per launch, and per byte read or written. */
 const CAST_LAUNCH_MS = 0.005;
@@ -87,22 +86,34 @@ function tensorDesc(lib: CudnnApi, type: number, shape: readonly number[], op: s
   return d;
 }
 
+/** How the passes planned so far run, and why the graph API last refused one (null: never). */
+export interface CudnnConvolutionStats {
+  graphPlans: number;
+  legacyPlans: number;
+  graphError: string | null;
+}
+
 export class CudnnConvolution implements DirectConvolution {
   private readonly plans = new Map<string, Plan>();
+  readonly stats: CudnnConvolutionStats = { graphPlans: 0, legacyPlans: 0, graphError: null };
 
   private constructor(
     private readonly device: CudaDevice,
     private readonly ctx: CudnnContext,
+    /** The graph API's plans; null where this cuDNN has no graph API (the legacy API runs everything). */
+    private readonly graphs: ConvolutionGraphs | null,
   ) {}
 
   /** The device's cuDNN convolutions, or null when cuDNN is unavailable. */
   static create(device: CudaDevice): CudnnConvolution | null {
     const ctx = cudnnContext(device);
-    return ctx ? new CudnnConvolution(device, ctx) : null;
+    if (!ctx) return null;
+    const api = graphApi(ctx.library);
+    return new CudnnConvolution(device, ctx, api ? new ConvolutionGraphs(api, ctx, device) : null);
   }
 
   supports(dtype: DataType): boolean {
-    return CUDNN_TYPE[dtype] !== undefined && (dtype !== 'BFLOAT16' || this.device.computeCapability[0] >= 8);
+    return CUDNN_DATA_TYPE[dtype] !== undefined && (dtype !== 'BFLOAT16' || this.device.computeCapability[0] >= 8);
   }
 
   forward(x: TensorRef, w: TensorRef, y: TensorRef, g: Conv2dGeometry): void {
@@ -126,32 +137,33 @@ export class CudnnConvolution implements DirectConvolution {
   ): void {
     const op = `conv2d ${pass} (cuDNN)`;
     const dtype = refs.x.dtype;
-    const p = this.plan(dtype, refs.x.shape, refs.w.shape, refs.y.shape, g, op);
-    const { choice, widened } = (p.executions[pass] ??= this.execution(pass, p, dtype, refs, g, op));
+    const ptrs = { x: ptrOf(refs.x), w: ptrOf(refs.w), y: ptrOf(refs.y) };
+    this.device.makeCurrent();
+    const p = this.plan(dtype, refs.x.shape, refs.w.shape, refs.y.shape, g, ptrs, op);
+    const { choice, widened } = (p.executions[pass] ??= this.execution(pass, p, dtype, refs, g, ptrs, op));
     const double = dtype === 'DOUBLE';
     const one = double ? this.ctx.one64 : this.ctx.one32;
     const zero = double ? this.ctx.zero64 : this.ctx.zero32;
-    this.device.makeCurrent();
     const blocks: Block[] = [];
+    const convolve = (plan: Plan, at: Pointers): void => {
+      const ws = choice.workspace > 0 ? blocks[0]!.ptr : 0;
+      if (choice.graph) this.graphs!.execute(choice.graph, at, ws, op);
+      else checkCudnn(call(plan, at, choice.algo, ws, choice.workspace, one, zero), `cudnnConvolution${pass[0]!.toUpperCase()}${pass.slice(1)}`, op);
+    };
     try {
       if (choice.workspace > 0) blocks.push(this.device.allocator.alloc(choice.workspace));
-      const ws = choice.workspace > 0 ? blocks[0]!.ptr : 0;
-      const name = `cudnnConvolution${pass[0]!.toUpperCase()}${pass.slice(1)}`;
       if (!widened) {
-        checkCudnn(call(p, { x: ptrOf(refs.x), w: ptrOf(refs.w), y: ptrOf(refs.y) }, choice.algo, ws, choice.workspace, one, zero), name, op);
+        convolve(p, ptrs);
         return;
       }
       const output = OUTPUT_ROLE[pass];
       const wide = {} as Record<Role, TensorRef>;
-      for (const role of ['x', 'w', 'y'] as const) {
+      for (const role of ROLES) {
         const r = refs[role];
-        const bytes = sizeOfShape(r.shape) * dtypeSize('FLOAT');
-        const block = this.device.allocator.alloc(bytes);
-        blocks.push(block);
-        wide[role] = { buffer: new CudaBuffer(block, bytes, this.device), dtype: 'FLOAT', offset: 0, shape: r.shape, strides: r.strides };
+        wide[role] = this.floatScratch(r.shape, blocks);
         if (role !== output) unary(this.device, 'identity', r, wide[role], 0, 0);
       }
-      checkCudnn(call(widened, { x: ptrOf(wide.x), w: ptrOf(wide.w), y: ptrOf(wide.y) }, choice.algo, ws, choice.workspace, one, zero), name, op);
+      convolve(widened, { x: ptrOf(wide.x), w: ptrOf(wide.w), y: ptrOf(wide.y) });
       unary(this.device, 'identity', wide[output], refs[output], 0, 0);
     } finally {
       // Stream-ordered: the allocator hands these blocks out again only to work queued after this call.
@@ -159,17 +171,28 @@ export class CudnnConvolution implements DirectConvolution {
     }
   }
 
+  /** A packed FLOAT array of `shape` in a new block of the caching allocator (listed in `blocks` for release). */
+  private floatScratch(shape: readonly number[], blocks: Block[]): TensorRef {
+    const bytes = sizeOfShape(shape) * dtypeSize('FLOAT');
+    const block = this.device.allocator.alloc(bytes);
+    blocks.push(block);
+    const strides = shape.map((_, i) => sizeOfShape(shape.slice(i + 1)));
+    return { buffer: new CudaBuffer(block, bytes, this.device), dtype: 'FLOAT', offset: 0, shape, strides };
+  }
+
   /** The descriptors of one convolution; `strict` plans (widened 16-bit passes) compute FLOAT without TF32. */
-  private plan(dtype: DataType, xShape: readonly number[], wShape: readonly number[], yShape: readonly number[], g: Conv2dGeometry, op: string, strict = false): Plan {
+  private plan(dtype: DataType, xShape: readonly number[], wShape: readonly number[], yShape: readonly number[], g: Conv2dGeometry, ptrs: Pointers, op: string, strict = false): Plan {
     const { allowTF32, widenHalfConvolutions } = cudaConfiguration();
     const tf32 = dtype === 'FLOAT' && !strict && allowTF32;
-    // A 16-bit plan's passes depend on the widening mode, so each mode has its own plan.
+    // A 16-bit plan's passes depend on the widening mode, so each mode has its own plan; graph plans
+    // assume their operands' alignment.
     const mode = dtype === 'HALF' || dtype === 'BFLOAT16' ? widenHalfConvolutions : '';
-    const key = `${dtype}|${xShape.join(',')}|${wShape.join(',')}|${g.kh},${g.kw},${g.sh},${g.sw},${g.ph},${g.pw},${g.dh},${g.dw}|${tf32}|${mode}`;
+    const aligned = ROLES.map((r) => alignmentOf(ptrs[r])).join(',');
+    const key = `${dtype}|${xShape.join(',')}|${wShape.join(',')}|${g.kh},${g.kw},${g.sh},${g.sw},${g.ph},${g.pw},${g.dh},${g.dw}|${tf32}|${mode}|${aligned}`;
     let p = this.plans.get(key);
     if (p) return p;
     const lib = this.ctx.lib;
-    const type = CUDNN_TYPE[dtype];
+    const type = CUDNN_DATA_TYPE[dtype];
     if (type === undefined) throw new Error(`${op}: cuDNN has no ${dtype} convolution`);
     const [o, c, kh, kw] = wShape as [number, number, number, number];
     const filter = createDescriptor(lib, 'Filter', op);
@@ -179,19 +202,29 @@ export class CudnnConvolution implements DirectConvolution {
     // HALF/BFLOAT16 on tensor cores (float32 accumulation); FLOAT on FMA units unless TF32 is allowed.
     const math = dtype === 'HALF' || dtype === 'BFLOAT16' ? CUDNN_TENSOR_OP_MATH : dtype === 'FLOAT' && !tf32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
     checkCudnn(lib.setConvolutionMathType(conv, math), 'cudnnSetConvolutionMathType', op);
-    p = { x: tensorDesc(lib, type, xShape, op), w: filter, y: tensorDesc(lib, type, yShape, op), conv, executions: {} };
+    p = { x: tensorDesc(lib, type, xShape, op), w: filter, y: tensorDesc(lib, type, yShape, op), conv, tf32, executions: {} };
     this.plans.set(key, p);
     return p;
   }
 
-  /** How a pass of plan `p` runs: its own fastest algorithm, or for 16-bit data widened to FLOAT when that is clearly faster. */
-  private execution(pass: Pass, p: Plan, dtype: DataType, refs: Readonly<Record<Role, TensorRef>>, g: Conv2dGeometry, op: string): Execution {
+  /** How a pass of plan `p` runs: its own fastest way, or for 16-bit data widened to FLOAT when that is clearly faster. */
+  private execution(pass: Pass, p: Plan, dtype: DataType, refs: Readonly<Record<Role, TensorRef>>, g: Conv2dGeometry, ptrs: Pointers, op: string): Execution {
     const mode = cudaConfiguration().widenHalfConvolutions;
     const sixteen = dtype === 'HALF' || dtype === 'BFLOAT16';
-    const own = sixteen && mode === 'always' ? null : this.choose(pass, p, dtype, op);
+    const own = sixteen && mode === 'always' ? null : this.choose(pass, p, dtype, refs, g, ptrs, op);
     if (own && (!sixteen || mode === 'never')) return { choice: own, widened: null };
-    const wide = this.plan('FLOAT', refs.x.shape, refs.w.shape, refs.y.shape, g, op, true);
-    const alt = this.choose(pass, wide, 'FLOAT', op);
+    // The FLOAT candidates are timed on scratch operands of FLOAT size.
+    const blocks: Block[] = [];
+    let alt: Choice;
+    let wide: Plan;
+    try {
+      const scratch = Object.fromEntries(ROLES.map((r) => [r, this.floatScratch(refs[r].shape, blocks)])) as Record<Role, TensorRef>;
+      const at = { x: ptrOf(scratch.x), w: ptrOf(scratch.w), y: ptrOf(scratch.y) };
+      wide = this.plan('FLOAT', refs.x.shape, refs.w.shape, refs.y.shape, g, at, op, true);
+      alt = this.choose(pass, wide, 'FLOAT', scratch, g, at, op);
+    } finally {
+      for (const b of blocks) this.device.allocator.free(b);
+    }
     if (!own) return { choice: alt, widened: wide };
     // Each operand is cast once, reading or writing 2 + 4 bytes per element.
     const elements = sizeOfShape(refs.x.shape) + sizeOfShape(refs.w.shape) + sizeOfShape(refs.y.shape);
@@ -199,8 +232,29 @@ export class CudnnConvolution implements DirectConvolution {
     return alt.ms + castMs < own.ms * WIDEN_MARGIN ? { choice: alt, widened: wide } : { choice: own, widened: null };
   }
 
-  /** cuDNN times every algorithm once; the fastest that succeeded wins. */
-  private choose(pass: Pass, p: Plan, dtype: DataType, op: string): Choice {
+  /** The pass's fastest graph-API plan (timed on the operands), else the legacy API's fastest algorithm. */
+  private choose(pass: Pass, p: Plan, dtype: DataType, refs: Readonly<Record<Role, TensorRef>>, g: Conv2dGeometry, ptrs: Pointers, op: string): Choice {
+    // The largest workspace the caching allocator keeps: a larger one would be allocated from the
+    // driver and freed (with a stream sync) on every call.
+    const cap = Math.min(MAX_WORKSPACE_BYTES, cudaConfiguration().maximumDeviceCacheableLength);
+    let graph: GraphPlan | null = null;
+    try {
+      graph = this.graphs?.build({ pass, dtype, x: refs.x.shape, w: refs.w.shape, y: refs.y.shape, g, tf32: p.tf32 }, ptrs, cap, op) ?? null;
+    } catch (e) {
+      // A graph the library refuses runs on the legacy API; the reason shows in the backend's info().
+      if (!(e instanceof CudnnError)) throw e;
+      this.stats.graphError = e.message;
+    }
+    if (graph) {
+      this.stats.graphPlans++;
+      return { graph, algo: -1, workspace: graph.workspace, ms: graph.ms };
+    }
+    this.stats.legacyPlans++;
+    return this.chooseLegacy(pass, p, dtype, cap, op);
+  }
+
+  /** cudnnFind times every legacy algorithm once; the fastest that succeeded wins. */
+  private chooseLegacy(pass: Pass, p: Plan, dtype: DataType, cap: number, op: string): Choice {
     const excluded = dtype === 'HALF' || dtype === 'BFLOAT16' ? TRANSFORM_ALGOS[pass] : null;
     const lib = this.ctx.lib;
     const h = this.ctx.handle;
@@ -210,9 +264,6 @@ export class CudnnConvolution implements DirectConvolution {
     if (pass === 'forward') checkCudnn(lib.findForward(h, p.x, p.w, p.conv, p.y, MAX_ALGOS, returned, perf), 'cudnnFindConvolutionForwardAlgorithm', op);
     else if (pass === 'backwardData') checkCudnn(lib.findBackwardData(h, p.w, p.y, p.conv, p.x, MAX_ALGOS, returned, perf), 'cudnnFindConvolutionBackwardDataAlgorithm', op);
     else checkCudnn(lib.findBackwardFilter(h, p.x, p.y, p.conv, p.w, MAX_ALGOS, returned, perf), 'cudnnFindConvolutionBackwardFilterAlgorithm', op);
-    // The fastest algorithm whose workspace the caching allocator keeps: a larger one would be
-    // allocated from the driver and freed (with a stream sync) on every call.
-    const cap = Math.min(MAX_WORKSPACE_BYTES, cudaConfiguration().maximumDeviceCacheableLength);
     let fallback: Choice | null = null;
     for (let i = 0; i < returned[0]; i++) {
       const v = new DataView(perf.buffer, perf.byteOffset + i * PERF_BYTES, PERF_BYTES);
@@ -222,7 +273,7 @@ export class CudnnConvolution implements DirectConvolution {
       if (pass === 'forward') checkCudnn(lib.forwardWorkspace(h, p.x, p.w, p.conv, p.y, algo, bytes), 'cudnnGetConvolutionForwardWorkspaceSize', op);
       else if (pass === 'backwardData') checkCudnn(lib.backwardDataWorkspace(h, p.w, p.y, p.conv, p.x, algo, bytes), 'cudnnGetConvolutionBackwardDataWorkspaceSize', op);
       else checkCudnn(lib.backwardFilterWorkspace(h, p.x, p.y, p.conv, p.w, algo, bytes), 'cudnnGetConvolutionBackwardFilterWorkspaceSize', op);
-      const choice = { algo, workspace: Number(bytes[0]), ms: v.getFloat32(8, true) };
+      const choice = { graph: null, algo, workspace: Number(bytes[0]), ms: v.getFloat32(8, true) };
       if (choice.workspace <= cap) return choice;
       fallback ??= choice;
     }

@@ -67,6 +67,12 @@ export class CudaBackend implements Backend {
         kernelsCompiled: d.kernels.stats.compiled,
         kernelCacheHits: d.kernels.stats.cacheHits,
         allowTF32: cudaConfiguration().allowTF32,
+        // How the convolutions planned so far run (cuDNN's graph API or its legacy API), once any ran.
+        ...(this.cudnnConvolution ? {
+          cudnnGraphPlans: this.cudnnConvolution.stats.graphPlans,
+          cudnnLegacyPlans: this.cudnnConvolution.stats.legacyPlans,
+          ...(this.cudnnConvolution.stats.graphError ? { cudnnGraphError: this.cudnnConvolution.stats.graphError } : {}),
+        } : {}),
       },
     };
   }

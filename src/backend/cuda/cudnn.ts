@@ -1,10 +1,17 @@
 /**
- * cuDNN (optional): the legacy convolution API of cuDNN 8/9 through koffi. The backend uses it for
- * convolutions when the library loads, and its own im2col kernels + cuBLAS when it does not.
+ * cuDNN (optional): the library, its handles and the legacy convolution API of cuDNN 8/9 through
+ * koffi (the graph API is in cudnn-graph.ts). The backend uses it for convolutions when the library
+ * loads, and its own im2col kernels + cuBLAS when it does not.
  */
+import type { DataType } from '../../ndarray/dtype.js';
 import type { CudaDevice } from './device.js';
 import { CudaError, type DevicePtr, type Handle } from './driver.js';
 import { loadLibrary, type Library } from './libraries.js';
+
+/** cudnnDataType_t of the float dtypes cuDNN convolves. */
+export const CUDNN_DATA_TYPE: Partial<Record<DataType, number>> = { FLOAT: 0, DOUBLE: 1, HALF: 2, BFLOAT16: 9 };
+/** cudnnConvolutionMode_t: what deep learning calls convolution. */
+export const CUDNN_CROSS_CORRELATION = 1;
 
 type Status = number;
 type Out<T> = [T];
@@ -57,13 +64,15 @@ function bind(lib: Library) {
 
 export type CudnnApi = ReturnType<typeof bind>;
 let api: CudnnApi | null | undefined;
+let library: Library | null = null;
 let loadError = '';
 
 /** cuDNN, loaded on first use; null when it is not installed (the reason is in cudnnUnavailableReason()). */
 export function cudnn(): CudnnApi | null {
   if (api === undefined) {
     try {
-      api = bind(loadLibrary('cuDNN (libcudnn)', ['libcudnn.so.9', 'libcudnn.so.8', 'libcudnn.so']));
+      library = loadLibrary('cuDNN (libcudnn)', ['libcudnn.so.9', 'libcudnn.so.8', 'libcudnn.so']);
+      api = bind(library);
     } catch (e) {
       api = null;
       loadError = e instanceof Error ? e.message : String(e);
@@ -98,6 +107,8 @@ export function createDescriptor(lib: CudnnApi, kind: 'Tensor' | 'Filter' | 'Con
 /** A device's cuDNN handle, bound to its stream so convolutions are ordered with the kernels. */
 export interface CudnnContext {
   readonly lib: CudnnApi;
+  /** The loaded library (its graph API is bound separately, cudnn-graph.ts). */
+  readonly library: Library;
   readonly handle: Handle;
   readonly version: number;
   readonly one32: Float32Array;
@@ -113,14 +124,14 @@ export function cudnnContext(device: CudaDevice): CudnnContext | null {
   if (contexts.has(device)) return contexts.get(device)!;
   const lib = cudnn();
   let ctx: CudnnContext | null = null;
-  if (lib) {
+  if (lib && library) {
     device.makeCurrent();
     const h: Out<Handle> = [null];
     const status = lib.create(h);
     if (status === 0) {
       checkCudnn(lib.setStream(h[0], device.stream), 'cudnnSetStream');
       ctx = {
-        lib, handle: h[0], version: Number(lib.getVersion()),
+        lib, library, handle: h[0], version: Number(lib.getVersion()),
         one32: Float32Array.of(1), zero32: Float32Array.of(0), one64: Float64Array.of(1), zero64: Float64Array.of(0),
       };
     } else {
