@@ -23,10 +23,10 @@ const ATTR = {
   HEUR_MODE: 200, HEUR_OPERATION_GRAPH: 201, HEUR_RESULTS: 202,
   CFG_ENGINE: 300,
   PLAN_HANDLE: 400, PLAN_ENGINE_CONFIG: 401, PLAN_WORKSPACE_SIZE: 402,
-  OPGRAPH_HANDLE: 800, OPGRAPH_OPS: 801,
+  OPGRAPH_HANDLE: 800, OPGRAPH_OPS: 801, OPGRAPH_ENGINE_GLOBAL_COUNT: 802,
   TENSOR_BYTE_ALIGNMENT: 900, TENSOR_DATA_TYPE: 901, TENSOR_DIMENSIONS: 902, TENSOR_STRIDES: 903, TENSOR_UNIQUE_ID: 906,
   PACK_UNIQUE_IDS: 1000, PACK_DATA_POINTERS: 1001, PACK_WORKSPACE: 1003,
-  ENGINE_NUMERICAL_NOTE: 1303, ENGINE_BEHAVIOR_NOTE: 1305,
+  ENGINE_OPERATION_GRAPH: 1300, ENGINE_GLOBAL_INDEX: 1301, ENGINE_NUMERICAL_NOTE: 1303, ENGINE_BEHAVIOR_NOTE: 1305,
 } as const;
 /** Per operation kind: its attributes for alpha, beta, the convolution and the x, w, y roles. */
 const OPERATION = {
@@ -36,15 +36,13 @@ const OPERATION = {
 } as const;
 /** cudnnBackendHeurMode_t */
 const HEUR_MODE_A = 3;
-const HEUR_MODE_FALLBACK = 2;
 /** cudnnBackendNumericalNote_t */
 const NOTE = { TENSOR_CORE: 0, DOWN_CONVERT_INPUTS: 1, REDUCED_PRECISION_REDUCTION: 2, FFT: 3, WINOGRAD: 5, WINOGRAD_4x4: 6, WINOGRAD_6x6: 7, WINOGRAD_13x13: 8 } as const;
 const BEHAVIOR_RUNTIME_COMPILATION = 0;
 /** Unique ids of the three operands in every graph and variant pack. */
 const UID = { x: 1, w: 2, y: 3 } as const;
-/** Candidates timed per plan (the heuristics' order; the first usually wins). */
-const MAX_CANDIDATES = 8;
-const TIMED_RUNS = 3;
+/** Candidates timed per plan: the heuristics' configurations first, then every other engine. */
+const MAX_CANDIDATES = 32;
 
 export type GraphPass = keyof typeof OPERATION;
 export type Role = 'x' | 'w' | 'y';
@@ -200,31 +198,32 @@ export class ConvolutionGraphs {
       const chain = b.count;
       const excluded = excludedNotes(key);
       const candidates: { plan: Desc; cfg: Desc; workspace: number }[] = [];
-      for (const mode of [HEUR_MODE_A, HEUR_MODE_FALLBACK]) {
-        for (const cfg of this.engineConfigs(b, graph, mode)) {
-          if (candidates.length >= MAX_CANDIDATES) break;
-          if (!this.allowed(b, cfg, excluded)) continue;
-          const plan = b.create(DESC.EXECUTION_PLAN);
-          b.set(plan, ATTR.PLAN_HANDLE, TYPE.HANDLE, this.handleAddress, 1);
-          b.descriptors(plan, ATTR.PLAN_ENGINE_CONFIG, [cfg]);
-          // An engine that cannot run these shapes refuses to finalize: not a candidate.
-          if (this.api.finalize(plan) !== 0) continue;
-          const ws = BigInt64Array.of(0n);
-          const n: Out<number> = [0];
-          b.check(this.api.get(plan, ATTR.PLAN_WORKSPACE_SIZE, TYPE.INT64, 1, n, ws), 'cudnnBackendGetAttribute(workspace)');
-          const workspace = Number(ws[0]);
-          if (workspace <= maxWorkspace) candidates.push({ plan, cfg, workspace });
-        }
-        if (candidates.length > 0) break;
+      // The heuristics' configurations carry tuned knobs, but they do not list every engine (FLOAT's
+      // non-fused Winograd, 1.8x faster for 3x3 layers of 64 channels on an H100, is missing): every
+      // engine with its default knobs is a candidate too.
+      const engineOf = new Map<Desc, Desc>();
+      for (const cfg of [...this.engineConfigs(b, graph), ...this.everyEngine(b, graph, engineOf)]) {
+        if (candidates.length >= MAX_CANDIDATES) break;
+        if (!this.allowed(b, cfg, excluded)) continue;
+        const plan = b.create(DESC.EXECUTION_PLAN);
+        b.set(plan, ATTR.PLAN_HANDLE, TYPE.HANDLE, this.handleAddress, 1);
+        b.descriptors(plan, ATTR.PLAN_ENGINE_CONFIG, [cfg]);
+        // An engine that cannot run these shapes refuses to finalize: not a candidate.
+        if (this.api.finalize(plan) !== 0) continue;
+        const ws = BigInt64Array.of(0n);
+        const n: Out<number> = [0];
+        b.check(this.api.get(plan, ATTR.PLAN_WORKSPACE_SIZE, TYPE.INT64, 1, n, ws), 'cudnnBackendGetAttribute(workspace)');
+        const workspace = Number(ws[0]);
+        if (workspace <= maxWorkspace) candidates.push({ plan, cfg, workspace });
       }
       let best: (GraphPlan & { cfg: Desc }) | null = null;
       for (const c of candidates) {
-        const ms = this.time(c.plan, ptrs, c.workspace, op);
+        const ms = this.time(c.plan, ptrs, c.workspace, best?.ms ?? Infinity, op);
         if (!best || ms < best.ms) best = { ...c, ms };
       }
       if (!best) return null;
       // The chosen plan lives as long as the device's plans, with everything it was built from.
-      for (const d of [...b.first(chain), best.cfg, best.plan]) kept.add(d);
+      for (const d of [...b.first(chain), best.cfg, engineOf.get(best.cfg) ?? best.cfg, best.plan]) kept.add(d);
       return { plan: best.plan, workspace: best.workspace, ms: best.ms };
     } finally {
       b.release(kept);
@@ -292,11 +291,11 @@ export class ConvolutionGraphs {
     return graph;
   }
 
-  /** The heuristics' engine configurations for the graph, best first (none when the mode has none). */
-  private engineConfigs(b: Builder, graph: Desc, mode: number): Desc[] {
+  /** The heuristics' engine configurations for the graph, best first. */
+  private engineConfigs(b: Builder, graph: Desc): Desc[] {
     const heur = b.create(DESC.ENGINEHEUR);
     b.descriptors(heur, ATTR.HEUR_OPERATION_GRAPH, [graph]);
-    b.set(heur, ATTR.HEUR_MODE, TYPE.HEUR_MODE, Int32Array.of(mode), 1);
+    b.set(heur, ATTR.HEUR_MODE, TYPE.HEUR_MODE, Int32Array.of(HEUR_MODE_A), 1);
     if (this.api.finalize(heur) !== 0) return [];
     const count: Out<number> = [0];
     b.check(this.api.get(heur, ATTR.HEUR_RESULTS, TYPE.BACKEND_DESCRIPTOR, 0, count, null), 'cudnnBackendGetAttribute(heuristic results)');
@@ -307,6 +306,27 @@ export class ConvolutionGraphs {
     const handles = BigInt64Array.from(configs, BigInt);
     b.check(this.api.get(heur, ATTR.HEUR_RESULTS, TYPE.BACKEND_DESCRIPTOR, n, count, handles), 'cudnnBackendGetAttribute(heuristic results)');
     return configs.slice(0, Number(count[0]));
+  }
+
+  /** A configuration with default knobs of every engine that supports the graph, by global index. */
+  private everyEngine(b: Builder, graph: Desc, engineOf: Map<Desc, Desc>): Desc[] {
+    const count = BigInt64Array.of(0n);
+    const n: Out<number> = [0];
+    b.check(this.api.get(graph, ATTR.OPGRAPH_ENGINE_GLOBAL_COUNT, TYPE.INT64, 1, n, count), 'cudnnBackendGetAttribute(engine count)');
+    const configs: Desc[] = [];
+    for (let i = 0; i < Number(count[0]); i++) {
+      const engine = b.create(DESC.ENGINE);
+      b.descriptors(engine, ATTR.ENGINE_OPERATION_GRAPH, [graph]);
+      b.int64s(engine, ATTR.ENGINE_GLOBAL_INDEX, [i]);
+      // Engines that do not support the graph refuse to finalize.
+      if (this.api.finalize(engine) !== 0) continue;
+      const cfg = b.create(DESC.ENGINECFG);
+      b.descriptors(cfg, ATTR.CFG_ENGINE, [engine]);
+      if (this.api.finalize(cfg) !== 0) continue;
+      configs.push(cfg);
+      engineOf.set(cfg, engine);
+    }
+    return configs;
   }
 
   /** Whether an engine configuration keeps the key's numerics and needs no runtime compilation. */
@@ -323,8 +343,11 @@ export class ConvolutionGraphs {
     return true;
   }
 
-  /** Median device time of a plan over a few runs (after one warm-up), in ms. */
-  private time(plan: Desc, ptrs: Pointers, workspace: number, op: string): number {
+  /**
+   * Device time of a plan in ms: one run, and where that is within 2x of the best so far, the median
+   * of three (the first run of an engine may load its kernels).
+   */
+  private time(plan: Desc, ptrs: Pointers, workspace: number, best: number, op: string): number {
     const device = this.device;
     const block = workspace > 0 ? device.allocator.alloc(workspace) : null;
     const start = out('cuEventCreate', (o) => cu().eventCreate(o, 0), null as Handle, op);
@@ -332,16 +355,16 @@ export class ConvolutionGraphs {
     try {
       const candidate = { plan, workspace, ms: 0 };
       const ws = block ? block.ptr : 0;
-      this.execute(candidate, ptrs, ws, op);
-      const times: number[] = [];
-      for (let i = 0; i < TIMED_RUNS; i++) {
+      const run = (): number => {
         check(cu().eventRecord(start, device.stream), 'cuEventRecord', op);
         this.execute(candidate, ptrs, ws, op);
         check(cu().eventRecord(end, device.stream), 'cuEventRecord', op);
         check(cu().eventSynchronize(end), 'cuEventSynchronize', op);
-        times.push(out('cuEventElapsedTime', (o) => cu().eventElapsedTime(o, start, end), 0, op));
-      }
-      return times.sort((a, c) => a - c)[TIMED_RUNS >> 1]!;
+        return out('cuEventElapsedTime', (o) => cu().eventElapsedTime(o, start, end), 0, op);
+      };
+      const first = run();
+      if (first > 2 * best) return first;
+      return [first, run(), run()].sort((a, c) => a - c)[1]!;
     } finally {
       if (block) device.allocator.free(block);
       check(cu().eventDestroy(start), 'cuEventDestroy', op);
