@@ -152,7 +152,8 @@ function fusedSequence(
       const [rwS, csS, gatesS, hsS] = values as [NDArray, NDArray, NDArray, NDArray];
       const h0S = h0 ? values[4]! : null;
       const c0S = c0 ? values[h0 ? 5 : 4]! : null;
-      const rwT = transposed(rwS);
+      // RW^T packed once: every step's matmul then reads its rows in order (a strided transpose is repacked per call on the CPU).
+      const rwT = operandCopy(rwS.transpose(), zxIn);
       const cStepsS = new Steps(csS, n, units);
       const gStepsS = new Steps(gatesS, n, width);
       // dh of every step: a copy of the outputs' gradient (zeros without one) that the recurrent part accumulates into.
