@@ -28,8 +28,9 @@ export class CpuBackend implements Backend {
     this.native = nativeCpu();
   }
 
-  /** The fused elementwise part of an LSTM step (native/cpu/lstm.cc). */
-  get lstmCell(): CpuLstmCell {
+  /** The fused elementwise part of an LSTM step (native/cpu/lstm.cc); null with an addon built before it (the ops compose the step). */
+  get lstmCell(): CpuLstmCell | null {
+    if (typeof this.native.lstmCellForward !== 'function') return null;
     this.fusedLstmCell ??= new CpuLstmCell(this.native, t);
     return this.fusedLstmCell;
   }
