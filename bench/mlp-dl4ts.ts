@@ -9,7 +9,15 @@ export interface MlpResult {
   readonly loss: number;
 }
 
-export function benchMlpDl4ts(values: MlpValues, samples: number): MlpResult {
+/** The benchmark MLP's parameters (requiring gradients) and minibatch as arrays, and its loss. */
+export interface MlpModel {
+  readonly params: readonly NDArray[];
+  /** The softmax cross-entropy of the minibatch, recorded for backward(). */
+  loss(): NDArray;
+  close(): void;
+}
+
+export function mlpModel(values: MlpValues): MlpModel {
   const params: NDArray[] = [];
   const layers = values.layers.map((l) => {
     const w = array(l.w, [l.fanIn, l.fanOut]).requireGrad();
@@ -19,19 +27,31 @@ export function benchMlpDl4ts(values: MlpValues, samples: number): MlpResult {
   });
   const x = array(values.x, [BATCH, LAYERS[0]]);
   const labels = array(values.oneHot, [BATCH, LAYERS[LAYERS.length - 1]!]);
-
-  const step = (): number =>
-    scope(() => {
+  return {
+    params,
+    loss(): NDArray {
       let h = x;
       layers.forEach(({ w, b }, i) => {
         const z = add(matmul(h, w), b);
         h = i + 1 < layers.length ? relu(z) : z;
       });
-      const loss = neg(mean(sum(mul(labels, logSoftmax(h)), -1)));
+      return neg(mean(sum(mul(labels, logSoftmax(h)), -1)));
+    },
+    close(): void {
+      for (const p of [...params, x, labels]) p.close();
+    },
+  };
+}
+
+export function benchMlpDl4ts(values: MlpValues, samples: number): MlpResult {
+  const model = mlpModel(values);
+  const step = (): number =>
+    scope(() => {
+      const loss = model.loss();
       loss.backward();
       const value = loss.item();
       // The gradients are kept outside the scope; a training loop would use them, here they are dropped.
-      for (const p of params) {
+      for (const p of model.params) {
         p.grad?.close();
         p.grad = null;
       }
@@ -43,6 +63,6 @@ export function benchMlpDl4ts(values: MlpValues, samples: number): MlpResult {
     const timing = time(() => void step(), { warmup: 3, samples, minSampleSeconds: 0 });
     return { timing, loss };
   } finally {
-    for (const p of [...params, x, labels]) p.close();
+    model.close();
   }
 }
