@@ -8,35 +8,28 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { array, backendByName, scope, zeros, type DataType, type NDArray } from '../src/index.js';
+import { array, backendByName, scope, zeros, type DataType } from '../src/index.js';
 import type { FusedLstmCell, LstmCellActivation, TensorRef } from '../src/backend/backend.js';
-import { Rng, assertNearValues } from './helpers.js';
-import { lstmCellReference, type CellKind } from './lstm-reference.js';
+import { assertNearValues } from './helpers.js';
+import { assertCellNear, cellReference, cellValues, type CellCase, type CellValues } from './lstm-fixture.js';
 
 const cpu = backendByName('cpu');
 
 /** Allowed |got - want| per unit of max(1, |want|): a few roundings of the dtype (16-bit types store c and the gates rounded, and backward reads them back). */
 const TOLERANCE: Record<DataType, number> = { DOUBLE: 1e-13, FLOAT: 2e-6, HALF: 2e-3, BFLOAT16: 1.6e-2, INT32: 0, INT64: 0, UINT8: 0, BOOL: 0 };
 
-interface Case {
-  readonly name: string;
+interface Case extends CellCase {
   readonly n: number;
   readonly units: number;
-  readonly act: CellKind;
-  readonly gate: CellKind;
-  readonly withZh: boolean;
-  readonly withPrev: boolean;
-  /** Which output gradients backward receives. */
-  readonly grads: 'h' | 'c' | 'both';
 }
 
 const CASES: readonly Case[] = [
-  { name: 'tanh/sigmoid, all operands', n: 5, units: 37, act: 'tanh', gate: 'sigmoid', withZh: true, withPrev: true, grads: 'both' },
-  { name: 'first step (no zh, no cPrev)', n: 4, units: 9, act: 'tanh', gate: 'sigmoid', withZh: false, withPrev: false, grads: 'both' },
-  { name: 'tanh/hardsigmoid, gradient of h only', n: 3, units: 17, act: 'tanh', gate: 'hardsigmoid', withZh: true, withPrev: true, grads: 'h' },
-  { name: 'sigmoid/tanh, gradient of c only', n: 3, units: 8, act: 'sigmoid', gate: 'tanh', withZh: false, withPrev: true, grads: 'c' },
-  { name: 'hardsigmoid/sigmoid', n: 2, units: 5, act: 'hardsigmoid', gate: 'sigmoid', withZh: true, withPrev: true, grads: 'both' },
-  { name: 'several threads (N 64, H 512)', n: 64, units: 512, act: 'tanh', gate: 'sigmoid', withZh: true, withPrev: true, grads: 'both' },
+  { name: 'tanh/sigmoid, all operands', n: 5, units: 37, act: 'tanh', gate: 'sigmoid', withPrev: true, withRecurrent: true, loss: 'both' },
+  { name: 'first step (no zh, no cPrev)', n: 4, units: 9, act: 'tanh', gate: 'sigmoid', withPrev: false, withRecurrent: false, loss: 'both' },
+  { name: 'tanh/hardsigmoid, gradient of h only', n: 3, units: 17, act: 'tanh', gate: 'hardsigmoid', withPrev: true, withRecurrent: true, loss: 'h' },
+  { name: 'sigmoid/tanh, gradient of c only', n: 3, units: 8, act: 'sigmoid', gate: 'tanh', withPrev: true, withRecurrent: false, loss: 'c' },
+  { name: 'hardsigmoid/sigmoid', n: 2, units: 5, act: 'hardsigmoid', gate: 'sigmoid', withPrev: true, withRecurrent: true, loss: 'both' },
+  { name: 'several threads (N 64, H 512)', n: 64, units: 512, act: 'tanh', gate: 'sigmoid', withPrev: true, withRecurrent: true, loss: 'both' },
 ];
 
 function cell(): FusedLstmCell {
@@ -48,21 +41,15 @@ function cell(): FusedLstmCell {
 /** Forward and backward through the kernels; the inputs as stored and every result, read back as numbers. */
 function run(c: Case, dtype: DataType) {
   const { n, units } = c;
-  const rng = new Rng(21);
-  const vec = (len: number, lo: number, hi: number): number[] => Array.from({ length: len }, () => rng.uniform(lo, hi));
-  // Pre-activations up to +-4 reach hardsigmoid's flat parts.
-  const zxv = vec(4 * n * units, -3, 3);
-  const zhv = vec(4 * n * units, -1, 1);
-  const cpv = vec(n * units, -2, 2);
-  const dhv = vec(n * units, -1, 1);
-  const dcv = vec(n * units, -1, 1);
+  // wh and wc are the gradients backward receives for h and c.
+  const v = cellValues(n, units, 21);
   return scope(() => {
     const opts = { dtype, backend: cpu };
-    const zx = array(zxv, [n, 4 * units], opts);
-    const zh = c.withZh ? array(zhv, [n, 4 * units], opts) : null;
-    const cPrev = c.withPrev ? array(cpv, [n, units], opts) : null;
-    const dh = c.grads === 'c' ? null : array(dhv, [n, units], opts);
-    const dc = c.grads === 'h' ? null : array(dcv, [n, units], opts);
+    const zx = array(v.zx, [n, 4 * units], opts);
+    const zh = c.withRecurrent ? array(v.zh, [n, 4 * units], opts) : null;
+    const cPrev = c.withPrev ? array(v.cPrev, [n, units], opts) : null;
+    const dh = c.loss === 'c' ? null : array(v.wh, [n, units], opts);
+    const dc = c.loss === 'h' ? null : array(v.wc, [n, units], opts);
     const h = zeros([n, units], opts);
     const cell1 = zeros([n, units], opts);
     const gates = zeros([n, 4 * units], opts);
@@ -70,11 +57,9 @@ function run(c: Case, dtype: DataType) {
     const dcPrev = cPrev ? zeros([n, units], opts) : null;
     cell().forward(zx, zh, cPrev, h, cell1, gates, c.act, c.gate);
     cell().backward(gates, cPrev, cell1, dh, dc, dz, dcPrev, c.act, c.gate);
-    const read = (x: NDArray | null): number[] | null => x?.toFlatArray() ?? null;
-    return {
-      inputs: { zx: read(zx)!, zh: read(zh), cPrev: read(cPrev), dh: read(dh), dc: read(dc) },
-      got: { h: read(h)!, c: read(cell1)!, dz: read(dz)!, dcPrev: read(dcPrev) },
-    };
+    // The operands the case leaves out stay as drawn: the reference does not read them.
+    const stored: CellValues = { zx: zx.toFlatArray(), zh: zh?.toFlatArray() ?? v.zh, cPrev: cPrev?.toFlatArray() ?? v.cPrev, wh: dh?.toFlatArray() ?? v.wh, wc: dc?.toFlatArray() ?? v.wc };
+    return { stored, got: { h: h.toFlatArray(), c: cell1.toFlatArray(), dz: dz.toFlatArray(), dzh: null, dcPrev: dcPrev?.toFlatArray() ?? null } };
   });
 }
 
@@ -87,15 +72,8 @@ describe('CPU fused LSTM cell (native kernels)', () => {
   for (const dtype of ['DOUBLE', 'FLOAT', 'HALF', 'BFLOAT16'] as const) {
     for (const c of CASES) {
       test(`${dtype} ${c.name}: h, c, dz and dcPrev equal the float64 reference`, () => {
-        const { inputs, got } = run(c, dtype);
-        const z = inputs.zh ? inputs.zx.map((v, i) => v + inputs.zh![i]!) : inputs.zx;
-        const want = lstmCellReference(z, inputs.cPrev, c.n, c.units, c.act, c.gate, inputs.dh, inputs.dc);
-        const tol = TOLERANCE[dtype];
-        const what = `${dtype} ${c.name}`;
-        assertNearValues(want.h, got.h, tol, `${what} h`);
-        assertNearValues(want.c, got.c, tol, `${what} c`);
-        assertNearValues(want.dz, got.dz, tol, `${what} dz`);
-        if (got.dcPrev) assertNearValues(want.dcPrev, got.dcPrev, tol, `${what} dcPrev`);
+        const { stored, got } = run(c, dtype);
+        assertCellNear(cellReference(c, c.n, c.units, stored), got, TOLERANCE[dtype], `${dtype} ${c.name}`);
       });
     }
   }

@@ -14,22 +14,13 @@ import {
 import type { FusedLstmCell, LstmCellActivation, TensorRef } from '../src/backend/backend.js';
 import { isContiguous } from '../src/ndarray/shape.js';
 import { Rng, assertClose } from './helpers.js';
+import { cellReference, cellValues, withBackendMember, type CellCase, type CellValues } from './lstm-fixture.js';
 import { lstmCellReference, type CellKind } from './lstm-reference.js';
 
 const N = 3;
 const H = 4;
 
-interface Case {
-  readonly name: string;
-  readonly act: CellKind;
-  readonly gate: CellKind;
-  readonly withPrev: boolean;
-  readonly withRecurrent: boolean;
-  /** Which outputs the loss reads. */
-  readonly loss: 'h' | 'c' | 'both';
-}
-
-const CASES: readonly Case[] = [
+const CASES: readonly CellCase[] = [
   { name: 'tanh/sigmoid, cPrev and recurrent part, loss on h and c', act: 'tanh', gate: 'sigmoid', withPrev: true, withRecurrent: true, loss: 'both' },
   { name: 'tanh/sigmoid, first step (no cPrev, no recurrent part)', act: 'tanh', gate: 'sigmoid', withPrev: false, withRecurrent: false, loss: 'both' },
   { name: 'tanh/hardsigmoid, loss on h only', act: 'tanh', gate: 'hardsigmoid', withPrev: true, withRecurrent: true, loss: 'h' },
@@ -37,23 +28,12 @@ const CASES: readonly Case[] = [
   { name: 'hardsigmoid/sigmoid, no recurrent part', act: 'hardsigmoid', gate: 'sigmoid', withPrev: true, withRecurrent: false, loss: 'both' },
 ];
 
-interface Inputs {
-  readonly zx: number[];
-  readonly zh: number[];
-  readonly cPrev: number[];
-  readonly wh: number[];
-  readonly wc: number[];
-}
-
-function inputs(seed: number): Inputs {
-  const rng = new Rng(seed);
-  const vec = (len: number, lo: number, hi: number): number[] => Array.from({ length: len }, () => rng.uniform(lo, hi));
-  // Pre-activations up to +-4 reach hardsigmoid's flat parts too.
-  return { zx: vec(4 * N * H, -3, 3), zh: vec(4 * N * H, -1, 1), cPrev: vec(N * H, -2, 2), wh: vec(N * H, -1, 1), wc: vec(N * H, -1, 1) };
+function inputs(seed: number): CellValues {
+  return cellValues(N, H, seed);
 }
 
 /** The step on `backend`'s arrays in `dtype`, with the loss sum(h * wh) + sum(c * wc) (per c.loss); everything read back. */
-function runCell(c: Case, v: Inputs, dtype: DataType, options: { stridedZ?: boolean; functionActivation?: boolean } = {}) {
+function runCell(c: CellCase, v: CellValues, dtype: DataType, options: { stridedZ?: boolean; functionActivation?: boolean } = {}) {
   return scope(() => {
     const opts = { dtype };
     // A strided z: the transpose of a [4H, N] array.
@@ -78,13 +58,8 @@ function transposeValues(values: readonly number[], rows: number, cols: number):
   return Array.from({ length: rows * cols }, (_, k) => values[(k % rows) * cols + Math.floor(k / rows)]!);
 }
 
-function expected(c: Case, v: Inputs) {
-  const z = c.withRecurrent ? v.zx.map((x, i) => x + v.zh[i]!) : v.zx;
-  return lstmCellReference(z, c.withPrev ? v.cPrev : null, N, H, c.act, c.gate, c.loss === 'c' ? null : v.wh, c.loss === 'h' ? null : v.wc);
-}
-
-function checkAgainstReference(c: Case, v: Inputs, got: ReturnType<typeof runCell>, rtol: number): void {
-  const want = expected(c, v);
+function checkAgainstReference(c: CellCase, v: CellValues, got: ReturnType<typeof runCell>, rtol: number): void {
+  const want = cellReference(c, N, H, v);
   const o = { rtol, atol: rtol };
   assertClose(got.h, want.h, { ...o, message: 'h' });
   assertClose(got.c, want.c, { ...o, message: 'c' });
@@ -94,7 +69,7 @@ function checkAgainstReference(c: Case, v: Inputs, got: ReturnType<typeof runCel
 }
 
 /** The step's h and c stacked: one DOUBLE output for gradCheck, so both outputs' gradients are checked. */
-function checkGradients(c: Case, seed: number): void {
+function checkGradients(c: CellCase, seed: number): void {
   const v = inputs(seed);
   const opts = { dtype: 'DOUBLE' as const };
   const args = [array(v.zx, [N, 4 * H], opts), ...(c.withRecurrent ? [array(v.zh, [N, 4 * H], opts)] : []), ...(c.withPrev ? [array(v.cPrev, [N, H], opts)] : [])];
@@ -172,12 +147,7 @@ class JsLstmCell implements FusedLstmCell {
 function withCpuCell<T>(cell: FusedLstmCell | null, fn: () => T): T {
   const cpu = getBackend();
   assert.ok(cpu.lstmCell, 'the CPU backend has a fused LSTM cell of its own');
-  Object.defineProperty(cpu, 'lstmCell', { value: cell, configurable: true });
-  try {
-    return fn();
-  } finally {
-    Reflect.deleteProperty(cpu, 'lstmCell');
-  }
+  return withBackendMember(cpu, 'lstmCell', cell, fn);
 }
 
 /** Runs fn with a JsLstmCell as the CPU backend's lstmCell. */

@@ -11,9 +11,10 @@ import {
   add, array, concat, getBackend, gradCheck, lstmCell, lstmSequence, matmul, memoryReport, mul, reshape, scope, stack, sum, tanh,
   type DataType, type NDArray,
 } from '../src/index.js';
-import type { Backend, FusedLstmCell } from '../src/backend/backend.js';
+import type { Backend } from '../src/backend/backend.js';
 import { unstack } from '../src/ops/unstack.js';
 import { Rng, assertNearValues } from './helpers.js';
+import { countingLstmCell, withBackendMember, type CellCalls } from './lstm-fixture.js';
 import type { CellKind } from './lstm-reference.js';
 import { lstmSequenceReference, type SequenceInputs, type SequenceLoss } from './lstm-sequence-reference.js';
 
@@ -117,35 +118,20 @@ function checkAgainstReference(c: Case, r: ReturnType<typeof run>, tol: number):
 }
 
 interface Calls {
-  cellForward: number;
-  cellBackward: number;
+  readonly cell: CellCalls;
   matmul: number;
 }
 
 /** Runs fn with the CPU backend's lstmCell and matmul counting their calls (cell: null takes the fused cell away). */
-function counting<T>(fn: (calls: Calls) => T, cell: FusedLstmCell | null | 'own' = 'own'): T {
-  const real = cpu.lstmCell!;
-  const calls: Calls = { cellForward: 0, cellBackward: 0, matmul: 0 };
-  const spy: FusedLstmCell = {
-    supports: (dtype) => real.supports(dtype),
-    forward: (...args) => {
-      calls.cellForward++;
-      real.forward(...args);
-    },
-    backward: (...args) => {
-      calls.cellBackward++;
-      real.backward(...args);
-    },
-  };
-  const matmulOf = cpu.matmul.bind(cpu);
-  Object.defineProperty(cpu, 'lstmCell', { value: cell === 'own' ? spy : cell, configurable: true });
-  Object.defineProperty(cpu, 'matmul', { value: ((...args) => (calls.matmul++, matmulOf(...args))) satisfies Backend['matmul'], configurable: true });
-  try {
-    return fn(calls);
-  } finally {
-    Reflect.deleteProperty(cpu, 'lstmCell');
-    Reflect.deleteProperty(cpu, 'matmul');
-  }
+function counting<T>(fn: (calls: Calls) => T, cell: 'own' | null = 'own'): T {
+  const withCell = (body: (cellCalls: CellCalls) => T): T =>
+    cell === 'own' ? countingLstmCell(cpu, body) : withBackendMember(cpu, 'lstmCell', null, () => body({ forward: 0, backward: 0 }));
+  return withCell((cellCalls) => {
+    const calls: Calls = { cell: cellCalls, matmul: 0 };
+    const matmulOf = cpu.matmul.bind(cpu);
+    const countingMatmul: Backend['matmul'] = (...args) => (calls.matmul++, matmulOf(...args));
+    return withBackendMember(cpu, 'matmul', countingMatmul, () => fn(calls));
+  });
 }
 
 describe('lstmSequence on the CPU\'s fused cell', () => {
@@ -174,7 +160,7 @@ describe('lstmSequence on the CPU\'s fused cell', () => {
       const forwardMatmuls = c.t - 1 + (c.withH0 ? 1 : 0);
       // Backward: dh of every step but the last read, dRW over all steps (one more for h0), dh0.
       const backwardMatmuls = c.t - 1 + 1 + (c.withH0 ? 2 : 0);
-      assert.deepEqual(calls, { cellForward: c.t, cellBackward: c.t, matmul: forwardMatmuls + backwardMatmuls }, c.name);
+      assert.deepEqual(calls, { cell: { forward: c.t, backward: c.t }, matmul: forwardMatmuls + backwardMatmuls }, c.name);
     }
   });
 
@@ -249,7 +235,7 @@ describe('lstmSequence composed from ops', () => {
     for (const c of [CASES[0]!, CASES[3]!, CASES[5]!]) {
       counting((calls) => {
         checkAgainstReference(c, run(c, values(c, 9), 'DOUBLE'), 1e-12);
-        assert.equal(calls.cellForward + calls.cellBackward, 0);
+        assert.equal(calls.cell.forward + calls.cell.backward, 0);
       }, null);
     }
   });
@@ -260,7 +246,7 @@ describe('lstmSequence composed from ops', () => {
     const fn: Runner = (zx, rw, h0, c0, cc) => lstmSequence(zx, rw, h0, c0, { activation: (x) => tanh(x), gateActivation: cc.gate, reverse: cc.reverse });
     counting((calls) => {
       checkAgainstReference(c, run(c, v, 'DOUBLE', fn), 1e-12);
-      assert.equal(calls.cellForward, 0);
+      assert.equal(calls.cell.forward, 0);
     });
   });
 });
@@ -282,7 +268,7 @@ describe('lstmSequence gradient checks (DOUBLE, central differences)', () => {
         }, args);
         const result = counting((calls) => {
           const r = check();
-          assert.equal(calls.cellBackward > 0, path === 'fused');
+          assert.equal(calls.cell.backward > 0, path === 'fused');
           return r;
         }, path === 'fused' ? 'own' : null);
         assert.ok(result.passed, `max relative error ${result.maxRelError} at ${JSON.stringify(result.worst)}`);

@@ -13,10 +13,12 @@ import {
   add, array, backendByName, DataSet, gradCheck, lstmCell, MultiLayerNetwork, mul, scope, stack, sum, zeros,
   type Backend, type DataType, type NDArray, type NeuralNetConfiguration,
 } from '../../src/index.js';
-import type { FusedLstmCell } from '../../src/backend/backend.js';
 import { Rng } from '../helpers.js';
-import { lstmCellReference, type CellKind } from '../lstm-reference.js';
-import { assertFlatDeviceMemory, assertNearValues, gpu, onBackend } from './gpu-env.js';
+import {
+  assertCellNear, assertSameScoreAndGradients, cellReference, cellValues, countingLstmCell, doubleScoreAndGradients, labelledSequences,
+  type CellCase, type CellValues, type ScoreAndGradients,
+} from '../lstm-fixture.js';
+import { assertFlatDeviceMemory, gpu, onBackend } from './gpu-env.js';
 
 /**
  * Allowed |got - want| per unit of max(1, |want|). The 16-bit types store c, the gates and h
@@ -25,15 +27,9 @@ import { assertFlatDeviceMemory, assertNearValues, gpu, onBackend } from './gpu-
  */
 const TOLERANCE: Record<string, number> = { DOUBLE: 1e-11, FLOAT: 2e-5, HALF: 2e-3, BFLOAT16: 1.6e-2 };
 
-interface Case {
-  readonly name: string;
+interface Case extends CellCase {
   readonly n: number;
   readonly units: number;
-  readonly act: CellKind;
-  readonly gate: CellKind;
-  readonly withPrev: boolean;
-  readonly withRecurrent: boolean;
-  readonly loss: 'h' | 'c' | 'both';
   /** z given as the transpose of a [4H, N] array. */
   readonly stridedZ?: boolean;
 }
@@ -50,60 +46,30 @@ const CASES: readonly Case[] = [
 /** Runs lstmCell forward and backward on `backend`; the inputs as stored and every result read back as numbers. */
 function run(backend: Backend, dtype: DataType, c: Case) {
   const { n, units } = c;
-  const rng = new Rng(13);
-  const vec = (len: number, lo: number, hi: number): number[] => Array.from({ length: len }, () => rng.uniform(lo, hi));
-  const zxv = vec(4 * n * units, -3, 3);
-  const zhv = vec(4 * n * units, -1, 1);
-  const cpv = vec(n * units, -2, 2);
-  const whv = vec(n * units, -1, 1);
-  const wcv = vec(n * units, -1, 1);
+  const v = cellValues(n, units, 13);
   return scope(() => {
     const opts = { dtype, backend };
     const zx = (c.stridedZ
-      ? array(Array.from({ length: zxv.length }, (_, k) => zxv[(k % n) * 4 * units + Math.floor(k / n)]!), [4 * units, n], opts).transpose()
-      : array(zxv, [n, 4 * units], opts)).requireGrad();
-    const zh = c.withRecurrent ? array(zhv, [n, 4 * units], opts).requireGrad() : null;
-    const cPrev = c.withPrev ? array(cpv, [n, units], opts).requireGrad() : null;
-    const wh = array(whv, [n, units], opts);
-    const wc = array(wcv, [n, units], opts);
+      ? array(Array.from({ length: v.zx.length }, (_, k) => v.zx[(k % n) * 4 * units + Math.floor(k / n)]!), [4 * units, n], opts).transpose()
+      : array(v.zx, [n, 4 * units], opts)).requireGrad();
+    const zh = c.withRecurrent ? array(v.zh, [n, 4 * units], opts).requireGrad() : null;
+    const cPrev = c.withPrev ? array(v.cPrev, [n, units], opts).requireGrad() : null;
+    const wh = array(v.wh, [n, units], opts);
+    const wc = array(v.wc, [n, units], opts);
     const [h, cell] = lstmCell(zx, cPrev, { activation: c.act, gateActivation: c.gate, recurrent: zh });
     const lh = sum(mul(h, wh));
     const lc = sum(mul(cell, wc));
     (c.loss === 'h' ? lh : c.loss === 'c' ? lc : add(lh, lc)).backward();
+    // The operands the case leaves out stay as drawn: the reference does not read them.
+    const stored: CellValues = { zx: zx.toFlatArray(), zh: zh?.toFlatArray() ?? v.zh, cPrev: cPrev?.toFlatArray() ?? v.cPrev, wh: wh.toFlatArray(), wc: wc.toFlatArray() };
     return {
-      inputs: {
-        zx: zx.toFlatArray(), zh: zh?.toFlatArray() ?? null, cPrev: cPrev?.toFlatArray() ?? null,
-        wh: c.loss === 'c' ? null : wh.toFlatArray(), wc: c.loss === 'h' ? null : wc.toFlatArray(),
-      },
+      stored,
       got: {
-        h: h.toFlatArray(), c: cell.toFlatArray(), dzx: zx.grad!.toFlatArray(),
+        h: h.toFlatArray(), c: cell.toFlatArray(), dz: zx.grad!.toFlatArray(),
         dzh: zh?.grad?.toFlatArray() ?? null, dcPrev: cPrev?.grad?.toFlatArray() ?? null,
       },
     };
   });
-}
-
-/** A FusedLstmCell that counts the calls it passes on, installed on the backend for fn. */
-function counting<T>(backend: Backend, fn: (calls: { forward: number; backward: number }) => T): T {
-  const real: FusedLstmCell = backend.lstmCell!;
-  const calls = { forward: 0, backward: 0 };
-  const spy: FusedLstmCell = {
-    supports: (dtype) => real.supports(dtype),
-    forward: (...args) => {
-      calls.forward++;
-      real.forward(...args);
-    },
-    backward: (...args) => {
-      calls.backward++;
-      real.backward(...args);
-    },
-  };
-  Object.defineProperty(backend, 'lstmCell', { value: spy, configurable: true });
-  try {
-    return fn(calls);
-  } finally {
-    Reflect.deleteProperty(backend, 'lstmCell');
-  }
 }
 
 function lstmNet(dataType: DataType, seed: number): NeuralNetConfiguration {
@@ -115,21 +81,6 @@ function lstmNet(dataType: DataType, seed: number): NeuralNetConfiguration {
       { type: 'rnnOutput', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' },
     ],
   };
-}
-
-/** Sequences [N, 3, T] labelled per step by the sign of a running sum of the first feature, [N, 2, T]. */
-function sequences(n: number, t: number, seed: number): { x: number[]; y: number[] } {
-  const rng = new Rng(seed);
-  const x = Array.from({ length: n * 3 * t }, () => rng.uniform(-1, 1));
-  const y = new Array<number>(n * 2 * t).fill(0);
-  for (let i = 0; i < n; i++) {
-    let run = 0;
-    for (let s = 0; s < t; s++) {
-      run += x[i * 3 * t + s]!;
-      y[i * 2 * t + (run > 0 ? 0 : 1) * t + s] = 1;
-    }
-  }
-  return { x, y };
 }
 
 describe('fused LSTM cell on the GPU', () => {
@@ -147,20 +98,12 @@ describe('fused LSTM cell on the GPU', () => {
   for (const dtype of ['DOUBLE', 'FLOAT', 'HALF', 'BFLOAT16'] as const) {
     for (const c of CASES) {
       test(`${dtype} ${c.name}: h, c and gradients equal a float64 reference`, () => {
-        const { inputs, got } = counting(cuda, (calls) => {
+        const { stored, got } = countingLstmCell(cuda, (calls) => {
           const r = run(cuda, dtype, c);
           assert.deepEqual(calls, { forward: 1, backward: 1 });
           return r;
         });
-        const z = inputs.zh ? inputs.zx.map((v, i) => v + inputs.zh![i]!) : inputs.zx;
-        const want = lstmCellReference(z, inputs.cPrev, c.n, c.units, c.act, c.gate, inputs.wh, inputs.wc);
-        const tol = TOLERANCE[dtype]!;
-        const what = `${dtype} ${c.name}`;
-        assertNearValues(want.h, got.h, tol, `${what} h`);
-        assertNearValues(want.c, got.c, tol, `${what} c`);
-        assertNearValues(want.dz, got.dzx, tol, `${what} dz`);
-        if (got.dzh) assertNearValues(want.dz, got.dzh, tol, `${what} d recurrent`);
-        if (got.dcPrev) assertNearValues(want.dcPrev, got.dcPrev, tol, `${what} dcPrev`);
+        assertCellNear(cellReference(c, c.n, c.units, stored), got, TOLERANCE[dtype]!, `${dtype} ${c.name}`);
       });
     }
   }
@@ -171,7 +114,7 @@ describe('fused LSTM cell on the GPU', () => {
       const opts = { dtype: 'DOUBLE' as const, backend: cuda };
       const vec = (len: number, lo: number, hi: number): number[] => Array.from({ length: len }, () => rng.uniform(lo, hi));
       const args = [array(vec(48, -2, 2), [3, 16], opts), array(vec(48, -1, 1), [3, 16], opts), array(vec(12, -2, 2), [3, 4], opts)];
-      counting(cuda, (calls) => {
+      countingLstmCell(cuda, (calls) => {
         const result = gradCheck((z: NDArray, r: NDArray, cp: NDArray) => stack(lstmCell(z, cp, { activation: 'tanh', gateActivation: gate, recurrent: r })), args);
         assert.ok(result.passed, `max relative error ${result.maxRelError} at ${JSON.stringify(result.worst)}`);
         assert.ok(calls.backward >= 1);
@@ -196,26 +139,16 @@ describe('fused LSTM cell on the GPU', () => {
   });
 
   test('DOUBLE: a 2-layer LSTM network has the CPU\'s score and gradients', () => {
-    const { x, y } = sequences(4, 7, 3);
-    const results = [cpu, cuda].map((backend) => onBackend(backend, () => {
-      const net = new MultiLayerNetwork(lstmNet('DOUBLE', 6)).init();
-      const ds = new DataSet(array(x, [4, 3, 7], { dtype: 'DOUBLE' }), array(y, [4, 2, 7], { dtype: 'DOUBLE' }));
-      const score = net.computeGradientAndScore(ds);
-      const grads = [...net.gradient().values()].flatMap((g) => g.toFlatArray());
-      ds.close();
-      net.close();
-      return { score, grads };
-    }));
-    const [c, g] = results as [typeof results[0], typeof results[0]];
-    assertNearValues([c.score], [g.score], 1e-9, 'score');
-    assertNearValues(c.grads, g.grads, 1e-8, 'gradient');
+    const data = labelledSequences(4, 7, 3);
+    const [onCpu, onGpu] = [cpu, cuda].map((backend) => onBackend(backend, () => doubleScoreAndGradients(lstmNet('DOUBLE', 6), data))) as [ScoreAndGradients, ScoreAndGradients];
+    assertSameScoreAndGradients(onCpu, onGpu);
   });
 
   test('FLOAT: a 2-layer LSTM trains on CUDA through the fused kernels with flat device memory', () => {
-    const { x, y } = sequences(32, 12, 4);
-    onBackend(cuda, () => counting(cuda, (calls) => {
+    const { x, xShape, y, yShape } = labelledSequences(32, 12, 4);
+    onBackend(cuda, () => countingLstmCell(cuda, (calls) => {
       const net = new MultiLayerNetwork(lstmNet('FLOAT', 8)).init();
-      const ds = new DataSet(array(x, [32, 3, 12]), array(y, [32, 2, 12]));
+      const ds = new DataSet(array(x, xShape), array(y, yShape));
       const before = net.score(ds);
       net.fit(ds, 5);
       assert.ok(calls.forward > 0 && calls.backward > 0, `fused calls ${JSON.stringify(calls)}`);

@@ -12,8 +12,8 @@ import {
   add, array, backendByName, DataSet, lstmSequence, MultiLayerNetwork, mul, scope, sum,
   type Backend, type DataType, type LayerConfig, type NeuralNetConfiguration,
 } from '../../src/index.js';
-import type { FusedLstmCell } from '../../src/backend/backend.js';
 import { Rng } from '../helpers.js';
+import { assertSameScoreAndGradients, countingLstmCell, doubleScoreAndGradients, labelledSequences, type ScoreAndGradients } from '../lstm-fixture.js';
 import { assertFlatDeviceMemory, assertNearValues, gpu, onBackend } from './gpu-env.js';
 
 /**
@@ -61,29 +61,6 @@ function run(backend: Backend, dtype: DataType, c: Case, values: Record<'zx' | '
   });
 }
 
-/** A FusedLstmCell that counts the calls it passes on, installed on the backend for fn. */
-function counting<T>(backend: Backend, fn: (calls: { forward: number; backward: number }) => T): T {
-  const real: FusedLstmCell = backend.lstmCell!;
-  const calls = { forward: 0, backward: 0 };
-  const spy: FusedLstmCell = {
-    supports: (dtype) => real.supports(dtype),
-    forward: (...args) => {
-      calls.forward++;
-      real.forward(...args);
-    },
-    backward: (...args) => {
-      calls.backward++;
-      real.backward(...args);
-    },
-  };
-  Object.defineProperty(backend, 'lstmCell', { value: spy, configurable: true });
-  try {
-    return fn(calls);
-  } finally {
-    Reflect.deleteProperty(backend, 'lstmCell');
-  }
-}
-
 function netConf(dataType: DataType, layers: LayerConfig[]): NeuralNetConfiguration {
   return { seed: 8, dataType, updater: { type: 'adam', learningRate: 0.02 }, inputType: { type: 'recurrent', size: 3 }, layers };
 }
@@ -94,23 +71,6 @@ const NETWORKS: readonly (readonly [string, LayerConfig[], 'seq' | 'last'])[] = 
   ['Bidirectional CONCAT', [{ type: 'bidirectional', mode: 'CONCAT', layer: { type: 'lstm', nOut: 12 } }, rnnOut], 'seq'],
   ['LastTimeStep over two LSTMs', [{ type: 'lstm', nOut: 16 }, { type: 'lastTimeStep', layer: { type: 'lstm', nOut: 16 } }, { type: 'output', nOut: 2, activation: 'softmax', lossFunction: 'MCXENT' }], 'last'],
 ];
-
-/** Sequences [N, 3, T] labelled per step by the sign of a running sum of the first feature ([N, 2, T], or the last step's [N, 2]). */
-function sequences(n: number, t: number, seed: number, kind: 'seq' | 'last'): { x: number[]; y: number[]; yShape: number[] } {
-  const rng = new Rng(seed);
-  const x = Array.from({ length: n * 3 * t }, () => rng.uniform(-1, 1));
-  const y = new Array<number>(kind === 'seq' ? n * 2 * t : n * 2).fill(0);
-  for (let i = 0; i < n; i++) {
-    let run = 0;
-    for (let s = 0; s < t; s++) {
-      run += x[i * 3 * t + s]!;
-      const cls = run > 0 ? 0 : 1;
-      if (kind === 'seq') y[i * 2 * t + cls * t + s] = 1;
-      else if (s === t - 1) y[i * 2 + cls] = 1;
-    }
-  }
-  return { x, y, yShape: kind === 'seq' ? [n, 2, t] : [n, 2] };
-}
 
 describe('lstmSequence on the GPU', () => {
   if ('skip' in gpu) {
@@ -130,7 +90,7 @@ describe('lstmSequence on the GPU', () => {
           zx: vec(t * n * 4 * units, -2, 2), rw: vec(units * 4 * units, -1 / Math.sqrt(units), 1 / Math.sqrt(units)),
           h0: vec(n * units, -1, 1), c0: vec(n * units, -1, 1), whs: vec(t * n * units, -1, 1), wh: vec(n * units, -1, 1), wc: vec(n * units, -1, 1),
         };
-        const gpuRun = counting(cuda, (calls) => {
+        const gpuRun = countingLstmCell(cuda, (calls) => {
           const r = run(cuda, dtype, c, values);
           assert.deepEqual(calls, { forward: t, backward: t });
           return r;
@@ -144,29 +104,22 @@ describe('lstmSequence on the GPU', () => {
 
   for (const [name, layers, kind] of NETWORKS) {
     test(`DOUBLE ${name}: score and gradients on the sequence path equal the CPU's`, () => {
-      const { x, y, yShape } = sequences(4, 7, 3, kind);
-      const results = [cpu, cuda].map((backend) => onBackend(backend, () => counting(backend, (calls) => {
-        const net = new MultiLayerNetwork(netConf('DOUBLE', layers)).init();
-        const ds = new DataSet(array(x, [4, 3, 7], { dtype: 'DOUBLE' }), array(y, yShape, { dtype: 'DOUBLE' }));
-        const score = net.computeGradientAndScore(ds);
-        const grads = [...net.gradient().values()].flatMap((g) => g.toFlatArray());
-        ds.close();
-        net.close();
+      const data = labelledSequences(4, 7, 3, kind);
+      const [onCpu, onGpu] = [cpu, cuda].map((backend) => onBackend(backend, () => countingLstmCell(backend, (calls) => {
+        const r = doubleScoreAndGradients(netConf('DOUBLE', layers), data);
         assert.ok(calls.forward > 0 && calls.forward % 7 === 0, `${backend.name}: whole sequences of 7 steps (${calls.forward} cell calls)`);
-        return { score, grads };
-      })));
-      const [c, g] = results as [typeof results[0], typeof results[0]];
-      assertNearValues([c.score], [g.score], 1e-9, 'score');
-      assertNearValues(c.grads, g.grads, 1e-8, 'gradient');
+        return r;
+      }))) as [ScoreAndGradients, ScoreAndGradients];
+      assertSameScoreAndGradients(onCpu, onGpu);
     });
   }
 
   for (const [name, layers, kind] of NETWORKS) {
     test(`FLOAT ${name}: training losses on CUDA follow the CPU's step by step, with flat device memory`, () => {
-      const { x, y, yShape } = sequences(32, 12, 4, kind);
+      const { x, xShape, y, yShape } = labelledSequences(32, 12, 4, kind);
       const losses = [cpu, cuda].map((backend) => onBackend(backend, () => {
         const net = new MultiLayerNetwork(netConf('FLOAT', layers)).init();
-        const ds = new DataSet(array(x, [32, 3, 12]), array(y, yShape));
+        const ds = new DataSet(array(x, xShape), array(y, yShape));
         const scores: number[] = [];
         net.setListeners({ iterationDone: (m) => scores.push(m.score()) });
         net.fit(ds, 20);
