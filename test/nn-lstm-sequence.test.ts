@@ -14,6 +14,7 @@ import type { FusedLstmCell } from '../src/backend/backend.js';
 import { dtypeSize } from '../src/ndarray/dtype.js';
 import { Rng, assertClose, assertFlatOverFit } from './helpers.js';
 import { randomizeParams, seqArray, type Seq } from './sequence-helpers.js';
+import { withBackendMember } from './lstm-fixture.js';
 
 const cpu = getBackend();
 
@@ -25,7 +26,7 @@ interface CellUse {
 }
 
 /** Runs fn with the CPU's fused cell telling which path calls it (cell null: no fused cell, every step composed from ops). */
-function watching<T>(fn: (use: CellUse) => T, cell: 'own' | null = 'own'): T {
+function watching<T>(fn: (use: CellUse) => T): T {
   const real = cpu.lstmCell!;
   const use: CellUse = { sequence: 0, perStep: 0 };
   const spy: FusedLstmCell = {
@@ -38,15 +39,10 @@ function watching<T>(fn: (use: CellUse) => T, cell: 'own' | null = 'own'): T {
     },
     backward: (...args) => real.backward(...args),
   };
-  Object.defineProperty(cpu, 'lstmCell', { value: cell === 'own' ? spy : null, configurable: true });
-  try {
-    return fn(use);
-  } finally {
-    Reflect.deleteProperty(cpu, 'lstmCell');
-  }
+  return withBackendMember(cpu, 'lstmCell', spy, () => fn(use));
 }
 
-const composed = <T>(fn: () => T): T => watching(fn, null);
+const composed = <T>(fn: () => T): T => withBackendMember(cpu, 'lstmCell', null, fn);
 
 function randomSeq(rng: Rng, n: number, c: number, t: number): Seq {
   return Array.from({ length: n }, () => Array.from({ length: c }, () => Array.from({ length: t }, () => rng.uniform(-1, 1))));
