@@ -36,18 +36,27 @@ export function depthwiseConv2d(x: NDArray, kernels: NDArray, g: WindowGeometry)
   return reshape(y, [n, c * dm, oh, ow]);
 }
 
+/**
+ * The depthwise kernels of a layer in the given layout (the depthwise and separable layers store
+ * them differently), drawn with DL4J's fans for depthwise convolution.
+ */
+export function depthwiseWeight(config: ResolvedLayer, layout: 'khkwCdm' | 'dmCkhkw', dtype: DataType, seed?: number | bigint): NDArray {
+  const { nIn } = config;
+  const g = config.window!;
+  const dm = config.depthMultiplier!;
+  const [kh, kw] = g.kernel;
+  const shape = layout === 'khkwCdm' ? [kh, kw, nIn, dm] : [dm, nIn, kh, kw];
+  return weightParam(config, shape, nIn * kh * kw, (dm * kh * kw) / (g.stride[0] * g.stride[1]), dtype, seed);
+}
+
 export class DepthwiseConvolution2DLayer implements Layer {
   readonly params: ReadonlyMap<string, NDArray>;
 
   constructor(readonly config: ResolvedLayer, dtype: DataType, seed?: number | bigint) {
-    const { nIn, nOut, hasBias } = config;
-    const g = config.window!;
-    const dm = config.depthMultiplier!;
-    const [kh, kw] = g.kernel;
     const params = new Map<string, NDArray>();
     noGrad(() => {
-      params.set('W', weightParam(config, [kh, kw, nIn, dm], nIn * kh * kw, (dm * kh * kw) / (g.stride[0] * g.stride[1]), dtype, seed));
-      if (hasBias) params.set('b', biasParam(nOut, dtype));
+      params.set('W', depthwiseWeight(config, 'khkwCdm', dtype, seed));
+      if (config.hasBias) params.set('b', biasParam(config.nOut, dtype));
     });
     this.params = params;
   }

@@ -15,7 +15,7 @@ import { weightPenalty, type Layer } from './layer.js';
 import { add } from '../../ops/binary.js';
 import { applyDropOut } from './dropout.js';
 import { toImage } from './image.js';
-import { depthwiseConv2d } from './depthwise-convolution.js';
+import { depthwiseConv2d, depthwiseWeight } from './depthwise-convolution.js';
 import { biasParam, weightParam } from './weight-param.js';
 import type { Training } from '../training-step.js';
 
@@ -27,12 +27,10 @@ export class SeparableConvolution2DLayer implements Layer {
 
   constructor(readonly config: ResolvedLayer, dtype: DataType, seed?: number | bigint) {
     const { nIn, nOut, hasBias } = config;
-    const g = config.window!;
     const dm = config.depthMultiplier!;
-    const [kh, kw] = g.kernel;
     const params = new Map<string, NDArray>();
     noGrad(() => {
-      params.set('W', weightParam(config, [dm, nIn, kh, kw], nIn * kh * kw, (dm * kh * kw) / (g.stride[0] * g.stride[1]), dtype, seed));
+      params.set('W', depthwiseWeight(config, 'dmCkhkw', dtype, seed));
       const pSeed = seed === undefined ? undefined : BigInt.asUintN(64, BigInt(seed) ^ POINTWISE_SEED_MIX);
       params.set('pW', weightParam(config, [nOut, nIn * dm, 1, 1], nIn * dm, nIn * dm, dtype, pSeed));
       if (hasBias) params.set('b', biasParam(nOut, dtype));
