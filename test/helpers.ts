@@ -427,3 +427,20 @@ export function assertNearValues(want: readonly number[], got: readonly number[]
   assert.equal(want.length, got.length, what);
   want.forEach((v, i) => assert.ok(Math.abs(v - got[i]!) <= rtol * Math.max(1, Math.abs(v)), `${what}[${i}]: expected ${v}, got ${got[i]}`));
 }
+
+/**
+ * softmax(tanh(x W0 + b0) W1 + b1) per row in float64: the reference of the small tanh/softmax
+ * networks several tests build. W0 [nIn, hidden] and W1 [hidden, nOut] are row-major.
+ */
+export function tanhSoftmaxReference(x: readonly (readonly number[])[], W0: readonly number[], b0: readonly number[], W1: readonly number[], b1: readonly number[]): number[][] {
+  const hidden = b0.length;
+  const nOut = b1.length;
+  return x.map((row) => {
+    const h = Array.from({ length: hidden }, (_, j) => Math.tanh(b0[j]! + row.reduce((s, v, i) => s + v * W0[i * hidden + j]!, 0)));
+    const z = Array.from({ length: nOut }, (_, j) => b1[j]! + h.reduce((s, v, i) => s + v * W1[i * nOut + j]!, 0));
+    const m = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - m));
+    const t = e.reduce((a, b) => a + b, 0);
+    return e.map((v) => v / t);
+  });
+}

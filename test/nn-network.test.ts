@@ -7,7 +7,7 @@ import {
   MultiLayerNetwork, ScoreIterationListener, DataSet, ListDataSetIterator, array, scope, memoryReport, gradCheck,
   type NeuralNetConfiguration, type TrainingListener,
 } from '../src/index.js';
-import { Rng, assertClose } from './helpers.js';
+import { Rng, assertClose, tanhSoftmaxReference } from './helpers.js';
 
 const N_IN = 3;
 const HIDDEN = 4;
@@ -42,14 +42,7 @@ function refForward(flat: readonly number[], x: number[][]): number[][] {
   const b0 = take(HIDDEN);
   const W1 = take(HIDDEN * N_OUT);
   const b1 = take(N_OUT);
-  return x.map((row) => {
-    const h = Array.from({ length: HIDDEN }, (_, j) => Math.tanh(b0[j]! + row.reduce((s, v, i) => s + v * W0[i * HIDDEN + j]!, 0)));
-    const z = Array.from({ length: N_OUT }, (_, j) => b1[j]! + h.reduce((s, v, i) => s + v * W1[i * N_OUT + j]!, 0));
-    const m = Math.max(...z);
-    const e = z.map((v) => Math.exp(v - m));
-    const t = e.reduce((a, b) => a + b, 0);
-    return e.map((v) => v / t);
-  });
+  return tanhSoftmaxReference(x, W0, b0, W1, b1);
 }
 
 function refScore(flat: readonly number[], x: number[][], y: number[][], l1: number, l2: number): number {

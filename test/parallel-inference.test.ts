@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MultiLayerNetwork, ComputationGraph, ParallelInference, array, type NeuralNetConfiguration, type NDArray } from '../src/index.js';
-import { Rng, assertClose } from './helpers.js';
+import { Rng, assertClose, tanhSoftmaxReference } from './helpers.js';
 
 const N_IN = 4;
 const HIDDEN = 5;
@@ -23,14 +23,7 @@ const conf: NeuralNetConfiguration = {
 function reference(net: MultiLayerNetwork, x: number[][]): number[] {
   const p = net.paramTable();
   const [W0, b0, W1, b1] = ['0_W', '0_b', '1_W', '1_b'].map((k) => p.get(k)!.toFlatArray()) as [number[], number[], number[], number[]];
-  return x.flatMap((row) => {
-    const h = Array.from({ length: HIDDEN }, (_, j) => Math.tanh(b0[j]! + row.reduce((s, v, i) => s + v * W0[i * HIDDEN + j]!, 0)));
-    const z = Array.from({ length: N_OUT }, (_, j) => b1[j]! + h.reduce((s, v, i) => s + v * W1[i * N_OUT + j]!, 0));
-    const m = Math.max(...z);
-    const e = z.map((v) => Math.exp(v - m));
-    const t = e.reduce((a, b) => a + b, 0);
-    return e.map((v) => v / t);
-  });
+  return tanhSoftmaxReference(x, W0, b0, W1, b1).flat();
 }
 
 function inputs(seed: number, count: number): number[][][] {
