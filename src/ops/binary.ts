@@ -1,5 +1,6 @@
 import type { BinaryOp } from '../backend/backend.js';
 import { isGradEnabled, needsGrad, record } from '../autodiff/tape.js';
+import { pickSaved, savedByRole, type SavedValues } from '../autodiff/saved.js';
 import { type DataType, defaultFloatType, isFloating, promoteTypes } from '../ndarray/dtype.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { broadcastShapes } from '../ndarray/shape.js';
@@ -42,24 +43,30 @@ export function castDiff(x: NDArray, dtype: DataType): NDArray {
   return y;
 }
 
-/** A binary op's gradient for each operand (before reducing over broadcast axes); each computed only when needed. */
+/**
+ * A binary op's gradient for each operand (before reducing over broadcast axes), each computed only
+ * when needed, from g and the saved operands a, b and output y it reads.
+ */
 interface BinaryGrad {
-  readonly a: (g: NDArray, a: NDArray, b: NDArray, y: NDArray) => NDArray;
-  readonly b: (g: NDArray, a: NDArray, b: NDArray, y: NDArray) => NDArray;
+  /** The values the gradients read (only these are saved; add and sub need only the shapes). */
+  readonly reads: readonly ('a' | 'b' | 'y')[];
+  readonly a: (g: NDArray, v: SavedValues<'a' | 'b' | 'y'>) => NDArray;
+  readonly b: (g: NDArray, v: SavedValues<'a' | 'b' | 'y'>) => NDArray;
 }
 
 const BINARY_GRADS: Partial<Record<BinaryOp, BinaryGrad>> = {
-  add: { a: (g) => g, b: (g) => g },
-  sub: { a: (g) => g, b: (g) => unaryRaw('neg', g) },
-  mul: { a: (g, _a, b) => mul(g, b), b: (g, a) => mul(g, a) },
-  div: { a: (g, _a, b) => div(g, b), b: (g, a, b) => unaryRaw('neg', div(mul(g, a), mul(b, b))) },
-  pow: { a: (g, a, b) => mul(mul(g, b), pow(a, sub(b, 1))), b: (g, a, _b, y) => mul(mul(g, y), unaryRaw('log', a)) },
-  max: { a: (g, a, b) => mul(g, castTo(binaryRaw('ge', a, b), g.dtype)), b: (g, a, b) => mul(g, castTo(binaryRaw('lt', a, b), g.dtype)) },
-  min: { a: (g, a, b) => mul(g, castTo(binaryRaw('le', a, b), g.dtype)), b: (g, a, b) => mul(g, castTo(binaryRaw('gt', a, b), g.dtype)) },
-  mod: { a: (g) => g, b: (g, a, b) => unaryRaw('neg', mul(g, unaryRaw('floor', div(a, b)))) },
+  add: { reads: [], a: (g) => g, b: (g) => g },
+  sub: { reads: [], a: (g) => g, b: (g) => unaryRaw('neg', g) },
+  mul: { reads: ['a', 'b'], a: (g, v) => mul(g, v.b), b: (g, v) => mul(g, v.a) },
+  div: { reads: ['a', 'b'], a: (g, v) => div(g, v.b), b: (g, v) => unaryRaw('neg', div(mul(g, v.a), mul(v.b, v.b))) },
+  pow: { reads: ['a', 'b', 'y'], a: (g, v) => mul(mul(g, v.b), pow(v.a, sub(v.b, 1))), b: (g, v) => mul(mul(g, v.y), unaryRaw('log', v.a)) },
+  max: { reads: ['a', 'b'], a: (g, v) => mul(g, castTo(binaryRaw('ge', v.a, v.b), g.dtype)), b: (g, v) => mul(g, castTo(binaryRaw('lt', v.a, v.b), g.dtype)) },
+  min: { reads: ['a', 'b'], a: (g, v) => mul(g, castTo(binaryRaw('le', v.a, v.b), g.dtype)), b: (g, v) => mul(g, castTo(binaryRaw('gt', v.a, v.b), g.dtype)) },
+  mod: { reads: ['a', 'b'], a: (g) => g, b: (g, v) => unaryRaw('neg', mul(g, unaryRaw('floor', div(v.a, v.b)))) },
   squaredDifference: {
-    a: (g, a, b) => mul(unaryRaw('mulScalar', sub(a, b), g.dtype, 2), g),
-    b: (g, a, b) => mul(unaryRaw('mulScalar', sub(a, b), g.dtype, -2), g),
+    reads: ['a', 'b'],
+    a: (g, v) => mul(unaryRaw('mulScalar', sub(v.a, v.b), g.dtype, 2), g),
+    b: (g, v) => mul(unaryRaw('mulScalar', sub(v.a, v.b), g.dtype, -2), g),
   },
 };
 
@@ -73,10 +80,11 @@ export function binary(op: BinaryOp, a: NDArray | number, b: NDArray | number): 
   const out = binaryRaw(op, x, y);
   const grad = BINARY_GRADS[op];
   if (grad && needsGrad([x, y])) {
-    record(out, op, [x, y], [x, y, out], (g, [xs, ys, outs], needs) => [
-      needs[0] ? sumToShape(grad.a(g, xs!, ys!, outs!), xs!.shape) : null,
-      needs[1] ? sumToShape(grad.b(g, xs!, ys!, outs!), ys!.shape) : null,
-    ]);
+    const [aShape, bShape] = [x.shape, y.shape];
+    record(out, op, [x, y], pickSaved(grad.reads, { a: x, b: y, y: out }), (g, saved, needs) => {
+      const v = savedByRole(grad.reads, saved);
+      return [needs[0] ? sumToShape(grad.a(g, v), aShape) : null, needs[1] ? sumToShape(grad.b(g, v), bShape) : null];
+    });
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import type { ReduceOp } from '../backend/backend.js';
 import { needsGrad, record } from '../autodiff/tape.js';
+import { pickSaved, savedByRole, type SavedValues } from '../autodiff/saved.js';
 import { isFloating } from '../ndarray/dtype.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { contiguousStrides, normalizeAxes, normalizeAxis, sizeOf, type Shape } from '../ndarray/shape.js';
@@ -31,26 +32,33 @@ function expandGrad(g: NDArray, xShape: Shape, axes: readonly number[]): NDArray
   return c.view(kept, contiguousStrides(kept), c.offset);
 }
 
-type ReduceGrad = (g: NDArray, x: NDArray, y: NDArray, n: number, ddof: number) => NDArray;
+/** A reduction's gradient from g (broadcastable against x), the saved x and y it reads, x's shape, the count n and ddof. */
+type ReduceGrad = (g: NDArray, v: SavedValues<'x' | 'y'>, xShape: Shape, n: number, ddof: number) => NDArray;
+
+interface ReduceDef {
+  /** The values the gradient reads (only these are saved; y arrives broadcastable against x). */
+  readonly reads: readonly ('x' | 'y')[];
+  readonly grad: ReduceGrad;
+}
 
 /** Gradients of the differentiable reductions; g and y broadcast against x. */
-const REDUCE_GRADS: Partial<Record<ReduceOp, ReduceGrad>> = {
-  sum: (g, x) => broadcastTo0(g, x),
-  mean: (g, x, _y, n) => broadcastTo0(unaryRaw('mulScalar', g, g.dtype, 1 / n), x),
-  prod: (g, x, y) => div(mul(g, y), x),
-  max: (g, x, y) => mul(g, unaryRaw('identity', binaryRaw('eq', x, broadcastTo0(y, x)), x.dtype)),
-  min: (g, x, y) => mul(g, unaryRaw('identity', binaryRaw('eq', x, broadcastTo0(y, x)), x.dtype)),
-  variance: (g, x, _y, n, ddof) => mul(g, unaryRaw('mulScalar', sub(x, mean(x, axesOfBroadcast(g, x), true)), x.dtype, 2 / (n - ddof))),
-  std: (g, x, y, n, ddof) => div(mul(g, sub(x, mean(x, axesOfBroadcast(g, x), true))), unaryRaw('mulScalar', broadcastTo0(y, x), x.dtype, n - ddof)),
-  norm1: (g, x) => mul(g, unaryRaw('sign', x)),
-  norm2: (g, x, y) => div(mul(g, x), broadcastTo0(y, x)),
-  logsumexp: (g, x, y) => mul(g, unaryRaw('exp', sub(x, y))),
+const REDUCE_GRADS: Partial<Record<ReduceOp, ReduceDef>> = {
+  sum: { reads: [], grad: (g, _v, shape) => broadcastTo0(g, shape) },
+  mean: { reads: [], grad: (g, _v, shape, n) => broadcastTo0(unaryRaw('mulScalar', g, g.dtype, 1 / n), shape) },
+  prod: { reads: ['x', 'y'], grad: (g, v) => div(mul(g, v.y), v.x) },
+  max: { reads: ['x', 'y'], grad: (g, v, shape) => mul(g, unaryRaw('identity', binaryRaw('eq', v.x, broadcastTo0(v.y, shape)), v.x.dtype)) },
+  min: { reads: ['x', 'y'], grad: (g, v, shape) => mul(g, unaryRaw('identity', binaryRaw('eq', v.x, broadcastTo0(v.y, shape)), v.x.dtype)) },
+  variance: { reads: ['x'], grad: (g, v, _shape, n, ddof) => mul(g, unaryRaw('mulScalar', sub(v.x, mean(v.x, axesOfBroadcast(g, v.x), true)), v.x.dtype, 2 / (n - ddof))) },
+  std: { reads: ['x', 'y'], grad: (g, v, shape, n, ddof) => div(mul(g, sub(v.x, mean(v.x, axesOfBroadcast(g, v.x), true))), unaryRaw('mulScalar', broadcastTo0(v.y, shape), v.x.dtype, n - ddof)) },
+  norm1: { reads: ['x'], grad: (g, v) => mul(g, unaryRaw('sign', v.x)) },
+  norm2: { reads: ['x', 'y'], grad: (g, v, shape) => div(mul(g, v.x), broadcastTo0(v.y, shape)) },
+  logsumexp: { reads: ['x', 'y'], grad: (g, v) => mul(g, unaryRaw('exp', sub(v.x, v.y))) },
 };
 
 /** A kept-dims array materialised to x's shape (so later kernels see plain contiguous data). */
-function broadcastTo0(g: NDArray, x: NDArray): NDArray {
-  const out = outputLike(g, x.shape);
-  g.backend.unary('identity', broadcastRef(g, x.shape), out);
+function broadcastTo0(g: NDArray, shape: Shape): NDArray {
+  const out = outputLike(g, shape);
+  g.backend.unary('identity', broadcastRef(g, shape), out);
   return out;
 }
 
@@ -66,10 +74,15 @@ export function reduce(op: ReduceOp, x: NDArray, axes: Axes, keepDims = false, d
   const counts = (op === 'sum' || op === 'prod' || op === 'norm1') && x.dtype === 'BOOL';
   const input = needsFloat && !isFloating(x.dtype) ? unaryRaw('identity', x, floatTypeOf(x)) : counts ? unaryRaw('identity', x, 'INT64') : x;
   const y = reduceRaw(op, input, ax, keepDims, ddof);
-  const grad = REDUCE_GRADS[op];
-  if (grad && needsGrad([x])) {
+  const d = REDUCE_GRADS[op];
+  if (d && needsGrad([x])) {
     const n = sizeOf(ax.map((a) => x.shape[a]!));
-    record(y, op, [x], [input, y], (g, [xs, ys]) => [grad(expandGrad(g, xs!.shape, ax), xs!, expandGrad(ys!, xs!.shape, ax), n, ddof)]);
+    const shape = input.shape;
+    record(y, op, [x], pickSaved(d.reads, { x: input, y }), (g, saved) => {
+      const v = savedByRole(d.reads, saved);
+      const expanded = d.reads.includes('y') ? { x: v.x, y: expandGrad(v.y, shape, ax) } : v;
+      return [d.grad(expandGrad(g, shape, ax), expanded, shape, n, ddof)];
+    });
   }
   return y;
 }

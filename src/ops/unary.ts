@@ -1,5 +1,6 @@
 import type { BinaryOp, UnaryOp } from '../backend/backend.js';
 import { needsGrad, record } from '../autodiff/tape.js';
+import { pickSaved, savedByRole, type SavedValues } from '../autodiff/saved.js';
 import type { DataType } from '../ndarray/dtype.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { floatTypeOf, outputLike } from './util.js';
@@ -12,66 +13,71 @@ export function unaryRaw(op: UnaryOp, x: NDArray, dtype: DataType = x.dtype, alp
   return out;
 }
 
-/** How a unary op's gradient is formed from g, the input x and the output y. */
-type UnaryGrad = (g: NDArray, x: NDArray, y: NDArray, alpha: number, beta: number) => NDArray;
-
-/** A fused activation gradient kernel: `a` the forward input (or output), `b` the upstream gradient. */
-const fused = (op: BinaryOp, useOutput = false): UnaryGrad => (g, x, y, alpha, beta) => binaryRaw(op, useOutput ? y : x, g, g.dtype, alpha, beta);
+/** How a unary op's gradient is formed from g and the saved input x and output y it reads. */
+type UnaryGrad = (g: NDArray, v: SavedValues<'x' | 'y'>, alpha: number, beta: number) => NDArray;
 
 interface UnaryDef {
   readonly grad: UnaryGrad | null;
+  /** The values the gradient reads (only these are saved for backward). */
+  readonly reads: readonly ('x' | 'y')[];
   /** Integer inputs are computed in the default float type (exp of INT32 is FLOAT). */
   readonly math: boolean;
 }
 
-const noGradOp: UnaryDef = { grad: null, math: false };
+const noGradOp: UnaryDef = { grad: null, reads: [], math: false };
+
+const def = (math: boolean, reads: readonly ('x' | 'y')[], grad: UnaryGrad): UnaryDef => ({ math, reads, grad });
+
+/** A fused activation gradient kernel: `a` the forward input (or output), `b` the upstream gradient. */
+const fused = (op: BinaryOp, math: boolean, useOutput = false): UnaryDef =>
+  def(math, [useOutput ? 'y' : 'x'], (g, v, alpha, beta) => binaryRaw(op, useOutput ? v.y : v.x, g, g.dtype, alpha, beta));
 
 /** Each unary op's gradient, next to its name; the kernels live in the backend. */
 const UNARY: Partial<Record<UnaryOp, UnaryDef>> = {
-  neg: { math: false, grad: (g) => unaryRaw('neg', g) },
-  abs: { math: false, grad: (g, x) => mul(g, unaryRaw('sign', x)) },
+  neg: def(false, [], (g) => unaryRaw('neg', g)),
+  abs: def(false, ['x'], (g, v) => mul(g, unaryRaw('sign', v.x))),
   sign: noGradOp,
-  exp: { math: true, grad: (g, _x, y) => mul(g, y) },
-  log: { math: true, grad: (g, x) => div(g, x) },
-  log1p: { math: true, grad: (g, x) => div(g, unaryRaw('addScalar', x, x.dtype, 1)) },
-  expm1: { math: true, grad: (g, _x, y) => mul(g, unaryRaw('addScalar', y, y.dtype, 1)) },
-  sqrt: { math: true, grad: (g, _x, y) => div(unaryRaw('mulScalar', g, g.dtype, 0.5), y) },
-  rsqrt: { math: true, grad: (g, _x, y) => mul(unaryRaw('mulScalar', g, g.dtype, -0.5), unaryRaw('pow', y, y.dtype, 3)) },
-  square: { math: false, grad: (g, x) => mul(g, unaryRaw('mulScalar', x, x.dtype, 2)) },
-  reciprocal: { math: true, grad: (g, _x, y) => mul(unaryRaw('neg', g), unaryRaw('square', y)) },
-  sin: { math: true, grad: (g, x) => mul(g, unaryRaw('cos', x)) },
-  cos: { math: true, grad: (g, x) => mul(unaryRaw('neg', g), unaryRaw('sin', x)) },
-  tanh: { math: true, grad: fused('tanhGrad', true) },
-  sigmoid: { math: true, grad: fused('sigmoidGrad', true) },
-  relu: { math: false, grad: fused('reluGrad') },
-  leakyrelu: { math: true, grad: fused('leakyreluGrad') },
-  elu: { math: true, grad: fused('eluGrad') },
-  selu: { math: true, grad: fused('seluGrad') },
-  gelu: { math: true, grad: fused('geluGrad') },
-  swish: { math: true, grad: fused('swishGrad') },
-  softplus: { math: true, grad: fused('softplusGrad') },
-  hardtanh: { math: true, grad: fused('hardtanhGrad') },
-  hardsigmoid: { math: true, grad: fused('hardsigmoidGrad') },
+  exp: def(true, ['y'], (g, v) => mul(g, v.y)),
+  log: def(true, ['x'], (g, v) => div(g, v.x)),
+  log1p: def(true, ['x'], (g, v) => div(g, unaryRaw('addScalar', v.x, v.x.dtype, 1))),
+  expm1: def(true, ['y'], (g, v) => mul(g, unaryRaw('addScalar', v.y, v.y.dtype, 1))),
+  sqrt: def(true, ['y'], (g, v) => div(unaryRaw('mulScalar', g, g.dtype, 0.5), v.y)),
+  rsqrt: def(true, ['y'], (g, v) => mul(unaryRaw('mulScalar', g, g.dtype, -0.5), unaryRaw('pow', v.y, v.y.dtype, 3))),
+  square: def(false, ['x'], (g, v) => mul(g, unaryRaw('mulScalar', v.x, v.x.dtype, 2))),
+  reciprocal: def(true, ['y'], (g, v) => mul(unaryRaw('neg', g), unaryRaw('square', v.y))),
+  sin: def(true, ['x'], (g, v) => mul(g, unaryRaw('cos', v.x))),
+  cos: def(true, ['x'], (g, v) => mul(unaryRaw('neg', g), unaryRaw('sin', v.x))),
+  tanh: fused('tanhGrad', true, true),
+  sigmoid: fused('sigmoidGrad', true, true),
+  relu: fused('reluGrad', false),
+  leakyrelu: fused('leakyreluGrad', true),
+  elu: fused('eluGrad', true),
+  selu: fused('seluGrad', true),
+  gelu: fused('geluGrad', true),
+  swish: fused('swishGrad', true),
+  softplus: fused('softplusGrad', true),
+  hardtanh: fused('hardtanhGrad', true),
+  hardsigmoid: fused('hardsigmoidGrad', true),
   floor: noGradOp,
   ceil: noGradOp,
   round: noGradOp,
-  pow: { math: true, grad: (g, x, _y, p) => mul(g, unaryRaw('mulScalar', unaryRaw('pow', x, x.dtype, p - 1), x.dtype, p)) },
-  clip: { math: false, grad: fused('hardtanhGrad') },
-  addScalar: { math: false, grad: (g) => g },
-  mulScalar: { math: false, grad: (g, _x, _y, a) => unaryRaw('mulScalar', g, g.dtype, a) },
-  rsubScalar: { math: false, grad: (g) => unaryRaw('neg', g) },
-  rdivScalar: { math: true, grad: (g, x, y) => unaryRaw('neg', div(mul(g, y), x)) },
+  pow: def(true, ['x'], (g, v, p) => mul(g, unaryRaw('mulScalar', unaryRaw('pow', v.x, v.x.dtype, p - 1), v.x.dtype, p))),
+  clip: fused('hardtanhGrad', false),
+  addScalar: def(false, [], (g) => g),
+  mulScalar: def(false, [], (g, _v, a) => unaryRaw('mulScalar', g, g.dtype, a)),
+  rsubScalar: def(false, [], (g) => unaryRaw('neg', g)),
+  rdivScalar: def(true, ['x', 'y'], (g, v) => unaryRaw('neg', div(mul(g, v.y), v.x))),
 };
 
 /** A differentiable unary op. */
 export function unary(op: UnaryOp, x: NDArray, alpha = 0, beta = 0): NDArray {
-  const def = UNARY[op];
-  if (!def) throw new Error(`unary: '${op}' is not a differentiable unary op`);
-  const input = def.math && x.dtype !== floatTypeOf(x) ? unaryRaw('identity', x, floatTypeOf(x)) : x;
+  const d = UNARY[op];
+  if (!d) throw new Error(`unary: '${op}' is not a differentiable unary op`);
+  const input = d.math && x.dtype !== floatTypeOf(x) ? unaryRaw('identity', x, floatTypeOf(x)) : x;
   const y = unaryRaw(op, input, input.dtype, alpha, beta);
-  const grad = def.grad;
+  const { grad, reads } = d;
   if (grad && needsGrad([x])) {
-    record(y, op, [x], [input, y], (g, [xs, ys]) => [grad(g, xs!, ys!, alpha, beta)]);
+    record(y, op, [x], pickSaved(reads, { x: input, y }), (g, saved) => [grad(g, savedByRole(reads, saved), alpha, beta)]);
   }
   return y;
 }
