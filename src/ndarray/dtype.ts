@@ -15,7 +15,12 @@ export function dtypeSize(d: DataType): number {
 }
 
 export function isFloating(d: DataType): boolean {
-  return d === 'DOUBLE' || d === 'FLOAT' || d === 'HALF' || d === 'BFLOAT16';
+  return d === 'DOUBLE' || d === 'FLOAT' || isHalfFloat(d);
+}
+
+/** HALF or BFLOAT16: the 16-bit floats, stored as bit patterns and computed in float32. */
+export function isHalfFloat(d: DataType): boolean {
+  return d === 'HALF' || d === 'BFLOAT16';
 }
 
 export function isDataType(v: unknown): v is DataType {

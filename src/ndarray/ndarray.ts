@@ -1,6 +1,6 @@
 import type { Backend, TensorRef } from '../backend/backend.js';
 import { type GradNode } from '../autodiff/tape.js';
-import { type DataType, dtypeSize, isFloating, storageArray, type NumericArray, type StorageArray } from './dtype.js';
+import { type DataType, dtypeSize, isFloating, isHalfFloat, storageArray, type NumericArray, type StorageArray } from './dtype.js';
 import { type IndexSpec } from './indexing.js';
 import { trackInScope, type ScopedResource } from './scope.js';
 import { contiguousStrides, formatShape, isContiguous, sizeOf, type Shape } from './shape.js';
@@ -169,7 +169,7 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
 
   /** Values row-major in a typed array: Float32Array for HALF/BFLOAT16, BigInt64Array for INT64. */
   data(): NumericArray {
-    if (this.dtype === 'HALF' || this.dtype === 'BFLOAT16') {
+    if (isHalfFloat(this.dtype)) {
       const wide = ops.cast(this, 'FLOAT');
       try {
         return wide.rawData() as Float32Array;

@@ -10,7 +10,7 @@
  * the masters are next read: no values are compared, so nothing is read back to JavaScript.
  */
 import type { NDArray } from '../ndarray/ndarray.js';
-import type { DataType } from '../ndarray/dtype.js';
+import { isHalfFloat, type DataType } from '../ndarray/dtype.js';
 import { keep, scope } from '../ndarray/scope.js';
 import { noGrad } from '../autodiff/tape.js';
 import { cast } from '../ops/views.js';
@@ -24,7 +24,7 @@ export const MASTER_DTYPE: DataType = 'FLOAT';
 
 /** Whether parameters of this type train through FLOAT master weights. */
 export function needsMasterWeights(dtype: DataType): boolean {
-  return dtype === 'HALF' || dtype === 'BFLOAT16';
+  return isHalfFloat(dtype);
 }
 
 interface Slot {

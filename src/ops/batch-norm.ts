@@ -8,6 +8,7 @@
 import type { FusedBatchNorm } from '../backend/backend.js';
 import { needsGrad, noGrad, record } from '../autodiff/tape.js';
 import { NDArray } from '../ndarray/ndarray.js';
+import { isHalfFloat } from '../ndarray/dtype.js';
 import { add, mul, sub } from './binary.js';
 import { mean, variance } from './reduce.js';
 import { rsqrt } from './unary.js';
@@ -73,7 +74,7 @@ function fusedTraining(fused: FusedBatchNorm, x: NDArray, gamma: NDArray, beta: 
 function composedTraining(x: NDArray, gamma: NDArray, beta: NDArray, o: BatchNormTrainingOptions): NDArray {
   // 16-bit inputs are normalized in float32, as the fused kernels do: a 16-bit mean is off by up to
   // half its spacing (0.125 at 300), which would shift every normalized value by that much.
-  if (x.dtype === 'HALF' || x.dtype === 'BFLOAT16') {
+  if (isHalfFloat(x.dtype)) {
     const runningMean = cast(o.runningMean, 'FLOAT');
     const runningVar = cast(o.runningVar, 'FLOAT');
     const y = composedTraining(cast(x, 'FLOAT'), cast(gamma, 'FLOAT'), cast(beta, 'FLOAT'), { ...o, runningMean, runningVar });

@@ -151,21 +151,22 @@ export class NcclCollective implements Collective {
       else byType.set(a.dtype, [a]);
     }
     const context = `NcclCollective.${op}`;
-    // One buffer per dtype: a lone array is its own, several are staged in a block.
-    const buffers: { ptr: number; count: number; type: number; staged: { table: SegmentTable; block: Block } | null }[] = [];
+    // One buffer per dtype: a lone array is reduced in place (table null), several are gathered
+    // into a staging block by their segment table.
+    const buffers: { ptr: number; count: number; type: number; table: SegmentTable | null }[] = [];
     const blocks: Block[] = [];
     try {
       for (const [dtype, group] of byType) {
         const type = ncclType(dtype, context);
         if (group.length === 1) {
-          buffers.push({ ptr: ptrOf(group[0]!), count: group[0]!.size, type, staged: null });
+          buffers.push({ ptr: ptrOf(group[0]!), count: group[0]!.size, type, table: null });
           continue;
         }
         const table = segmentTable(device, group, context);
         blocks.push(table.block);
         const block = device.allocator.alloc(table.elements * dtypeSize(dtype));
         blocks.push(block);
-        buffers.push({ ptr: block.ptr, count: table.elements, type, staged: { table, block } });
+        buffers.push({ ptr: block.ptr, count: table.elements, type, table });
         copySegments(device, table, block.ptr, 'in', context);
       }
       checkNccl(lib.groupStart(), 'ncclGroupStart', op);
@@ -174,7 +175,7 @@ export class NcclCollective implements Collective {
       } finally {
         checkNccl(lib.groupEnd(), 'ncclGroupEnd', op);
       }
-      for (const b of buffers) if (b.staged) copySegments(device, b.staged.table, b.staged.block.ptr, 'out', context);
+      for (const b of buffers) if (b.table) copySegments(device, b.table, b.ptr, 'out', context);
     } finally {
       // Stream-ordered: the allocator hands the blocks out again only to work queued after the copies.
       for (const b of blocks) device.allocator.free(b);

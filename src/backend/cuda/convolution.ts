@@ -5,7 +5,8 @@
  * training step makes no descriptor or search calls. Operands arrive packed NCHW (the front end makes them so).
  */
 import type { Conv2dGeometry, DirectConvolution, TensorRef } from '../backend.js';
-import { dtypeSize, type DataType } from '../../ndarray/dtype.js';
+import { dtypeSize, isHalfFloat, type DataType } from '../../ndarray/dtype.js';
+import { contiguousStrides } from '../../ndarray/shape.js';
 import type { Block } from './allocator.js';
 import { cudaConfiguration } from './config.js';
 import type { CudaDevice } from './device.js';
@@ -176,8 +177,7 @@ export class CudnnConvolution implements DirectConvolution {
     const bytes = sizeOfShape(shape) * dtypeSize('FLOAT');
     const block = this.device.allocator.alloc(bytes);
     blocks.push(block);
-    const strides = shape.map((_, i) => sizeOfShape(shape.slice(i + 1)));
-    return { buffer: new CudaBuffer(block, bytes, this.device), dtype: 'FLOAT', offset: 0, shape, strides };
+    return { buffer: new CudaBuffer(block, bytes, this.device), dtype: 'FLOAT', offset: 0, shape, strides: contiguousStrides(shape) };
   }
 
   /** The descriptors of one convolution; `strict` plans (widened 16-bit passes) compute FLOAT without TF32. */
@@ -186,7 +186,7 @@ export class CudnnConvolution implements DirectConvolution {
     const tf32 = dtype === 'FLOAT' && !strict && allowTF32;
     // A 16-bit plan's passes depend on the widening mode, so each mode has its own plan; graph plans
     // assume their operands' alignment.
-    const mode = dtype === 'HALF' || dtype === 'BFLOAT16' ? widenHalfConvolutions : '';
+    const mode = isHalfFloat(dtype) ? widenHalfConvolutions : '';
     const aligned = ROLES.map((r) => alignmentOf(ptrs[r])).join(',');
     const key = `${dtype}|${xShape.join(',')}|${wShape.join(',')}|${g.kh},${g.kw},${g.sh},${g.sw},${g.ph},${g.pw},${g.dh},${g.dw}|${tf32}|${mode}|${aligned}`;
     let p = this.plans.get(key);
@@ -200,7 +200,7 @@ export class CudnnConvolution implements DirectConvolution {
     const conv = createDescriptor(lib, 'Convolution', op);
     checkCudnn(lib.setConvolution2d(conv, g.ph, g.pw, g.sh, g.sw, g.dh, g.dw, CUDNN_CROSS_CORRELATION, dtype === 'DOUBLE' ? 1 : 0), 'cudnnSetConvolution2dDescriptor', op);
     // HALF/BFLOAT16 on tensor cores (float32 accumulation); FLOAT on FMA units unless TF32 is allowed.
-    const math = dtype === 'HALF' || dtype === 'BFLOAT16' ? CUDNN_TENSOR_OP_MATH : dtype === 'FLOAT' && !tf32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
+    const math = isHalfFloat(dtype) ? CUDNN_TENSOR_OP_MATH : dtype === 'FLOAT' && !tf32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
     checkCudnn(lib.setConvolutionMathType(conv, math), 'cudnnSetConvolutionMathType', op);
     p = { x: tensorDesc(lib, type, xShape, op), w: filter, y: tensorDesc(lib, type, yShape, op), conv, tf32, executions: {} };
     this.plans.set(key, p);
@@ -210,7 +210,7 @@ export class CudnnConvolution implements DirectConvolution {
   /** How a pass of plan `p` runs: its own fastest way, or for 16-bit data widened to FLOAT when that is clearly faster. */
   private execution(pass: Pass, p: Plan, dtype: DataType, refs: Readonly<Record<Role, TensorRef>>, g: Conv2dGeometry, ptrs: Pointers, op: string): Execution {
     const mode = cudaConfiguration().widenHalfConvolutions;
-    const sixteen = dtype === 'HALF' || dtype === 'BFLOAT16';
+    const sixteen = isHalfFloat(dtype);
     const own = sixteen && mode === 'always' ? null : this.choose(pass, p, dtype, refs, g, ptrs, op);
     if (own && (!sixteen || mode === 'never')) return { choice: own, widened: null };
     // The FLOAT candidates are timed on scratch operands of FLOAT size.
@@ -255,7 +255,7 @@ export class CudnnConvolution implements DirectConvolution {
 
   /** cudnnFind times every legacy algorithm once; the fastest that succeeded wins. */
   private chooseLegacy(pass: Pass, p: Plan, dtype: DataType, cap: number, op: string): Choice {
-    const excluded = dtype === 'HALF' || dtype === 'BFLOAT16' ? TRANSFORM_ALGOS[pass] : null;
+    const excluded = isHalfFloat(dtype) ? TRANSFORM_ALGOS[pass] : null;
     const lib = this.ctx.lib;
     const h = this.ctx.handle;
     const perf = Buffer.alloc(PERF_BYTES * MAX_ALGOS);

@@ -7,7 +7,8 @@
  * PyTorch does with its cached plans.
  */
 import type { Conv2dGeometry } from '../backend.js';
-import type { DataType } from '../../ndarray/dtype.js';
+import { isHalfFloat, type DataType } from '../../ndarray/dtype.js';
+import { contiguousStrides } from '../../ndarray/shape.js';
 import { check, cu, koffi, out, type Handle } from './driver.js';
 import type { CudaDevice } from './device.js';
 import { CUDNN_CROSS_CORRELATION, CUDNN_DATA_TYPE, CudnnError, type CudnnContext } from './cudnn.js';
@@ -41,6 +42,8 @@ const NOTE = { TENSOR_CORE: 0, DOWN_CONVERT_INPUTS: 1, REDUCED_PRECISION_REDUCTI
 const BEHAVIOR_RUNTIME_COMPILATION = 0;
 /** Unique ids of the three operands in every graph and variant pack. */
 const UID = { x: 1, w: 2, y: 3 } as const;
+/** A variant pack's unique ids, in the order of its data pointers (x, w, y). */
+const PACK_UIDS = BigInt64Array.of(BigInt(UID.x), BigInt(UID.w), BigInt(UID.y));
 /** Candidates timed per plan: the heuristics' configurations first, then every other engine. */
 const MAX_CANDIDATES = 32;
 
@@ -115,7 +118,7 @@ export function alignmentOf(ptr: number): number {
  */
 function excludedNotes(key: GraphKey): ReadonlySet<number> {
   const notes: number[] = [NOTE.DOWN_CONVERT_INPUTS, NOTE.REDUCED_PRECISION_REDUCTION];
-  if (key.dtype === 'HALF' || key.dtype === 'BFLOAT16') notes.push(NOTE.FFT, NOTE.WINOGRAD, NOTE.WINOGRAD_4x4, NOTE.WINOGRAD_6x6, NOTE.WINOGRAD_13x13);
+  if (isHalfFloat(key.dtype)) notes.push(NOTE.FFT, NOTE.WINOGRAD, NOTE.WINOGRAD_4x4, NOTE.WINOGRAD_6x6, NOTE.WINOGRAD_13x13);
   if (key.dtype === 'FLOAT' && !key.tf32) notes.push(NOTE.TENSOR_CORE);
   return new Set(notes);
 }
@@ -184,7 +187,8 @@ export class ConvolutionGraphs {
   }
 
   /**
-   * The fastest plan for `key` among the heuristics' candidates allowed by its numerics, timed on
+   * The fastest plan for `key` among the heuristics' configurations and every engine's default
+   * configuration that its numerics allow, timed on
    * `ptrs` (operands of the key's shapes, whose output may be overwritten), with workspaces up to
    * `maxWorkspace` bytes; null when cuDNN offers none.
    */
@@ -235,7 +239,7 @@ export class ConvolutionGraphs {
     const b = new Builder(this.api, op);
     try {
       const pack = b.create(DESC.VARIANT_PACK);
-      b.int64s(pack, ATTR.PACK_UNIQUE_IDS, [UID.x, UID.w, UID.y]);
+      b.set(pack, ATTR.PACK_UNIQUE_IDS, TYPE.INT64, PACK_UIDS, PACK_UIDS.length);
       b.set(pack, ATTR.PACK_DATA_POINTERS, TYPE.VOID_PTR, BigInt64Array.of(BigInt(ptrs.x), BigInt(ptrs.w), BigInt(ptrs.y)), 3);
       b.set(pack, ATTR.PACK_WORKSPACE, TYPE.VOID_PTR, BigInt64Array.of(BigInt(ws)), 1);
       b.finalize(pack);
@@ -250,8 +254,7 @@ export class ConvolutionGraphs {
     b.set(t, ATTR.TENSOR_DATA_TYPE, TYPE.DATA_TYPE, Int32Array.of(type), 1);
     b.int64s(t, ATTR.TENSOR_DIMENSIONS, shape);
     // Packed NCHW.
-    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
-    b.int64s(t, ATTR.TENSOR_STRIDES, strides);
+    b.int64s(t, ATTR.TENSOR_STRIDES, contiguousStrides(shape));
     b.int64s(t, ATTR.TENSOR_UNIQUE_ID, [uid]);
     b.int64s(t, ATTR.TENSOR_BYTE_ALIGNMENT, [alignmentOf(ptr)]);
     b.finalize(t);
