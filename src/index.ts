@@ -7,9 +7,10 @@ export { type DataType, DATA_TYPES, defaultFloatType, setDefaultDataType, promot
 export { point, interval, all as allIndices, newAxis, type IndexSpec } from './ndarray/indexing.js';
 export { scope, scopeAsync, keep, scopeChildren, type HoldsArrays } from './ndarray/scope.js';
 export { memoryReport, type MemoryReport } from './ndarray/memory.js';
+export { captureStep, CapturedStep, type CaptureStepOptions, type StepOutputs } from './ndarray/captured-step.js';
 export { noGrad, isGradEnabled } from './autodiff/tape.js';
 export * from './ops/index.js';
-export type { Backend, BackendInfo, TensorRef } from './backend/backend.js';
+export type { Backend, BackendInfo, TensorRef, StepCapture, CapturedGraph } from './backend/backend.js';
 export { getBackend, setBackend, backendByName, backendStatus, backendInfo, registerBackendProvider, type BackendProvider, type BackendStatus } from './backend/registry.js';
 export { configureCuda, cudaConfiguration, type CudaConfiguration } from './backend/cuda/config.js';
 export { gradCheck, type GradCheckOptions, type GradCheckResult, type GradCheckEntry } from './autodiff/gradcheck.js';

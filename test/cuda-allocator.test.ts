@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CachingAllocator, type AllocatorLimits, type Block } from '../src/backend/cuda/allocator.js';
+import { CachingAllocator, type AllocatorLimits, type Block, type GraphMemory } from '../src/backend/cuda/allocator.js';
 import { Rng } from './helpers.js';
 
 const MiB = 1024 ** 2;
@@ -50,7 +50,7 @@ function setup(limits: AllocatorLimits = { maxCache: 8 * GiB, maxCacheableLength
 function checkInvariants(allocator: CachingAllocator, driver: FakeDriver, live: ReadonlyMap<Block, number>): void {
   const s = allocator.stats();
   assert.equal(s.reservedBytes, driver.reserved, 'reserved bytes = bytes the driver handed out');
-  assert.equal(s.allocatedBytes + s.cachedBytes, s.reservedBytes, 'allocated + cached = reserved');
+  assert.equal(s.allocatedBytes + s.cachedBytes + s.graphBytes, s.reservedBytes, 'allocated + cached + held for graphs = reserved');
   assert.equal(s.blocks, live.size);
   const blocks = [...live].sort((x, y) => x[0].ptr - y[0].ptr);
   let allocated = 0;
@@ -161,4 +161,82 @@ test('allocator: out of memory empties the cache, retries once, then names the r
   allocator.free(fits);
   assert.throws(() => allocator.free(fits), /free of an address that is not allocated/);
   allocator.free(kept);
+});
+
+const overlaps = (a: Block, b: Block): boolean => a.ptr < b.ptr + b.size && b.ptr < a.ptr + a.size;
+
+test('allocator: what a graph capture allocates or frees is the graph\'s until it is released', () => {
+  const { driver, allocator } = setup();
+  const input = allocator.alloc(MiB);
+  const before = allocator.alloc(4096);
+  allocator.beginCapture();
+  const t1 = allocator.alloc(8192);
+  allocator.free(t1);
+  const t2 = allocator.alloc(4096);
+  assert.equal(t2.ptr, t1.ptr, 'the capture reuses its own freed block');
+  const output = allocator.alloc(2048);
+  allocator.free(before);
+  allocator.free(t2);
+  const memory = allocator.endCapture();
+  assert.equal(memory.bytes, t1.size + before.size + output.size);
+  assert.equal(allocator.stats().graphBytes, t1.size + before.size);
+  const graphBlocks = [t1, before, output];
+
+  const eager = [8192, 4096, 2048, 512, 100_000].flatMap((n) => [allocator.alloc(n), allocator.alloc(n)]);
+  for (const e of eager) for (const g of graphBlocks) assert.ok(!overlaps(e, g), `eager block 0x${e.ptr.toString(16)} overlaps the graph's 0x${g.ptr.toString(16)}`);
+  allocator.free(output);
+  assert.equal(allocator.stats().graphBytes, memory.bytes, 'an output freed after the capture stays with the graph');
+  const more = allocator.alloc(2048);
+  assert.ok(!graphBlocks.some((g) => overlaps(more, g)));
+  checkInvariants(allocator, driver, new Map([[input, MiB], [more, 2048], ...eager.map((e): [Block, number] => [e, e.size])]));
+
+  const cached = allocator.stats().cachedBytes;
+  const held = memory.bytes;
+  allocator.releaseGraph(memory);
+  assert.equal(allocator.stats().graphBytes, 0);
+  assert.equal(memory.bytes, 0);
+  assert.equal(allocator.stats().cachedBytes, cached + held, 'released blocks return to the cache');
+  for (const b of [input, more, ...eager]) allocator.free(b);
+  checkInvariants(allocator, driver, new Map());
+  allocator.emptyCache();
+  assert.equal(driver.segments.size, 0, 'every segment is whole again after the release');
+});
+
+test('allocator: random work with graph captures never hands a graph\'s block to anyone else', () => {
+  const { driver, allocator } = setup({ maxCache: 2 * GiB, maxCacheableLength: 256 * MiB });
+  const rng = new Rng(11);
+  const sizes = [1, 700, 4096, 300_000, MiB + 1, 5 * MiB, 300 * MiB];
+  const live = new Map<Block, number>();
+  const graphs: { memory: GraphMemory; blocks: Set<Block> }[] = [];
+  let capturing: Set<Block> | null = null;
+  for (let step = 0; step < 3000; step++) {
+    const r = rng.next();
+    if (capturing === null && r < 0.01) {
+      allocator.beginCapture();
+      capturing = new Set();
+    } else if (capturing !== null && r < 0.03) {
+      graphs.push({ memory: allocator.endCapture(), blocks: capturing });
+      capturing = null;
+    } else if (capturing === null && graphs.length > 0 && r < 0.04) {
+      allocator.releaseGraph(graphs.splice(Math.floor(rng.next() * graphs.length), 1)[0]!.memory);
+    } else if (live.size > 0 && (r < 0.5 || live.size > 40)) {
+      const victims = [...live.keys()];
+      const b = victims[Math.floor(rng.next() * victims.length)]!;
+      allocator.free(b);
+      live.delete(b);
+      capturing?.add(b);
+    } else {
+      const n = sizes[Math.floor(rng.next() * sizes.length)]!;
+      const b = allocator.alloc(n);
+      if (capturing) capturing.add(b);
+      else for (const g of graphs) for (const gb of g.blocks) assert.ok(!overlaps(b, gb), `step ${step}: a graph's block was handed out again`);
+      live.set(b, n);
+    }
+    if (step % 50 === 0) checkInvariants(allocator, driver, live);
+  }
+  if (capturing) graphs.push({ memory: allocator.endCapture(), blocks: capturing });
+  for (const g of graphs) allocator.releaseGraph(g.memory);
+  for (const b of live.keys()) allocator.free(b);
+  checkInvariants(allocator, driver, new Map());
+  assert.equal(allocator.stats().graphBytes, 0);
 });

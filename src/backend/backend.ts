@@ -118,6 +118,30 @@ export interface MemoryInfo {
   readonly peakBytes: number;
 }
 
+/** A recorded sequence of device work, replayed as a whole (a CUDA graph). */
+export interface CapturedGraph {
+  /** Operations recorded (kernels, copies, library calls). */
+  readonly nodes: number;
+  /** Bytes of device memory kept for the replays. */
+  readonly memoryBytes: number;
+  /** Queues the recorded work again, with the arguments and addresses it had when recorded. */
+  replay(): void;
+  /** Frees the graph and returns its memory to the backend. */
+  dispose(): void;
+}
+
+/**
+ * Recording of the work a function queues, when the backend can replay it (CUDA stream capture). While
+ * recording nothing runs, and operations that wait for the device or copy host data throw.
+ */
+export interface StepCapture {
+  begin(): void;
+  /** Ends the recording; the graph owns the memory the recording allocated or freed until disposed. */
+  end(): CapturedGraph;
+  /** Ends a recording that failed, releasing what it held. */
+  abort(): void;
+}
+
 /**
  * What a backend implements: storage, copies and a small set of kernels. Everything else (shapes,
  * broadcasting, views, type promotion, autograd) lives in the front end, so a new backend is only
@@ -163,4 +187,6 @@ export interface Backend {
   readonly batchNorm?: FusedBatchNorm | null;
   /** The fused elementwise part of an LSTM step, when the backend has it (null or absent: composed from ops). */
   readonly lstmCell?: FusedLstmCell | null;
+  /** Recording and replay of whole steps, when the backend has it (null or absent: steps run eagerly). */
+  readonly capture?: StepCapture | null;
 }

@@ -5,6 +5,9 @@
  * Limits follow ND4J: blocks above `maxCacheableLength` are returned to the driver at once, and the
  * pool never holds more than `maxCache` bytes of whole free segments. Out of memory empties the pool
  * and retries once before a clear error.
+ *
+ * A captured graph (see beginCapture) rewrites the memory it recorded on every replay, behind the
+ * allocator's back, so that memory is the graph's until it is released.
  */
 export interface RawAllocator {
   /** Returns null when the memory is exhausted; throws for other failures. */
@@ -29,6 +32,8 @@ export interface AllocatorStats {
   misses: number;
   /** Blocks handed out now. */
   blocks: number;
+  /** Bytes of free blocks that captured graphs keep for their replays (neither allocated nor cached). */
+  graphBytes: number;
 }
 
 interface Segment {
@@ -51,6 +56,39 @@ interface InternalBlock extends Block {
   prev: InternalBlock | null;
   next: InternalBlock | null;
   free: boolean;
+  /** The captured graph that uses this block: when freed, it waits in that graph's memory. */
+  owner: GraphBlocks | null;
+}
+
+/** The memory a captured graph uses, released when the graph is. */
+export interface GraphMemory {
+  /** Bytes of the blocks it holds. */
+  readonly bytes: number;
+}
+
+/**
+ * Every block handed out or freed while a graph was captured. Those freed stay here (reused by the
+ * capture itself, never by others) until release, so replays never write into another array.
+ */
+class GraphBlocks implements GraphMemory {
+  readonly members = new Set<InternalBlock>();
+  readonly free: InternalBlock[] = [];
+
+  get bytes(): number {
+    let total = 0;
+    for (const b of this.members) total += b.size;
+    return total;
+  }
+
+  /** Removes and returns the smallest free block of at least `size` bytes. */
+  takeBestFit(size: number): InternalBlock | null {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const b = this.free[i]!;
+      if (b.size >= size && (best < 0 || b.size < this.free[best]!.size)) best = i;
+    }
+    return best < 0 ? null : this.free.splice(best, 1)[0]!;
+  }
 }
 
 const SMALL = 1 << 20; // requests up to 1 MiB share 2 MiB segments
@@ -112,7 +150,8 @@ export class CachingAllocator {
   private readonly smallPool = new FreePool();
   private readonly largePool = new FreePool();
   private readonly live = new Map<number, InternalBlock>();
-  private s: AllocatorStats = { allocatedBytes: 0, cachedBytes: 0, reservedBytes: 0, peakAllocatedBytes: 0, hits: 0, misses: 0, blocks: 0 };
+  private s: AllocatorStats = { allocatedBytes: 0, cachedBytes: 0, reservedBytes: 0, peakAllocatedBytes: 0, hits: 0, misses: 0, blocks: 0, graphBytes: 0 };
+  private capture: GraphBlocks | null = null;
 
   constructor(
     private readonly name: string,
@@ -129,8 +168,51 @@ export class CachingAllocator {
     this.s.peakAllocatedBytes = this.s.allocatedBytes;
   }
 
+  /** From now until endCapture, every block handed out or freed belongs to the graph being captured. */
+  beginCapture(): void {
+    if (this.capture) throw new Error(`${this.name}: a graph capture is already in progress`);
+    this.capture = new GraphBlocks();
+  }
+
+  /** Ends the capture; the graph's blocks stay reserved for it until releaseGraph. */
+  endCapture(): GraphMemory {
+    const g = this.capture;
+    if (!g) throw new Error(`${this.name}: no graph capture is in progress`);
+    this.capture = null;
+    return g;
+  }
+
+  /** The graph is gone: its free blocks return to the pool, its live ones become ordinary blocks. */
+  releaseGraph(memory: GraphMemory): void {
+    const g = memory as GraphBlocks;
+    // A free block still owned is not in the pool, so neighbours merge only once both are released.
+    for (const b of g.members) if (!b.free) b.owner = null;
+    g.members.clear();
+    for (const b of g.free.splice(0)) {
+      b.owner = null;
+      this.s.graphBytes -= b.size;
+      this.recycle(b);
+    }
+  }
+
   alloc(bytes: number): Block {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    const g = this.capture;
+    const reused = g?.takeBestFit(size);
+    if (reused) {
+      this.s.hits++;
+      this.s.graphBytes -= reused.size;
+      return this.handOut(reused, reused.size);
+    }
+    const block = this.allocFromPool(size);
+    if (g) {
+      block.owner = g;
+      g.members.add(block);
+    }
+    return block;
+  }
+
+  private allocFromPool(size: number): InternalBlock {
     const found = (size <= SMALL ? this.smallPool : this.largePool).takeBestFit(size);
     if (found) {
       this.s.hits++;
@@ -142,6 +224,10 @@ export class CachingAllocator {
     const cacheable = size <= maxCacheableLength;
     const segSize = !cacheable ? size : size <= SMALL ? SMALL_SEGMENT : Math.ceil(size / LARGE_SEGMENT_ROUND) * LARGE_SEGMENT_ROUND;
     let base = this.raw.alloc(segSize);
+    if (base === null && this.capture) {
+      // Returning memory to the driver waits for the GPU, which a capture cannot do.
+      throw new Error(`${this.name}: out of memory allocating ${size} bytes during a graph capture; ${this.s.allocatedBytes} bytes in use, ${this.s.cachedBytes} cached`);
+    }
     if (base === null) {
       this.emptyCache();
       base = this.raw.alloc(segSize);
@@ -153,7 +239,7 @@ export class CachingAllocator {
     }
     this.s.reservedBytes += segSize;
     const segment: Segment = { base, size: segSize, cacheable, small: size <= SMALL };
-    const block: InternalBlock = { ptr: base, size: segSize, segment, prev: null, next: null, free: true };
+    const block: InternalBlock = { ptr: base, size: segSize, segment, prev: null, next: null, free: true, owner: null };
     return this.handOut(block, size);
   }
 
@@ -165,6 +251,22 @@ export class CachingAllocator {
     this.s.allocatedBytes -= size;
     this.s.blocks--;
     b.free = true;
+    const holder = b.owner ?? this.capture;
+    if (holder) {
+      if (!b.owner) {
+        b.owner = holder;
+        holder.members.add(b);
+      }
+      holder.free.push(b);
+      this.s.graphBytes += size;
+      return;
+    }
+    this.recycle(b);
+  }
+
+  /** Returns a free block to the pool (merging it with free neighbours) or to the driver. */
+  private recycle(b: InternalBlock): void {
+    const size = b.size;
     if (!b.segment.cacheable) {
       this.raw.free(b.segment.base);
       this.s.reservedBytes -= b.segment.size;
@@ -173,12 +275,12 @@ export class CachingAllocator {
     // Free neighbours leave the pool (before their size changes) and absorb or join this block.
     let merged = b;
     const prev = b.prev;
-    if (prev?.free) {
+    if (prev?.free && !prev.owner) {
       this.poolOf(prev).remove(prev);
       merged = join(prev, merged);
     }
     const next = merged.next;
-    if (next?.free) {
+    if (next?.free && !next.owner) {
       this.poolOf(next).remove(next);
       merged = join(merged, next);
     }
@@ -197,11 +299,11 @@ export class CachingAllocator {
     return b.segment.small ? this.smallPool : this.largePool;
   }
 
-  private handOut(block: InternalBlock, size: number): Block {
+  private handOut(block: InternalBlock, size: number): InternalBlock {
     // Split when the remainder is worth keeping: any remainder of a small segment, 1 MiB+ of a large one.
     const rest = block.size - size;
     if (rest >= (block.segment.small ? ALIGN : SMALL)) {
-      const tail: InternalBlock = { ptr: block.ptr + size, size: rest, segment: block.segment, prev: block, next: block.next, free: true };
+      const tail: InternalBlock = { ptr: block.ptr + size, size: rest, segment: block.segment, prev: block, next: block.next, free: true, owner: null };
       if (block.next) block.next.prev = tail;
       block.next = tail;
       block.size = size;

@@ -8,6 +8,7 @@ import * as elementwise from './elementwise.js';
 import * as reduction from './reduce.js';
 import * as indexing from './indexing.js';
 import * as random from './random.js';
+import { CudaStepCapture } from './graph.js';
 import * as conv from './conv.js';
 import * as blas from './matmul.js';
 import * as updater from './updater.js';
@@ -25,12 +26,14 @@ export class CudaBackend implements Backend {
   private cudnnConvolution: CudnnConvolution | null | undefined;
   private fusedBatchNorm: CudaBatchNorm | undefined;
   private fusedLstmCell: CudaLstmCell | undefined;
+  readonly capture: CudaStepCapture;
 
   constructor(
     readonly priority: number,
     readonly device: CudaDevice,
   ) {
     this.name = device.ordinal === 0 ? 'cuda' : `cuda:${device.ordinal}`;
+    this.capture = new CudaStepCapture(device);
   }
 
   /** cuDNN convolutions, loaded on the first convolution (null without cuDNN or with useCudnn off). */
@@ -145,6 +148,8 @@ export class CudaBackend implements Backend {
   }
 
   random(dist: RandomDistribution, out: TensorRef, seed: bigint, stream: number, p1: number, p2: number): void {
+    // The counter is a launch argument: a replay would draw the same numbers again.
+    this.device.assertNotCapturing(`random ${dist}`, 'draw random numbers');
     random.random(this.device, dist, out, seed, stream, p1, p2);
   }
 

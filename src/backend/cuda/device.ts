@@ -93,6 +93,8 @@ export class CudaDevice {
   readonly totalMemory: number;
   readonly allocator: CachingAllocator;
   readonly kernels: KernelLibrary;
+  /** Set while the stream is captured into a graph (graph.ts): work is recorded, not run. */
+  capturing = false;
   private readonly pinned = new PinnedHostCache();
 
   constructor(readonly ordinal: number) {
@@ -136,11 +138,20 @@ export class CudaDevice {
     check(cu().ctxSetCurrent(this.ctx), 'cuCtxSetCurrent');
   }
 
+  /** Throws when the stream is being captured: `what` needs the host to wait for, or hand data to, the GPU. */
+  assertNotCapturing(op: string, what: string): void {
+    if (this.capturing) {
+      throw new Error(`${op}: cannot ${what} inside a captured step: the step is recorded once and replayed without running JavaScript (cuda:${this.ordinal})`);
+    }
+  }
+
   synchronize(op = 'synchronize'): void {
+    this.assertNotCapturing(op, 'wait for the GPU');
     check(cu().streamSynchronize(this.stream), 'cuStreamSynchronize', op);
   }
 
   upload(dst: DevicePtr, data: ArrayBufferView): void {
+    this.assertNotCapturing('write', 'copy host data to the GPU (write into the step\'s input arrays before running it)');
     const bytes = data.byteLength;
     if (bytes === 0) return;
     if (bytes < PINNED_THRESHOLD) {
@@ -163,6 +174,7 @@ export class CudaDevice {
   }
 
   download(out: ArrayBufferView, src: DevicePtr): void {
+    this.assertNotCapturing('read', 'read values back to the host');
     const bytes = out.byteLength;
     if (bytes === 0) return;
     if (bytes < PINNED_THRESHOLD) {

@@ -56,6 +56,13 @@ function bind(lib: Library) {
   launchKernel: f<(fn: Handle, gx: number, gy: number, gz: number, bx: number, by: number, bz: number, shmem: number, stream: Handle, params: Buffer, extra: null) => Status>(
     'int cuLaunchKernel(void *f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz, unsigned int shmem, void *stream, void *params, void *extra)',
   ),
+  streamBeginCapture: f<(stream: Handle, mode: number) => Status>('int cuStreamBeginCapture_v2(void *stream, int mode)'),
+  streamEndCapture: f<(stream: Handle, graph: Out<Handle>) => Status>('int cuStreamEndCapture(void *stream, _Out_ void **graph)'),
+  graphGetNodes: f<(graph: Handle, nodes: null, count: Out<number>) => Status>('int cuGraphGetNodes(void *graph, void **nodes, _Inout_ size_t *count)'),
+  graphInstantiate: f<(exec: Out<Handle>, graph: Handle, flags: number) => Status>('int cuGraphInstantiateWithFlags(_Out_ void **exec, void *graph, unsigned long long flags)'),
+  graphDestroy: f<(graph: Handle) => Status>('int cuGraphDestroy(void *graph)'),
+  graphLaunch: f<(exec: Handle, stream: Handle) => Status>('int cuGraphLaunch(void *exec, void *stream)'),
+  graphExecDestroy: f<(exec: Handle) => Status>('int cuGraphExecDestroy(void *exec)'),
   eventCreate: f<(ev: Out<Handle>, flags: number) => Status>('int cuEventCreate(_Out_ void **event, unsigned int flags)'),
   eventRecord: f<(ev: Handle, stream: Handle) => Status>('int cuEventRecord(void *event, void *stream)'),
   eventSynchronize: f<(ev: Handle) => Status>('int cuEventSynchronize(void *event)'),
