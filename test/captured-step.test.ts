@@ -42,5 +42,5 @@ test('captureStep: invalid options and step results are named', () => {
   assert.throws(() => captureStep(() => {}, { warmup: -1 }), /captureStep: warmup must be an integer >= 0, got -1/);
   assert.throws(() => captureStep(() => {}, { warmup: 1.5 }), /captureStep: warmup must be an integer >= 0, got 1.5/);
   const step = captureStep(() => 3 as unknown as void);
-  assert.throws(() => step.run(), /captureStep: a step returns nothing, an NDArray, an array of NDArrays or an object of NDArrays/);
+  assert.throws(() => step.run(), /captureStep: a step returns nothing, an NDArray, a list of them or an object of NDArrays and lists/);
 });

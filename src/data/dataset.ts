@@ -80,7 +80,8 @@ export class DataSet implements HoldsArrays {
     }
   }
 
-  private mapArrays(fn: (a: NDArray) => NDArray): DataSet {
+  /** A DataSet of fn applied to each array (masks included, absent masks stay absent). */
+  map(fn: (a: NDArray) => NDArray): DataSet {
     const m = (a: NDArray | null): NDArray | null => (a ? fn(a) : null);
     return new DataSet(fn(this.features), fn(this.labels), m(this.featuresMask), m(this.labelsMask));
   }
@@ -94,7 +95,7 @@ export class DataSet implements HoldsArrays {
     }
     const idx = array(list as number[], [list.length], { dtype: 'INT32', backend: this.features.backend });
     try {
-      return this.mapArrays((a) => gather(a, idx, 0));
+      return this.map((a) => gather(a, idx, 0));
     } finally {
       idx.close();
     }
@@ -105,7 +106,7 @@ export class DataSet implements HoldsArrays {
     if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= this.numExamples)) {
       throw new Error(`DataSet.slice: [${from}, ${to}) is not a range within ${this.numExamples} examples`);
     }
-    return this.mapArrays((a) => {
+    return this.map((a) => {
       const v = a.get(interval(from, to));
       try {
         return dup(v);
@@ -117,7 +118,7 @@ export class DataSet implements HoldsArrays {
 
   /** A deep copy. */
   copy(): DataSet {
-    return this.mapArrays((a) => dup(a));
+    return this.map((a) => dup(a));
   }
 
   /** Reorders the examples in place by a seeded permutation (the same for a given seed and size). */

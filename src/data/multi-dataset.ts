@@ -1,5 +1,6 @@
 import type { NDArray } from '../ndarray/ndarray.js';
 import { formatShape } from '../ndarray/shape.js';
+import { scopeChildren } from '../ndarray/scope.js';
 import { DataSet } from './dataset.js';
 
 /**
@@ -58,6 +59,17 @@ export class MultiDataSet {
       throw new Error(`MultiDataSet.toDataSet: needs exactly one features and one labels array, has ${this.features.length} and ${this.labels.length}`);
     }
     return new DataSet(this.features[0]!, this.labels[0]!, this.featuresMasks?.[0] ?? null, this.labelsMasks?.[0] ?? null);
+  }
+
+  /** Returning a MultiDataSet from scope() keeps its arrays. */
+  [scopeChildren](): Iterable<NDArray | null> {
+    return [...this.features, ...this.labels, ...(this.featuresMasks ?? []), ...(this.labelsMasks ?? [])];
+  }
+
+  /** A MultiDataSet of fn applied to each array (masks included, absent masks stay absent). */
+  map(fn: (a: NDArray) => NDArray): MultiDataSet {
+    const masks = (list: readonly (NDArray | null)[] | null): (NDArray | null)[] | null => list && list.map((m) => (m ? fn(m) : null));
+    return new MultiDataSet(this.features.map(fn), this.labels.map(fn), masks(this.featuresMasks), masks(this.labelsMasks));
   }
 
   close(): void {

@@ -10,8 +10,8 @@ import { noGrad } from '../autodiff/tape.js';
 import { NDArray } from './ndarray.js';
 import { keep, scope } from './scope.js';
 
-/** What a step may return: the arrays it computes (a loss, outputs), fresh copies on every call. */
-export type StepOutputs = void | NDArray | readonly NDArray[] | { readonly [name: string]: NDArray };
+/** What a step may return: the arrays it computes (a loss, gradients), alone, in a list, or named (a name may hold a list). */
+export type StepOutputs = void | NDArray | readonly NDArray[] | { readonly [name: string]: NDArray | readonly NDArray[] };
 
 export interface CaptureStepOptions {
   /**
@@ -21,6 +21,12 @@ export interface CaptureStepOptions {
   readonly warmup?: number;
   /** The backend whose work is recorded; default: the default backend when the step is made. */
   readonly backend?: Backend | string;
+  /**
+   * What a replay returns: 'copy' (default), new arrays the caller owns; 'shared', the recording's own
+   * arrays, valid until the next run and never closed by the caller (no copy, for callers that consume
+   * the outputs at once, such as a network's gradients).
+   */
+  readonly outputs?: 'copy' | 'shared';
 }
 
 const OP = 'captureStep';
@@ -28,20 +34,24 @@ const OP = 'captureStep';
 // A step dropped without close() still returns its graph's memory.
 const graphs = new FinalizationRegistry<CapturedGraph>((g) => g.dispose());
 
+type OutputValue = NDArray | readonly NDArray[];
+
+function mapValue(v: OutputValue, f: (a: NDArray) => NDArray): OutputValue {
+  return v instanceof NDArray ? f(v) : v.map(f);
+}
+
 function mapOutputs<T extends StepOutputs>(value: T, f: (a: NDArray) => NDArray): T {
   if (value === undefined) return value;
-  if (value instanceof NDArray) return f(value) as T;
-  if (Array.isArray(value)) return value.map(f) as unknown as T;
-  const record = value as { readonly [name: string]: NDArray };
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v)])) as T;
+  if (value instanceof NDArray || Array.isArray(value)) return mapValue(value as OutputValue, f) as T;
+  const record = value as { readonly [name: string]: OutputValue };
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, mapValue(v, f)])) as T;
 }
 
 function validateOutputs(value: unknown): void {
-  const ok = (v: unknown): boolean => v instanceof NDArray;
-  const valid = value === undefined || ok(value)
-    || (Array.isArray(value) && value.every(ok))
-    || (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype && Object.values(value).every(ok));
-  if (!valid) throw new Error(`${OP}: a step returns nothing, an NDArray, an array of NDArrays or an object of NDArrays (values read on the host would not change on replay)`);
+  const isValue = (v: unknown): boolean => v instanceof NDArray || (Array.isArray(v) && v.every((a) => a instanceof NDArray));
+  const valid = value === undefined || isValue(value)
+    || (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype && Object.values(value).every(isValue));
+  if (!valid) throw new Error(`${OP}: a step returns nothing, an NDArray, a list of them or an object of NDArrays and lists (values read on the host would not change on replay)`);
 }
 
 /**
@@ -58,6 +68,7 @@ function validateOutputs(value: unknown): void {
 export class CapturedStep<T extends StepOutputs> implements Disposable {
   readonly backend: Backend;
   private readonly warmup: number;
+  private readonly shareOutputs: boolean;
   private runs = 0;
   private graph: CapturedGraph | null = null;
   /** The arrays the recording returned: each replay writes them, and run() hands out copies. */
@@ -71,6 +82,7 @@ export class CapturedStep<T extends StepOutputs> implements Disposable {
     const warmup = options.warmup ?? 2;
     if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`${OP}: warmup must be an integer >= 0, got ${warmup}`);
     this.warmup = warmup;
+    this.shareOutputs = options.outputs === 'shared';
     this.backend = typeof options.backend === 'string' ? backendByName(options.backend) : (options.backend ?? getBackend());
   }
 
@@ -102,7 +114,15 @@ export class CapturedStep<T extends StepOutputs> implements Disposable {
     if (!this.graph) this.record(capture);
     this.graph!.replay();
     this.runs++;
-    return noGrad(() => mapOutputs(this.outputs as T, (a) => a.dup()));
+    const outputs = this.outputs as T;
+    if (this.shareOutputs) {
+      mapOutputs(outputs, (a) => {
+        if (a.closed) throw new Error(`${OP}: an output the recording shares was closed; it belongs to the step`);
+        return a;
+      });
+      return outputs;
+    }
+    return noGrad(() => mapOutputs(outputs, (a) => a.dup()));
   }
 
   private record(capture: StepCapture): void {

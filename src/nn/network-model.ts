@@ -6,9 +6,10 @@
 import type { NDArray } from '../ndarray/ndarray.js';
 import { scopeChildren, type HoldsArrays } from '../ndarray/scope.js';
 import type { TrainingListener } from './listeners.js';
-import type { GradientExchange, TrainingCore } from './training-core.js';
+import type { GradientExchange, TrainingCapture, TrainingCore } from './training-core.js';
+import type { RecordableBatch } from './recorded-backprop.js';
 
-export abstract class NetworkModel<B extends { close(): void }> implements HoldsArrays {
+export abstract class NetworkModel<B extends RecordableBatch<B>> implements HoldsArrays {
   protected abstract readonly core: TrainingCore<B>;
 
   /** Minibatch steps done so far (DL4J's iterationCount). */
@@ -46,6 +47,11 @@ export abstract class NetworkModel<B extends { close(): void }> implements Holds
    */
   setGradientExchange(fn: GradientExchange | null): void {
     this.core.setGradientExchange(fn);
+  }
+
+  /** Whether fit replays its forward and backward passes as CUDA graphs, and if not although enabled, why. */
+  get trainingCapture(): TrainingCapture {
+    return this.core.trainingCapture;
   }
 
   /** The gradients of the last computeGradientAndScore, keyed like the parameters (paramTable()); owned by the model. */

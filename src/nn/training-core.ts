@@ -27,6 +27,16 @@ import { MASTER_DTYPE, MASTER_STATE_NAME, MasterWeights, needsMasterWeights } fr
 import { applyGradientNormalization } from './gradient-normalization.js';
 import type { Layer, OutputLayerLike } from './layers/index.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
+import { BackpropRecorder, type BackpropPass, type RecordableBatch } from './recorded-backprop.js';
+import { cudaConfiguration } from '../backend/cuda/config.js';
+
+/** Whether fit replays recorded passes (configureCuda captureTrainingSteps). */
+export interface TrainingCapture {
+  /** Batch layouts whose forward and backward pass fit replays from a CUDA graph. */
+  readonly recorded: number;
+  /** Why the network trains eagerly although recording is on (a pass could not be recorded), else null. */
+  readonly refusal: string | null;
+}
 
 /** A source of minibatches (DataSetIterator and MultiDataSet iterators have this shape). */
 export interface BatchIterator<B> {
@@ -136,7 +146,7 @@ export function summaryTable(header: readonly string[], rows: readonly (readonly
     `            Total Parameters:  ${total}`, `        Trainable Parameters:  ${total - frozen}`, `           Frozen Parameters:  ${frozen}`, rule].join('\n');
 }
 
-export class TrainingCore<B extends { close(): void }> {
+export class TrainingCore<B extends RecordableBatch<B>> {
   /** Minibatch steps done so far (DL4J's iterationCount). */
   iterationCount = 0;
   /** Epochs completed so far (DL4J's epochCount). */
@@ -150,8 +160,20 @@ export class TrainingCore<B extends { close(): void }> {
   private listenerList: TrainingListener[] = [];
   private gradientExchange: GradientExchange | null = null;
   private closedFlag = false;
+  /** fit's forward + backward as CUDA graphs (configureCuda captureTrainingSteps). */
+  private readonly recorder: BackpropRecorder<B>;
 
-  constructor(private readonly options: TrainingCoreOptions<B>) {}
+  constructor(private readonly options: TrainingCoreOptions<B>) {
+    this.recorder = new BackpropRecorder(
+      (batch) => this.pass(() => this.options.dataLoss(batch, true, 'fit')),
+      () => (cudaConfiguration().captureTrainingSteps ? (this.entries[0]?.array.backend ?? null) : null),
+    );
+  }
+
+  /** Recorded passes of fit (batch layouts), and why passes run eagerly when recording failed. */
+  get trainingCapture(): TrainingCapture {
+    return { recorded: this.recorder.recorded, refusal: this.recorder.refusal };
+  }
 
   /** Builds the parameter list and the updater blocks from the layers (in parameter order). */
   init(layers: readonly KeyedLayer[]): void {
@@ -255,12 +277,16 @@ export class TrainingCore<B extends { close(): void }> {
    * .grad. As DL4J, `normalize` sees the loss gradients only; the l1/l2 gradients are added after
    * it, by a second backward() that accumulates into .grad.
    */
-  private backprop(dataLoss: () => NDArray, normalize?: () => void): void {
-    this.clearGradients();
-    const loss = dataLoss();
-    backward(loss);
-    // A parameter the loss does not reach gets a zero gradient, so the updaters see every parameter.
-    for (const e of this.entries) if (e.trainable) e.array.grad ??= keep(zeros(e.array.shape, { dtype: e.array.dtype, backend: e.array.backend }));
+  private backprop(dataLoss: () => NDArray, normalize?: () => void, batch?: B): void {
+    let loss: NDArray;
+    if (batch) {
+      const pass = this.recorder.run(batch);
+      loss = pass.loss;
+      // A replay's gradients belong to the recording: the parameters get handles of their own.
+      if (pass.replayed) this.trainable().forEach((e, i) => (e.array.grad = keep(pass.grads[i]!.share())));
+    } else {
+      loss = this.pass(dataLoss).loss;
+    }
     if (this.gradientExchange) {
       const grads = this.entries.filter((e) => e.trainable).map((e) => e.array.grad!);
       noGrad(() => this.gradientExchange!(grads));
@@ -271,6 +297,21 @@ export class TrainingCore<B extends { close(): void }> {
     const s = noGrad(() => keep(reg ? add(loss, reg) : loss.dup()));
     this.lastScore?.close();
     this.lastScore = s;
+  }
+
+  /** Forward and backward from cleared gradients; every trainable parameter ends with a .grad. */
+  private pass(dataLoss: () => NDArray): BackpropPass {
+    this.clearGradients();
+    const loss = dataLoss();
+    backward(loss);
+    // A parameter the loss does not reach gets a zero gradient, so the updaters see every parameter.
+    const trainable = this.trainable();
+    for (const e of trainable) e.array.grad ??= keep(zeros(e.array.shape, { dtype: e.array.dtype, backend: e.array.backend }));
+    return { loss, grads: trainable.map((e) => e.array.grad!) };
+  }
+
+  private trainable(): ParamEntry[] {
+    return this.entries.filter((e) => e.trainable);
   }
 
   /** Computes the gradients for the batch (available from gradient()) and returns the score. */
@@ -310,7 +351,7 @@ export class TrainingCore<B extends { close(): void }> {
   private step(batch: B): void {
     const tbptt = this.options.truncatedBptt;
     if (!tbptt) {
-      this.update(() => this.options.dataLoss(batch, true, 'fit'));
+      this.update(() => this.options.dataLoss(batch, true, 'fit'), batch);
       return;
     }
     const count = tbptt.count(batch, 'fit');
@@ -327,7 +368,7 @@ export class TrainingCore<B extends { close(): void }> {
   }
 
   /** One update from a data loss: gradients, normalization, updaters, weight decay; then the listeners. */
-  private update(dataLoss: () => NDArray): void {
+  private update(dataLoss: () => NDArray, batch?: B): void {
     const iteration = this.iterationCount;
     const epoch = this.epochCount;
     const layers = this.layers!.map((l) => l.layer);
@@ -339,7 +380,7 @@ export class TrainingCore<B extends { close(): void }> {
       });
     const masters = this.masters;
     scope(() => {
-      this.backprop(dataLoss, normalize);
+      this.backprop(dataLoss, normalize, batch);
       noGrad(() => {
         for (const b of this.blocks) {
           const ps = b.params.map((k) => this.entries[k]!);
@@ -492,6 +533,7 @@ export class TrainingCore<B extends { close(): void }> {
     if (this.closedFlag) return;
     this.clearRecurrentState();
     this.clearGradients();
+    this.recorder.close();
     for (const e of this.entries) e.array.close();
     for (const b of this.blocks) b.updater.close();
     this.masters?.close();

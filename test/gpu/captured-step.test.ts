@@ -6,9 +6,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nd from '../../src/index.js';
-import { captureStep, memoryReport, noGrad, type Backend, type DataType, type NDArray } from '../../src/index.js';
+import { MultiLayerNetwork, captureStep, configureCuda, memoryReport, noGrad, type Backend, type DataSet, type DataType, type LayerConfig, type NDArray } from '../../src/index.js';
+import { batches, conf, paramValues } from '../half-fixture.js';
 import type { CudaBackend } from '../../src/backend/cuda/cuda-backend.js';
-import { gpu } from './gpu-env.js';
+import { assertNearValues, gpu, onBackend } from './gpu-env.js';
 
 const BATCHES = 4;
 const BATCH = 32;
@@ -174,5 +175,69 @@ describe('captured steps on the GPU', () => {
     assert.ok(step.captured);
     for (let i = 0; i < 12; i++) assert.ok(Math.abs(got[i]! - expected[i]!) <= 1e-5 * Math.abs(expected[i]!), `step ${i}: captured ${got[i]} vs eager ${expected[i]}`);
     model.close();
+  });
+});
+
+describe('networks replay recorded passes on the GPU', () => {
+  if ('skip' in gpu) {
+    test(`recorded-pass GPU tests (${gpu.skip})`, { skip: gpu.skip }, () => {});
+    return;
+  }
+  const cuda = gpu.cuda as CudaBackend;
+  // Ten full batches and a shorter last one: two batch layouts, each recorded after two eager steps.
+  const data = (): DataSet[] => [...batches(10), ...batches(1, 20)];
+  const train = (layers: readonly LayerConfig[], capture: boolean): { params: number[][]; capture: MultiLayerNetwork['trainingCapture'] } =>
+    onBackend(cuda, () => {
+      configureCuda({ captureTrainingSteps: capture });
+      try {
+        const net = new MultiLayerNetwork(conf('FLOAT', { type: 'adam', learningRate: 1e-3 }, layers)).init();
+        const sets = data();
+        for (let epoch = 0; epoch < 3; epoch++) for (const ds of sets) net.fit(ds);
+        sets.forEach((ds) => ds.close());
+        const result = { params: paramValues(net), capture: net.trainingCapture };
+        net.close();
+        return result;
+      } finally {
+        configureCuda({ captureTrainingSteps: true });
+      }
+    });
+
+  const cases: [string, LayerConfig[]][] = [
+    ['MLP', [{ type: 'dense', nOut: 64, activation: 'relu' }, { type: 'output', nOut: 10, activation: 'softmax', lossFunction: 'MCXENT' }]],
+    ['CNN with batch normalization', [
+      { type: 'convolution2d', kernelSize: 3, nOut: 8, activation: 'identity' },
+      { type: 'batchNormalization' },
+      { type: 'activation', activation: 'relu' },
+      { type: 'subsampling', poolingType: 'max', kernelSize: 2, stride: 2 },
+      { type: 'output', nOut: 10, activation: 'softmax', lossFunction: 'MCXENT' },
+    ]],
+  ];
+  for (const [name, layers] of cases) {
+    test(`${name}: fit with recorded passes ends at the parameters of eager fit (Adam, 33 steps, two batch layouts)`, () => {
+      const eager = train(layers, false);
+      const recorded = train(layers, true);
+      assert.deepEqual(eager.capture, { recorded: 0, refusal: null });
+      assert.deepEqual(recorded.capture, { recorded: 2, refusal: null });
+      recorded.params.forEach((p, i) => assertNearValues(eager.params[i]!, p, 1e-4, `${name} parameter ${i}`));
+    });
+  }
+
+  test('a network with dropout cannot be recorded: it trains eagerly and says why', () => {
+    onBackend(cuda, () => {
+      const net = new MultiLayerNetwork(conf('FLOAT', { type: 'sgd', learningRate: 0.1 }, [
+        { type: 'dense', nOut: 64, activation: 'relu', dropOut: 0.8 },
+        { type: 'output', nOut: 10, activation: 'softmax', lossFunction: 'MCXENT' },
+      ])).init();
+      const sets = batches(6);
+      for (const ds of sets) net.fit(ds);
+      assert.equal(net.trainingCapture.recorded, 0);
+      assert.match(net.trainingCapture.refusal ?? '', /cannot draw random numbers inside a captured step/);
+      assert.equal(cuda.device.allocator.stats().graphBytes, 0);
+      const first = net.score(sets[0]!);
+      for (let i = 0; i < 3; i++) for (const ds of sets) net.fit(ds);
+      assert.ok(net.score(sets[0]!) < first, 'training goes on eagerly');
+      sets.forEach((ds) => ds.close());
+      net.close();
+    });
   });
 });

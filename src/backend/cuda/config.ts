@@ -28,6 +28,12 @@ export interface CudaConfiguration {
    * 'always', or 'never'.
    */
   widenHalfConvolutions: WidenMode;
+  /**
+   * Networks' fit records the forward and backward pass of each batch layout as a CUDA graph after
+   * two eager steps and replays it (captureStep). A pass that cannot be recorded (dropout and other
+   * random layers, values read on the host) trains eagerly instead, and the network says why.
+   */
+  captureTrainingSteps: boolean;
 }
 
 export type WidenMode = 'auto' | 'always' | 'never';
@@ -47,6 +53,7 @@ const config: CudaConfiguration = {
   allowTF32: false,
   useCudnn: true,
   widenHalfConvolutions: 'auto',
+  captureTrainingSteps: true,
 };
 
 export function cudaConfiguration(): Readonly<CudaConfiguration> {

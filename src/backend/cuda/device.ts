@@ -139,9 +139,9 @@ export class CudaDevice {
   }
 
   /** Throws when the stream is being captured: `what` needs the host to wait for, or hand data to, the GPU. */
-  assertNotCapturing(op: string, what: string): void {
+  assertNotCapturing(op: string, what: string, hint = ''): void {
     if (this.capturing) {
-      throw new Error(`${op}: cannot ${what} inside a captured step: the step is recorded once and replayed without running JavaScript (cuda:${this.ordinal})`);
+      throw new Error(`${op}: cannot ${what} inside a captured step: the step is recorded once and replayed without running JavaScript (cuda:${this.ordinal})${hint}`);
     }
   }
 
@@ -151,7 +151,7 @@ export class CudaDevice {
   }
 
   upload(dst: DevicePtr, data: ArrayBufferView): void {
-    this.assertNotCapturing('write', 'copy host data to the GPU (write into the step\'s input arrays before running it)');
+    this.assertNotCapturing('write', 'copy host data to the GPU', '; write into the step\'s input arrays before running it');
     const bytes = data.byteLength;
     if (bytes === 0) return;
     if (bytes < PINNED_THRESHOLD) {
