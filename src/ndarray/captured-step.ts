@@ -7,6 +7,7 @@
 import type { Backend, CapturedGraph, StepCapture } from '../backend/backend.js';
 import { backendByName, getBackend } from '../backend/registry.js';
 import { noGrad } from '../autodiff/tape.js';
+import { generatorPosition, restoreGeneratorPosition } from '../random/generator.js';
 import { NDArray } from './ndarray.js';
 import { keep, scope } from './scope.js';
 
@@ -126,6 +127,8 @@ export class CapturedStep<T extends StepOutputs> implements Disposable {
   }
 
   private record(capture: StepCapture): void {
+    // A failed recording ran nothing: the random numbers it drew are handed out again.
+    const generator = generatorPosition();
     capture.begin();
     let outputs: T;
     try {
@@ -133,6 +136,7 @@ export class CapturedStep<T extends StepOutputs> implements Disposable {
       validateOutputs(outputs);
     } catch (e) {
       capture.abort();
+      restoreGeneratorPosition(generator);
       throw new Error(`${OP}: recording the step failed: ${(e as Error).message}`, { cause: e });
     }
     try {

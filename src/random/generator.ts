@@ -58,3 +58,18 @@ export function nextRandomState(seed?: number | bigint, op = 'random'): RandomSt
   }
   return state;
 }
+
+/** Where the global generator stands: restoring it replays the same numbers (undoes calls whose work was discarded). */
+export interface GeneratorPosition {
+  readonly seed: bigint;
+  readonly nextStream: number;
+}
+
+export function generatorPosition(): GeneratorPosition {
+  return { seed: currentSeed, nextStream: nextStreamNo };
+}
+
+export function restoreGeneratorPosition(p: GeneratorPosition): void {
+  currentSeed = p.seed;
+  nextStreamNo = p.nextStream;
+}
