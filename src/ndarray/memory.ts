@@ -19,11 +19,12 @@ export interface MemoryReport {
 export function memoryReport(): MemoryReport {
   const bytes: Record<string, Partial<Record<DataType, number>>> = {};
   let totalBytes = 0;
-  for (const [key, n] of Storage.liveBytes) {
-    if (n === 0) continue;
-    const [backend, dtype] = key.split(':') as [string, DataType];
-    (bytes[backend] ??= {})[dtype] = n;
-    totalBytes += n;
+  for (const [backend, byType] of Storage.liveBytes) {
+    for (const [dtype, { bytes: n }] of byType) {
+      if (n === 0) continue;
+      (bytes[backend] ??= {})[dtype] = n;
+      totalBytes += n;
+    }
   }
   const backends: Record<string, { bytes: number; buffers: number; peakBytes: number }> = {};
   for (const s of backendStatus()) if (s.available) backends[s.name] = backendByName(s.name).memory();

@@ -6,11 +6,18 @@ import type { DataType } from './dtype.js';
  * reference; the buffer goes back to the backend when the last is released. `version` counts in-place
  * writes, so autograd can refuse gradients computed from values that were overwritten.
  */
+/** Live bytes of one dtype on one backend. */
+interface Tally {
+  bytes: number;
+}
+
 export class Storage {
   private refs = 1;
   version = 0;
-  static liveBytes = new Map<string, number>();
+  /** Live bytes by backend name, then dtype (memoryReport): one counter object each, found without building keys. */
+  static readonly liveBytes = new Map<string, Map<DataType, Tally>>();
   static liveCount = 0;
+  private readonly tally: Tally;
 
   constructor(
     readonly backend: Backend,
@@ -19,8 +26,12 @@ export class Storage {
     readonly bytes: number,
   ) {
     Storage.liveCount++;
-    const key = `${backend.name}:${dtype}`;
-    Storage.liveBytes.set(key, (Storage.liveBytes.get(key) ?? 0) + bytes);
+    let byType = Storage.liveBytes.get(backend.name);
+    if (!byType) Storage.liveBytes.set(backend.name, (byType = new Map()));
+    let tally = byType.get(dtype);
+    if (!tally) byType.set(dtype, (tally = { bytes: 0 }));
+    tally.bytes += bytes;
+    this.tally = tally;
   }
 
   static allocate(backend: Backend, dtype: DataType, bytes: number, zeroed: boolean): Storage {
@@ -41,8 +52,7 @@ export class Storage {
     if (--this.refs === 0) {
       this.backend.free(this.buffer);
       Storage.liveCount--;
-      const key = `${this.backend.name}:${this.dtype}`;
-      Storage.liveBytes.set(key, (Storage.liveBytes.get(key) ?? 0) - this.bytes);
+      this.tally.bytes -= this.bytes;
     }
   }
 }

@@ -40,7 +40,7 @@ const channelGrid = (channels: number): number => Math.min(channels, cudaConfigu
 const MIN_SLICE = 2048;
 
 function spec(entry: string, dtype: DataType): KernelSpec {
-  return internSpec(`batchnorm|${entry}|${dtype}`, () => ({
+  return internSpec(['batchnorm', entry, dtype], () => ({
     file: 'batchnorm.cu',
     defines: { T_DT: dtypeMacro(dtype), [`ENTRY_${entry}`]: '1' },
     entry,

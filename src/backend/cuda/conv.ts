@@ -23,7 +23,7 @@ const PARAMS: Record<string, readonly ParamKind[]> = {
 const RAW_ELEM: Record<number, string> = { 1: 'unsigned char', 2: 'unsigned short', 4: 'unsigned int', 8: 'u64' };
 
 function spec(entry: string, defines: Record<string, string>): KernelSpec {
-  return internSpec(`conv|${entry}|${Object.entries(defines).join(',')}`, () => ({ file: FILE, defines, entry, params: PARAMS[entry]! }));
+  return internSpec(['conv', entry, Object.entries(defines).join(',')], () => ({ file: FILE, defines, entry, params: PARAMS[entry]! }));
 }
 
 const poolDefines = (op: PoolOp, dtype: DataType): Record<string, string> =>

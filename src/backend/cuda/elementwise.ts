@@ -3,7 +3,7 @@ import type { DataType } from '../../ndarray/dtype.js';
 import type { CudaDevice } from './device.js';
 import { internSpec, type KernelSpec } from './kernel-library.js';
 import type { ParamKind } from './launch.js';
-import { coalesce, dtypeMacro, flatLaunch, isUnitStride, kernelDesc, ptrOf, sizeOfShape } from './tensor.js';
+import { coalesce, dtypeMacro, flatLaunch, isRowMajor, kernelDesc, ptrOf, sizeOfShape } from './tensor.js';
 
 const FILE = 'elementwise.cu';
 
@@ -23,9 +23,10 @@ const KIND: Record<string, string> = {
 
 /** The kernel module of one (entry, op, types): one op = one kernel. */
 function spec(entry: string, op: string, tin: DataType, tout: DataType): KernelSpec {
-  return internSpec(`${entry}|${op}|${tin}|${tout}`, () => ({
+  return internSpec(['elementwise', entry, op, tin, tout], () => ({
     file: FILE,
-    defines: { [KIND[entry]!]: '1', ...(op ? { OP: op } : {}), TIN: dtypeMacro(tin), TOUT: dtypeMacro(tout) },
+    // The op's device function: u_<op> for unary kernels, b_<op> for binary ones.
+    defines: { [KIND[entry]!]: '1', ...(op ? { OP: `${entry.startsWith('unary') ? 'u' : 'b'}_${op}` } : {}), TIN: dtypeMacro(tin), TOUT: dtypeMacro(tout) },
     entry,
     params: PARAMS[entry]!,
   }));
@@ -35,17 +36,18 @@ function spec(entry: string, op: string, tin: DataType, tout: DataType): KernelS
 export function unary(device: CudaDevice, op: UnaryOp, x: TensorRef, out: TensorRef, alpha: number, beta: number): void {
   const n = sizeOfShape(out.shape);
   if (n === 0) return;
-  const { shape, strides } = coalesce(out.shape, [x.strides, out.strides]);
   const { grid, block } = flatLaunch(n, device);
-  const contiguous = isUnitStride(shape, strides[0]!) && isUnitStride(shape, strides[1]!);
-  if (op === 'identity' && x.dtype === out.dtype && !contiguous) {
+  if (isRowMajor(out.shape, x.strides) && isRowMajor(out.shape, out.strides)) {
+    device.kernels.get(spec('unary_contig', op, x.dtype, out.dtype), op)
+      .launch(grid, block, device.stream, [ptrOf(x), ptrOf(out), n, alpha, beta], op);
+    return;
+  }
+  const { shape, strides } = coalesce(out.shape, [x.strides, out.strides]);
+  if (op === 'identity' && x.dtype === out.dtype) {
     device.kernels.get(spec('copy_strided', '', x.dtype, x.dtype), op)
       .launch(grid, block, device.stream, [ptrOf(x), kernelDesc(op, shape, strides[0]!), ptrOf(out), kernelDesc(op, shape, strides[1]!), n], op);
-  } else if (contiguous) {
-    device.kernels.get(spec('unary_contig', `u_${op}`, x.dtype, out.dtype), op)
-      .launch(grid, block, device.stream, [ptrOf(x), ptrOf(out), n, alpha, beta], op);
   } else {
-    device.kernels.get(spec('unary_strided', `u_${op}`, x.dtype, out.dtype), op)
+    device.kernels.get(spec('unary_strided', op, x.dtype, out.dtype), op)
       .launch(grid, block, device.stream, [ptrOf(x), kernelDesc(op, shape, strides[0]!), ptrOf(out), kernelDesc(op, shape, strides[1]!), n, alpha, beta], op);
   }
 }
@@ -54,13 +56,13 @@ export function unary(device: CudaDevice, op: UnaryOp, x: TensorRef, out: Tensor
 export function binary(device: CudaDevice, op: BinaryOp, a: TensorRef, b: TensorRef, out: TensorRef, alpha: number, beta: number): void {
   const n = sizeOfShape(out.shape);
   if (n === 0) return;
-  const { shape, strides } = coalesce(out.shape, [a.strides, b.strides, out.strides]);
   const { grid, block } = flatLaunch(n, device);
-  if (isUnitStride(shape, strides[0]!) && isUnitStride(shape, strides[1]!) && isUnitStride(shape, strides[2]!)) {
-    device.kernels.get(spec('binary_contig', `b_${op}`, a.dtype, out.dtype), op)
+  if (isRowMajor(out.shape, a.strides) && isRowMajor(out.shape, b.strides) && isRowMajor(out.shape, out.strides)) {
+    device.kernels.get(spec('binary_contig', op, a.dtype, out.dtype), op)
       .launch(grid, block, device.stream, [ptrOf(a), ptrOf(b), ptrOf(out), n, alpha, beta], op);
   } else {
-    device.kernels.get(spec('binary_strided', `b_${op}`, a.dtype, out.dtype), op).launch(grid, block, device.stream, [
+    const { shape, strides } = coalesce(out.shape, [a.strides, b.strides, out.strides]);
+    device.kernels.get(spec('binary_strided', op, a.dtype, out.dtype), op).launch(grid, block, device.stream, [
       ptrOf(a), kernelDesc(op, shape, strides[0]!), ptrOf(b), kernelDesc(op, shape, strides[1]!), ptrOf(out), kernelDesc(op, shape, strides[2]!), n, alpha, beta,
     ], op);
   }

@@ -25,8 +25,7 @@ const RAW_ELEM: Record<number, string> = { 1: 'unsigned char', 2: 'unsigned shor
 const idxMacro = (d: DataType): string => (d === 'INT64' ? 'i64' : 'int');
 
 function spec(entry: string, idx: DataType, defines: Record<string, string>): KernelSpec {
-  const key = `indexing|${entry}|${idx}|${Object.values(defines).join(',')}`;
-  return internSpec(key, () => ({ file: FILE, defines: { ...defines, IDX: idxMacro(idx) }, entry, params: PARAMS[entry]! }));
+  return internSpec(['indexing', entry, idx, ...Object.values(defines)], () => ({ file: FILE, defines: { ...defines, IDX: idxMacro(idx) }, entry, params: PARAMS[entry]! }));
 }
 
 const ALL_ONES = 0xffffffffffffffffn;

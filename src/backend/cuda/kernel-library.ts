@@ -41,16 +41,25 @@ function expandSource(file: string): string {
   return src;
 }
 
-/** Interns specs by a short key so hot paths look kernels up by object identity. */
-export function internSpec(key: string, make: () => KernelSpec): KernelSpec {
-  let s = interned.get(key);
-  if (!s) {
-    s = make();
-    interned.set(key, s);
-  }
-  return s;
+interface SpecNode {
+  spec?: KernelSpec;
+  readonly next: Map<string, SpecNode>;
 }
-const interned = new Map<string, KernelSpec>();
+const interned: SpecNode = { next: new Map() };
+
+/**
+ * Interns specs by the parts that name them (module, entry, op, dtypes), so hot paths look kernels up
+ * by object identity. The parts are matched one by one: a key joined per call cost more than the launch.
+ */
+export function internSpec(parts: readonly string[], make: () => KernelSpec): KernelSpec {
+  let node = interned;
+  for (const p of parts) {
+    let child = node.next.get(p);
+    if (!child) node.next.set(p, (child = { next: new Map() }));
+    node = child;
+  }
+  return (node.spec ??= make());
+}
 
 export interface KernelSpec {
   /** Source file in kernels/cuda. */

@@ -22,7 +22,7 @@ const PARAMS: Record<string, readonly ParamKind[]> = {
 const KIND: Record<LstmCellActivation, number> = { tanh: 0, sigmoid: 1, hardsigmoid: 2 };
 
 function spec(entry: string, dtype: DataType, activation: LstmCellActivation, gate: LstmCellActivation): KernelSpec {
-  return internSpec(`lstm|${entry}|${dtype}|${activation}|${gate}`, () => ({
+  return internSpec(['lstm', entry, dtype, activation, gate], () => ({
     file: 'lstm.cu',
     defines: { T_DT: dtypeMacro(dtype), ACT_KIND: String(KIND[activation]), GATE_KIND: String(KIND[gate]), [`ENTRY_${entry}`]: '1' },
     entry,

@@ -15,7 +15,7 @@ const PARAMS: Record<string, readonly ParamKind[]> = {
 const DISTS: ReadonlySet<string> = new Set<RandomDistribution>(['uniform', 'normal', 'truncnormal', 'bernoulli']);
 
 function spec(entry: string, dist: RandomDistribution, dtype: DataType): KernelSpec {
-  return internSpec(`random|${entry}|${dist}|${dtype}`, () => ({
+  return internSpec(['random', entry, dist, dtype], () => ({
     file: 'random.cu',
     defines: { [`DIST_${dist}`]: '1', TOUT: dtypeMacro(dtype) },
     entry,

@@ -50,7 +50,7 @@ export function accumulatorOf(op: ReduceOp, dtype: DataType): 'float' | 'double'
 
 /** The reduction kernel of one (entry, op, input type, output type): each entry is its own small module. */
 export function reduceSpec(entry: string, op: ReduceOp, tin: DataType, tout: DataType): KernelSpec {
-  return internSpec(`reduce|${entry}|${op}|${tin}|${tout}`, () => {
+  return internSpec(['reduce', entry, op, tin, tout], () => {
     const acc = accumulatorOf(op, tin);
     return {
       file: 'reduce.cu',
@@ -65,7 +65,7 @@ export function reduceSpec(entry: string, op: ReduceOp, tin: DataType, tout: Dat
 
 /** The softmax kernel of one (entry, floating type). */
 export function softmaxSpec(entry: string, dtype: DataType): KernelSpec {
-  return internSpec(`softmax|${entry}|${dtype}`, () => ({
+  return internSpec(['softmax', entry, dtype], () => ({
     file: 'softmax.cu',
     defines: { T: dtypeMacro(dtype), [`ENTRY_${entry}`]: '1' },
     entry,

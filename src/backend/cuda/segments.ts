@@ -15,7 +15,7 @@ import { dtypeMacro, flatLaunch, ptrOf, sizeOfShape } from './tensor.js';
 const MAX_GRID_Y = 65535;
 
 function spec(dtype: DataType): KernelSpec {
-  return internSpec(`segments|copy|${dtype}`, () => ({
+  return internSpec(['segments', 'copy', dtype], () => ({
     file: 'segments.cu',
     defines: { T_DT: dtypeMacro(dtype) },
     entry: 'copy_segments',

@@ -7,7 +7,7 @@ import { internSpec, type KernelSpec } from './kernel-library.js';
 import { dtypeMacro, flatLaunch, ptrOf, sizeOfShape, type CudaBuffer } from './tensor.js';
 
 function spec(dtype: DataType): KernelSpec {
-  return internSpec(`updater|adam_step|${dtype}`, () => ({
+  return internSpec(['updater', 'adam_step', dtype], () => ({
     file: 'updater.cu',
     defines: { T_DT: dtypeMacro(dtype) },
     entry: 'adam_step',
