@@ -240,3 +240,22 @@ test('allocator: random work with graph captures never hands a graph\'s block to
   checkInvariants(allocator, driver, new Map());
   assert.equal(allocator.stats().graphBytes, 0);
 });
+
+test('allocator: a freed small block is reused by the next request of its size; quick-listed blocks merge before the driver is asked', () => {
+  const { driver, allocator } = setup();
+  const a = allocator.alloc(4096);
+  allocator.free(a);
+  const b = allocator.alloc(4000);
+  assert.equal(b.ptr, a.ptr, 'the same block comes back for the same rounded size');
+  allocator.free(b);
+  const many = Array.from({ length: 1000 }, () => allocator.alloc(4096));
+  const segments = driver.allocs;
+  for (const m of many) allocator.free(m);
+  // 1 MiB fits only where 256 of the 4 KiB blocks were, merged again.
+  const big = allocator.alloc(MiB);
+  assert.equal(driver.allocs, segments, 'no new segment: the freed 4 KiB blocks merged');
+  allocator.free(big);
+  checkInvariants(allocator, driver, new Map());
+  allocator.emptyCache();
+  assert.equal(driver.segments.size, 0, 'emptyCache merges quick-listed blocks and returns every segment');
+});

@@ -25,8 +25,11 @@ export type BackpropPass = {
 };
 
 const WARMUP = 2;
-/** Distinct batch layouts recorded per network (a full batch and the last, shorter one, typically). */
-const MAX_RECORDINGS = 4;
+/**
+ * Batch layouts recorded per network: a full batch and the last, shorter one. Each recording keeps a
+ * step's memory for itself, so further layouts (variable-length sequences) train eagerly.
+ */
+const MAX_RECORDINGS = 2;
 
 interface Recording<B> {
   /** The arrays the recording reads its minibatch from. */

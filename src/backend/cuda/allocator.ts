@@ -56,6 +56,8 @@ interface InternalBlock extends Block {
   prev: InternalBlock | null;
   next: InternalBlock | null;
   free: boolean;
+  /** Free and waiting in a quick list by its exact size, outside the pool (neighbours do not merge with it). */
+  quick: boolean;
   /** The captured graph that uses this block: when freed, it waits in that graph's memory. */
   owner: GraphBlocks | null;
 }
@@ -93,6 +95,8 @@ class GraphBlocks implements GraphMemory {
 
 const SMALL = 1 << 20; // requests up to 1 MiB share 2 MiB segments
 const SMALL_SEGMENT = 2 << 20;
+/** Bytes of freed small blocks kept unmerged by exact size (the sizes a training step frees, it asks again). */
+const QUICK_LIMIT = 256 << 20;
 const LARGE_SEGMENT_ROUND = 2 << 20;
 const ALIGN = 512;
 
@@ -150,6 +154,9 @@ export class CachingAllocator {
   private readonly smallPool = new FreePool();
   private readonly largePool = new FreePool();
   private readonly live = new Map<number, InternalBlock>();
+  /** Freed small blocks by exact size: taken back without a search, a split or a merge. */
+  private readonly quick = new Map<number, InternalBlock[]>();
+  private quickBytes = 0;
   private s: AllocatorStats = { allocatedBytes: 0, cachedBytes: 0, reservedBytes: 0, peakAllocatedBytes: 0, hits: 0, misses: 0, blocks: 0, graphBytes: 0 };
   private capture: GraphBlocks | null = null;
 
@@ -213,7 +220,21 @@ export class CachingAllocator {
   }
 
   private allocFromPool(size: number): InternalBlock {
-    const found = (size <= SMALL ? this.smallPool : this.largePool).takeBestFit(size);
+    const quick = size <= SMALL ? this.quick.get(size)?.pop() : undefined;
+    if (quick) {
+      quick.quick = false;
+      this.quickBytes -= size;
+      this.s.hits++;
+      this.s.cachedBytes -= size;
+      return this.handOut(quick, size);
+    }
+    const pool = size <= SMALL ? this.smallPool : this.largePool;
+    let found = pool.takeBestFit(size);
+    if (!found && size <= SMALL && this.quickBytes > 0) {
+      // The free memory may all sit in quick lists of other sizes: merge them before asking the driver.
+      this.flushQuick();
+      found = pool.takeBestFit(size);
+    }
     if (found) {
       this.s.hits++;
       this.s.cachedBytes -= found.size;
@@ -239,7 +260,7 @@ export class CachingAllocator {
     }
     this.s.reservedBytes += segSize;
     const segment: Segment = { base, size: segSize, cacheable, small: size <= SMALL };
-    const block: InternalBlock = { ptr: base, size: segSize, segment, prev: null, next: null, free: true, owner: null };
+    const block: InternalBlock = { ptr: base, size: segSize, segment, prev: null, next: null, free: true, quick: false, owner: null };
     return this.handOut(block, size);
   }
 
@@ -264,7 +285,7 @@ export class CachingAllocator {
     this.recycle(b);
   }
 
-  /** Returns a free block to the pool (merging it with free neighbours) or to the driver. */
+  /** Returns a free block to a quick list, the pool or the driver. */
   private recycle(b: InternalBlock): void {
     const size = b.size;
     if (!b.segment.cacheable) {
@@ -272,22 +293,46 @@ export class CachingAllocator {
       this.s.reservedBytes -= b.segment.size;
       return;
     }
+    this.s.cachedBytes += size;
+    if (b.segment.small && this.quickBytes + size <= QUICK_LIMIT) {
+      b.quick = true;
+      this.quickBytes += size;
+      let list = this.quick.get(size);
+      if (!list) this.quick.set(size, (list = []));
+      list.push(b);
+      return;
+    }
+    this.pool(b);
+    this.trim(this.limits().maxCache);
+  }
+
+  /** Puts a free block (counted as cached) into the pool, merged with its free neighbours there. */
+  private pool(b: InternalBlock): void {
     // Free neighbours leave the pool (before their size changes) and absorb or join this block.
     let merged = b;
     const prev = b.prev;
-    if (prev?.free && !prev.owner) {
+    if (prev?.free && !prev.owner && !prev.quick) {
       this.poolOf(prev).remove(prev);
       merged = join(prev, merged);
     }
     const next = merged.next;
-    if (next?.free && !next.owner) {
+    if (next?.free && !next.owner && !next.quick) {
       this.poolOf(next).remove(next);
       merged = join(merged, next);
     }
     this.poolOf(merged).insert(merged);
-    // The block's own bytes: its free neighbours were counted as cached already.
-    this.s.cachedBytes += size;
-    this.trim(this.limits().maxCache);
+  }
+
+  /** Moves every quick-listed block into the pool, merging what can merge. */
+  private flushQuick(): void {
+    for (const list of this.quick.values()) {
+      for (const b of list) {
+        b.quick = false;
+        this.pool(b);
+      }
+    }
+    this.quick.clear();
+    this.quickBytes = 0;
   }
 
   /** Returns every wholly free segment to the driver. */
@@ -303,7 +348,7 @@ export class CachingAllocator {
     // Split when the remainder is worth keeping: any remainder of a small segment, 1 MiB+ of a large one.
     const rest = block.size - size;
     if (rest >= (block.segment.small ? ALIGN : SMALL)) {
-      const tail: InternalBlock = { ptr: block.ptr + size, size: rest, segment: block.segment, prev: block, next: block.next, free: true, owner: null };
+      const tail: InternalBlock = { ptr: block.ptr + size, size: rest, segment: block.segment, prev: block, next: block.next, free: true, quick: false, owner: null };
       if (block.next) block.next.prev = tail;
       block.next = tail;
       block.size = size;
@@ -321,6 +366,7 @@ export class CachingAllocator {
   /** Frees whole free segments, largest first, until at most `limit` bytes are cached. */
   private trim(limit: number): void {
     if (this.s.cachedBytes <= limit) return;
+    this.flushQuick();
     const whole = [...this.smallPool.all, ...this.largePool.all].filter((b) => b.prev === null && b.next === null).sort((x, y) => y.size - x.size);
     for (const b of whole) {
       if (this.s.cachedBytes <= limit) break;
