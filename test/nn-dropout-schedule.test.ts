@@ -235,3 +235,13 @@ test('memory stays flat over scheduled-dropout training steps', () => {
   x.close();
   labels.close();
 });
+
+test('a scheduled dropOut is never recorded into a CUDA graph (it would freeze at one step), and the network says why', () => {
+  const net = new MultiLayerNetwork(maskConf(STEP)).init();
+  assert.match(net.trainingCapture.refusal ?? '', /^layer 0: its dropOut follows a schedule, which a recorded pass would freeze$/);
+  const graph = new ComputationGraph(graphConf({ type: 'gaussianNoise', stddev: STEP })).init();
+  assert.match(graph.trainingCapture.refusal ?? '', /^layer drop: its dropOut follows a schedule/);
+  const fixed = new MultiLayerNetwork(maskConf(0.5)).init();
+  assert.deepEqual(fixed.trainingCapture, { recorded: 0, refusal: null }, 'a fixed dropOut is judged when the pass is recorded');
+  for (const n of [net, graph, fixed]) n.close();
+});

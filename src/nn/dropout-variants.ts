@@ -145,6 +145,12 @@ export function dropOutAt(v: DropOutConfig, step: TrainingStep | undefined, wher
   return fixed;
 }
 
+/** Whether a layer configuration (wrapped layers included) has a dropOut that changes with the training step. */
+export function hasScheduledDropOut(config: unknown): boolean {
+  if (config === null || typeof config !== 'object') return false;
+  return Object.entries(config).some(([k, v]) => (k === 'dropOut' && v !== undefined ? scheduledParameter(v as DropOutConfig) !== null : hasScheduledDropOut(v)));
+}
+
 /** AlphaDropout's affine constants for retain probability p (DL4J's a(p) and b(p)). */
 export function alphaDropoutConstants(p: number): { a: number; b: number; alphaPrime: number } {
   const alphaPrime = -SELU_LAMBDA * SELU_ALPHA;

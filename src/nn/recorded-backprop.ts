@@ -77,8 +77,7 @@ export class BackpropRecorder<B extends RecordableBatch<B>> {
       return { ...out, replayed: rec.step.captured };
     } catch (e) {
       if (!recording) throw e;
-      this.refusal = (e as Error).message;
-      this.close();
+      this.refuse((e as Error).message);
       return { ...this.pass(batch), replayed: false };
     }
   }
@@ -96,6 +95,12 @@ export class BackpropRecorder<B extends RecordableBatch<B>> {
     const rec: Recording<B> = { inputs, step, runs: 0 };
     this.recordings.set(key, rec);
     return rec;
+  }
+
+  /** Trains eagerly from now on, for `reason`. */
+  refuse(reason: string): void {
+    this.refusal = reason;
+    this.close();
   }
 
   /** Batch layouts whose pass is recorded now. */

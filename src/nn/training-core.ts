@@ -25,6 +25,7 @@ import { computeTimeSeriesLoss } from './layers/rnn-output.js';
 import { Updater } from './updaters.js';
 import { MASTER_DTYPE, MASTER_STATE_NAME, MasterWeights, needsMasterWeights } from './master-weights.js';
 import { applyGradientNormalization } from './gradient-normalization.js';
+import { hasScheduledDropOut } from './dropout-variants.js';
 import type { Layer, OutputLayerLike } from './layers/index.js';
 import type { TrainableModel, TrainingListener } from './listeners.js';
 import { BackpropRecorder, type BackpropPass, type RecordableBatch } from './recorded-backprop.js';
@@ -178,6 +179,9 @@ export class TrainingCore<B extends RecordableBatch<B>> {
   /** Builds the parameter list and the updater blocks from the layers (in parameter order). */
   init(layers: readonly KeyedLayer[]): void {
     this.layers = layers;
+    const scheduled = layers.find(({ layer }) => hasScheduledDropOut(layer.config));
+    // A recording would keep the dropout of the step it was made at (a scheduled retain probability of 1 draws nothing).
+    if (scheduled) this.recorder.refuse(`layer ${scheduled.key}: its dropOut follows a schedule, which a recorded pass would freeze`);
     this.entries = layers.flatMap(({ layer }, i) => [...layer.params].map(([name, array]) => ({ owner: i, name, array, trainable: !layer.nonTrainable?.has(name) })));
     let current: { key: string; updater: Updater; params: number[] } | null = null;
     this.entries.forEach((e, k) => {
@@ -288,7 +292,7 @@ export class TrainingCore<B extends RecordableBatch<B>> {
       loss = this.pass(dataLoss).loss;
     }
     if (this.gradientExchange) {
-      const grads = this.entries.filter((e) => e.trainable).map((e) => e.array.grad!);
+      const grads = this.trainable().map((e) => e.array.grad!);
       noGrad(() => this.gradientExchange!(grads));
     }
     normalize?.();
@@ -367,7 +371,10 @@ export class TrainingCore<B extends RecordableBatch<B>> {
     for (const { layer } of this.layers ?? []) layer.rnnClearPreviousState?.();
   }
 
-  /** One update from a data loss: gradients, normalization, updaters, weight decay; then the listeners. */
+  /**
+   * One update from a data loss: gradients, normalization, updaters, weight decay; then the listeners.
+   * `batch`: the minibatch the loss is of, when its forward and backward pass may be recorded (fit without TBPTT).
+   */
   private update(dataLoss: () => NDArray, batch?: B): void {
     const iteration = this.iterationCount;
     const epoch = this.epochCount;
