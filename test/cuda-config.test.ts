@@ -18,11 +18,12 @@ function withRestore(fn: () => void): void {
 
 test('configureCuda applies valid changes', () =>
   withRestore(() => {
-    configureCuda({ widenHalfConvolutions: 'never', maximumBlockSize: 256, allowTF32: true });
+    configureCuda({ widenHalfConvolutions: 'never', maximumBlockSize: 256, allowTF32: true, captureTrainingSteps: false });
     const c = cudaConfiguration();
     assert.equal(c.widenHalfConvolutions, 'never');
     assert.equal(c.maximumBlockSize, 256);
     assert.equal(c.allowTF32, true);
+    assert.equal(c.captureTrainingSteps, false);
   }));
 
 test('configureCuda rejects invalid values and keeps the previous configuration', () =>
@@ -35,6 +36,8 @@ test('configureCuda rejects invalid values and keeps the previous configuration'
       [{ maximumGridSize: 0 }, /maximumGridSize must be a positive integer, got 0/],
       [{ maximumBlockSize: 48 }, /maximumBlockSize must be a multiple of 32 in 32\.\.1024, got 48/],
       [{ devices: [0, -1] }, /devices must be device ordinals, got \[0, -1\]/],
+      [{ captureTrainingSteps: 'yes' }, /captureTrainingSteps must be true or false, got yes/],
+      [{ allowTF32: 1 }, /allowTF32 must be true or false, got 1/],
     ];
     for (const [change, message] of bad) {
       assert.throws(() => configureCuda(change as Partial<CudaConfiguration>), message);

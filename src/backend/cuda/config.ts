@@ -71,6 +71,9 @@ export function configureCuda(changes: Partial<CudaConfiguration>): Readonly<Cud
     throw new Error(`configureCuda: maximumBlockSize must be a multiple of 32 in 32..1024, got ${next.maximumBlockSize}`);
   }
   if (!next.devices.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`configureCuda: devices must be device ordinals, got [${next.devices.join(', ')}]`);
+  for (const k of ['allowMultiGPU', 'allowTF32', 'useCudnn', 'captureTrainingSteps'] as const) {
+    if (typeof next[k] !== 'boolean') throw new Error(`configureCuda: ${k} must be true or false, got ${String(next[k])}`);
+  }
   if (!WIDEN_MODES.includes(next.widenHalfConvolutions)) throw new Error(`configureCuda: widenHalfConvolutions must be one of ${WIDEN_MODES.join(', ')}, got ${String(next.widenHalfConvolutions)}`);
   Object.assign(config, next);
   return config;
