@@ -72,7 +72,7 @@ export class CapturedStep<T extends StepOutputs> implements Disposable {
   private readonly shareOutputs: boolean;
   private runs = 0;
   private graph: CapturedGraph | null = null;
-  /** The arrays the recording returned: each replay writes them, and run() hands out copies. */
+  /** The arrays the recording returned: each replay writes them; run() hands out copies, or these with outputs 'shared'. */
   private outputs: T | undefined;
   private closed = false;
 
