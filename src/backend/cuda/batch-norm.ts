@@ -142,6 +142,6 @@ export class CudaBatchNorm implements FusedBatchNorm {
   }
 
   private launch(entry: string, dtype: DataType, grid: number, block: number, args: readonly number[], op: string, gridY = 1): void {
-    this.device.kernels.get(spec(entry, dtype), op).launch(grid, block, this.device.stream, args, op, 0, gridY);
+    this.device.kernels.get(spec(entry, dtype), op).launch(grid, block, this.device.streamAddress, args, op, 0, gridY);
   }
 }

@@ -128,7 +128,7 @@ export function im2col(device: CudaDevice, x: TensorRef, cols: TensorRef, g: Con
   const n = sizeOfShape(cols.shape);
   if (n === 0) return;
   const { grid, block } = flatLaunch(n, device);
-  device.kernels.get(spec('im2col', { KIND_IM2COL: '1', ELEM: RAW_ELEM[dtypeSize(x.dtype)]! }), op).launch(grid, block, device.stream, [
+  device.kernels.get(spec('im2col', { KIND_IM2COL: '1', ELEM: RAW_ELEM[dtypeSize(x.dtype)]! }), op).launch(grid, block, device.streamAddress, [
     ptrOf(x), kernelDesc(op, x.shape, x.strides), ptrOf(cols), kernelDesc(op, cols.shape, cols.strides), ...p.geom, n,
   ], op);
 }
@@ -144,7 +144,7 @@ export function col2im(device: CudaDevice, cols: TensorRef, x: TensorRef, g: Con
   const n = sizeOfShape(x.shape);
   if (n === 0) return;
   const { grid, block } = flatLaunch(n, device);
-  device.kernels.get(spec('col2im', { KIND_COL2IM: '1', T: dtypeMacro(x.dtype) }), op).launch(grid, block, device.stream, [
+  device.kernels.get(spec('col2im', { KIND_COL2IM: '1', T: dtypeMacro(x.dtype) }), op).launch(grid, block, device.streamAddress, [
     ptrOf(cols), kernelDesc(op, cols.shape, cols.strides), ptrOf(x), kernelDesc(op, x.shape, x.strides), ...p.geom, n,
   ], op);
 }
@@ -167,7 +167,7 @@ export function pool2d(device: CudaDevice, pool: PoolOp, x: TensorRef, out: Tens
   const n = sizeOfShape(out.shape);
   if (n === 0) return;
   const { grid, block } = flatLaunch(n, device);
-  device.kernels.get(spec('pool2d', poolDefines(pool, x.dtype)), op).launch(grid, block, device.stream, [
+  device.kernels.get(spec('pool2d', poolDefines(pool, x.dtype)), op).launch(grid, block, device.streamAddress, [
     ptrOf(x), kernelDesc(op, x.shape, x.strides), ptrOf(out), kernelDesc(op, out.shape, out.strides), ...p.geom, countIncludePad ? 1 : 0, n,
   ], op);
 }
@@ -191,7 +191,7 @@ export function pool2dGrad(device: CudaDevice, pool: PoolOp, x: TensorRef, gradO
   const { grid, block } = flatLaunch(n, device);
   if (pool === 'avg') {
     device.kernels.get(spec('pool2d_grad_avg', poolDefines(pool, x.dtype)), op)
-      .launch(grid, block, device.stream, [ptrOf(gradOut), gd, ptrOf(gradIn), id, ...p.geom, countIncludePad ? 1 : 0, n], op);
+      .launch(grid, block, device.streamAddress, [ptrOf(gradOut), gd, ptrOf(gradIn), id, ...p.geom, countIncludePad ? 1 : 0, n], op);
     return;
   }
   const windows = p.N * p.C * p.oh * p.ow;
@@ -199,9 +199,9 @@ export function pool2dGrad(device: CudaDevice, pool: PoolOp, x: TensorRef, gradO
   try {
     const a = flatLaunch(windows, device);
     device.kernels.get(spec('pool2d_argmax', poolDefines(pool, x.dtype)), op)
-      .launch(a.grid, a.block, device.stream, [ptrOf(x), kernelDesc(op, x.shape, x.strides), arg.ptr, ...p.geom, windows], op);
+      .launch(a.grid, a.block, device.streamAddress, [ptrOf(x), kernelDesc(op, x.shape, x.strides), arg.ptr, ...p.geom, windows], op);
     device.kernels.get(spec('pool2d_grad_max', poolDefines(pool, x.dtype)), op)
-      .launch(grid, block, device.stream, [arg.ptr, ptrOf(gradOut), gd, ptrOf(gradIn), id, ...p.geom, n], op);
+      .launch(grid, block, device.streamAddress, [arg.ptr, ptrOf(gradOut), gd, ptrOf(gradIn), id, ...p.geom, n], op);
   } finally {
     // Stream-ordered: whoever reuses this memory queues behind the kernels above.
     device.allocator.free(arg);

@@ -1,6 +1,6 @@
 import { CachingAllocator } from './allocator.js';
 import { cudaConfiguration } from './config.js';
-import { CU_DEVICE_ATTRIBUTE, CudaError, check, cu, koffi, out, statusName, type DevicePtr, type Handle } from './driver.js';
+import { CU_DEVICE_ATTRIBUTE, CudaError, addressOf, check, cu, koffi, out, statusName, type DevicePtr, type Handle } from './driver.js';
 import { KernelLibrary } from './kernel-library.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
@@ -87,6 +87,8 @@ const PINNED_THRESHOLD = 64 * 1024;
 export class CudaDevice {
   readonly ctx: Handle;
   readonly stream: Handle;
+  /** The stream handle's address, as kernel launches take it. */
+  readonly streamAddress: number;
   readonly name: string;
   readonly computeCapability: [number, number];
   readonly multiprocessors: number;
@@ -110,6 +112,7 @@ export class CudaDevice {
     this.multiprocessors = attr(CU_DEVICE_ATTRIBUTE.MULTIPROCESSOR_COUNT);
     this.totalMemory = out('cuDeviceTotalMem', (o) => cu().deviceTotalMem(o, dev), 0);
     this.stream = out('cuStreamCreate', (o) => cu().streamCreate(o, 1 /* non-blocking w.r.t. the legacy stream */), null as Handle);
+    this.streamAddress = addressOf(this.stream);
     this.kernels = new KernelLibrary(`sm_${this.computeCapability[0]}${this.computeCapability[1]}`);
     this.allocator = new CachingAllocator(
       `cuda:${ordinal} allocator`,

@@ -53,8 +53,9 @@ function bind(lib: Library) {
   memsetD8Async: f<(dst: DevicePtr, value: number, count: number, stream: Handle) => Status>('int cuMemsetD8Async(uint64_t dst, unsigned char value, size_t count, void *stream)'),
   moduleLoadData: f<(mod: Out<Handle>, image: Buffer) => Status>('int cuModuleLoadData(_Out_ void **module, const void *image)'),
   moduleGetFunction: f<(fn: Out<Handle>, mod: Handle, name: string) => Status>('int cuModuleGetFunction(_Out_ void **fn, void *module, const char *name)'),
-  launchKernel: f<(fn: Handle, gx: number, gy: number, gz: number, bx: number, by: number, bz: number, shmem: number, stream: Handle, params: Buffer, extra: null) => Status>(
-    'int cuLaunchKernel(void *f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz, unsigned int shmem, void *stream, void *params, void *extra)',
+  /** Handles and the parameter array by address (plain numbers): koffi passes integers faster than pointer objects and buffers. */
+  launchKernel: f<(fn: DevicePtr, gx: number, gy: number, gz: number, bx: number, by: number, bz: number, shmem: number, stream: DevicePtr, params: DevicePtr, extra: 0) => Status>(
+    'int cuLaunchKernel(uint64_t f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz, unsigned int shmem, uint64_t stream, uint64_t params, uint64_t extra)',
   ),
   streamBeginCapture: f<(stream: Handle, mode: number) => Status>('int cuStreamBeginCapture_v2(void *stream, int mode)'),
   streamEndCapture: f<(stream: Handle, graph: Out<Handle>) => Status>('int cuStreamEndCapture(void *stream, _Out_ void **graph)'),
@@ -105,5 +106,10 @@ export const CU_DEVICE_ATTRIBUTE = {
   COMPUTE_CAPABILITY_MAJOR: 75,
   COMPUTE_CAPABILITY_MINOR: 76,
 } as const;
+
+/** The address behind an opaque handle or a buffer, as a number (host addresses fit in 48 bits). */
+export function addressOf(handleOrBuffer: unknown): number {
+  return Number(koffi.address(handleOrBuffer) as bigint);
+}
 
 export { koffi };

@@ -39,16 +39,16 @@ export function unary(device: CudaDevice, op: UnaryOp, x: TensorRef, out: Tensor
   const { grid, block } = flatLaunch(n, device);
   if (isRowMajor(out.shape, x.strides) && isRowMajor(out.shape, out.strides)) {
     device.kernels.get(spec('unary_contig', op, x.dtype, out.dtype), op)
-      .launch(grid, block, device.stream, [ptrOf(x), ptrOf(out), n, alpha, beta], op);
+      .launch(grid, block, device.streamAddress, [ptrOf(x), ptrOf(out), n, alpha, beta], op);
     return;
   }
   const { shape, strides } = coalesce(out.shape, [x.strides, out.strides]);
   if (op === 'identity' && x.dtype === out.dtype) {
     device.kernels.get(spec('copy_strided', '', x.dtype, x.dtype), op)
-      .launch(grid, block, device.stream, [ptrOf(x), kernelDesc(op, shape, strides[0]!), ptrOf(out), kernelDesc(op, shape, strides[1]!), n], op);
+      .launch(grid, block, device.streamAddress, [ptrOf(x), kernelDesc(op, shape, strides[0]!), ptrOf(out), kernelDesc(op, shape, strides[1]!), n], op);
   } else {
     device.kernels.get(spec('unary_strided', op, x.dtype, out.dtype), op)
-      .launch(grid, block, device.stream, [ptrOf(x), kernelDesc(op, shape, strides[0]!), ptrOf(out), kernelDesc(op, shape, strides[1]!), n, alpha, beta], op);
+      .launch(grid, block, device.streamAddress, [ptrOf(x), kernelDesc(op, shape, strides[0]!), ptrOf(out), kernelDesc(op, shape, strides[1]!), n, alpha, beta], op);
   }
 }
 
@@ -59,10 +59,10 @@ export function binary(device: CudaDevice, op: BinaryOp, a: TensorRef, b: Tensor
   const { grid, block } = flatLaunch(n, device);
   if (isRowMajor(out.shape, a.strides) && isRowMajor(out.shape, b.strides) && isRowMajor(out.shape, out.strides)) {
     device.kernels.get(spec('binary_contig', op, a.dtype, out.dtype), op)
-      .launch(grid, block, device.stream, [ptrOf(a), ptrOf(b), ptrOf(out), n, alpha, beta], op);
+      .launch(grid, block, device.streamAddress, [ptrOf(a), ptrOf(b), ptrOf(out), n, alpha, beta], op);
   } else {
     const { shape, strides } = coalesce(out.shape, [a.strides, b.strides, out.strides]);
-    device.kernels.get(spec('binary_strided', op, a.dtype, out.dtype), op).launch(grid, block, device.stream, [
+    device.kernels.get(spec('binary_strided', op, a.dtype, out.dtype), op).launch(grid, block, device.streamAddress, [
       ptrOf(a), kernelDesc(op, shape, strides[0]!), ptrOf(b), kernelDesc(op, shape, strides[1]!), ptrOf(out), kernelDesc(op, shape, strides[2]!), n, alpha, beta,
     ], op);
   }
@@ -73,7 +73,7 @@ export function where(device: CudaDevice, cond: TensorRef, a: TensorRef, b: Tens
   if (n === 0) return;
   const { shape, strides } = coalesce(out.shape, [cond.strides, a.strides, b.strides, out.strides]);
   const { grid, block } = flatLaunch(n, device);
-  device.kernels.get(spec('where_strided', '', a.dtype, a.dtype), 'where').launch(grid, block, device.stream, [
+  device.kernels.get(spec('where_strided', '', a.dtype, a.dtype), 'where').launch(grid, block, device.streamAddress, [
     ptrOf(cond), kernelDesc('where', shape, strides[0]!), ptrOf(a), kernelDesc('where', shape, strides[1]!),
     ptrOf(b), kernelDesc('where', shape, strides[2]!), ptrOf(out), kernelDesc('where', shape, strides[3]!), n,
   ], 'where');

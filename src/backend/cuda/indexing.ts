@@ -45,10 +45,10 @@ function validateIndices(device: CudaDevice, op: string, idx: TensorRef, bound: 
   const result = new BigUint64Array(1);
   const slot = device.allocator.alloc(8);
   try {
-    device.kernels.get(spec('reset_slot', idx.dtype, { KIND_CHECK: '1' }), op).launch(1, 1, device.stream, [slot.ptr], op);
+    device.kernels.get(spec('reset_slot', idx.dtype, { KIND_CHECK: '1' }), op).launch(1, 1, device.streamAddress, [slot.ptr], op);
     const { grid, block } = flatLaunch(n, device);
     device.kernels.get(spec('check_indices', idx.dtype, { KIND_CHECK: '1' }), op)
-      .launch(grid, block, device.stream, [ptrOf(idx), kernelDesc(op, shape, strides[0]!), n, bound, slot.ptr], op);
+      .launch(grid, block, device.streamAddress, [ptrOf(idx), kernelDesc(op, shape, strides[0]!), n, bound, slot.ptr], op);
     device.download(result, slot.ptr);
   } finally {
     device.allocator.free(slot);
@@ -107,7 +107,7 @@ export function gather(device: CudaDevice, x: TensorRef, indices: TensorRef, out
   const d = indexSpace(op, x, out, indices, ax);
   const { grid, block } = flatLaunch(n, device);
   device.kernels.get(spec('gather_strided', indices.dtype, { KIND_GATHER: '1', ELEM: RAW_ELEM[dtypeSize(x.dtype)]! }), op)
-    .launch(grid, block, device.stream, [ptrOf(x), d.big, ptrOf(out), d.gathered, ptrOf(indices), d.idx, x.strides[ax]!, n], op);
+    .launch(grid, block, device.streamAddress, [ptrOf(x), d.big, ptrOf(out), d.gathered, ptrOf(indices), d.idx, x.strides[ax]!, n], op);
 }
 
 /**
@@ -130,5 +130,5 @@ export function scatterAdd(device: CudaDevice, target: TensorRef, indices: Tenso
   const d = indexSpace(op, target, updates, indices, ax);
   const { grid, block } = flatLaunch(n, device);
   device.kernels.get(spec('scatter_add_strided', indices.dtype, { KIND_SCATTER: '1', T: dtypeMacro(target.dtype) }), op)
-    .launch(grid, block, device.stream, [ptrOf(target), d.big, ptrOf(updates), d.gathered, ptrOf(indices), d.idx, target.strides[ax]!, n], op);
+    .launch(grid, block, device.streamAddress, [ptrOf(target), d.big, ptrOf(updates), d.gathered, ptrOf(indices), d.idx, target.strides[ax]!, n], op);
 }

@@ -1,4 +1,4 @@
-import { koffi, cu, check, type Handle } from './driver.js';
+import { addressOf, cu, check, type DevicePtr, type Handle } from './driver.js';
 
 /** Kernel parameter kinds, in the order a kernel declares them. `desc` is kernels/cuda/common.cuh's TensorDesc. */
 export type ParamKind = 'ptr' | 'desc' | 'i64' | 'i32' | 'f64' | 'f32';
@@ -22,6 +22,8 @@ const sizes: Record<ParamKind, number> = { ptr: 8, desc: DESC_BYTES, i64: 8, i32
 export class Kernel {
   private readonly values: Buffer;
   private readonly pointers: Buffer;
+  private readonly fnAddress: DevicePtr;
+  private readonly pointersAddress: DevicePtr;
   private readonly offsets: number[];
   private readonly i32: Int32Array;
   private readonly f32: Float32Array;
@@ -30,10 +32,11 @@ export class Kernel {
 
   constructor(
     readonly name: string,
-    private readonly fn: Handle,
+    fn: Handle,
     private readonly kinds: readonly ParamKind[],
   ) {
     this.callName = `cuLaunchKernel(${name})`;
+    this.fnAddress = addressOf(fn);
     let off = 0;
     this.offsets = kinds.map((k) => {
       const at = off;
@@ -42,8 +45,10 @@ export class Kernel {
     });
     this.values = Buffer.alloc(Math.max(off, 8));
     this.pointers = Buffer.alloc(8 * Math.max(kinds.length, 1));
-    const base = BigInt(koffi.address(this.values) as bigint);
+    // Node buffers do not move: the pointer array and the values it points at keep their addresses.
+    const base = BigInt(addressOf(this.values));
     this.offsets.forEach((o, i) => this.pointers.writeBigUInt64LE(base + BigInt(o), 8 * i));
+    this.pointersAddress = addressOf(this.pointers);
     const ab = this.values.buffer;
     this.i32 = new Int32Array(ab, this.values.byteOffset, this.values.byteLength >> 2);
     this.f32 = new Float32Array(ab, this.values.byteOffset, this.values.byteLength >> 2);
@@ -56,7 +61,8 @@ export class Kernel {
     this.i32[w + 1] = Math.floor(v / 4294967296);
   }
 
-  launch(grid: number, block: number, stream: Handle, args: readonly ParamValue[], op: string, shared = 0, gridY = 1): void {
+  /** `stream`: the address of the stream's handle (CudaDevice.streamAddress). */
+  launch(grid: number, block: number, stream: DevicePtr, args: readonly ParamValue[], op: string, shared = 0, gridY = 1): void {
     if (args.length !== this.kinds.length) throw new Error(`${op}: kernel ${this.name} takes ${this.kinds.length} parameters, got ${args.length}`);
     for (let i = 0; i < args.length; i++) {
       const o = this.offsets[i]!;
@@ -86,7 +92,7 @@ export class Kernel {
         }
       }
     }
-    const status = cu().launchKernel(this.fn, grid, gridY, 1, block, 1, 1, shared, stream, this.pointers, null);
+    const status = cu().launchKernel(this.fnAddress, grid, gridY, 1, block, 1, 1, shared, stream, this.pointersAddress, 0);
     if (status !== 0) check(status, this.callName, op);
   }
 }

@@ -79,7 +79,7 @@ export class CudaLstmCell implements FusedLstmCell {
   private launch(entry: string, dtype: DataType, activation: LstmCellActivation, gate: LstmCellActivation, total: number, args: readonly number[], op: string): void {
     if (total === 0) return;
     const { grid, block } = flatLaunch(total, this.device);
-    this.device.kernels.get(spec(entry, dtype, activation, gate), op).launch(grid, block, this.device.stream, args, op);
+    this.device.kernels.get(spec(entry, dtype, activation, gate), op).launch(grid, block, this.device.streamAddress, args, op);
   }
 }
 

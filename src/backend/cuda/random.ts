@@ -47,9 +47,9 @@ export function random(device: CudaDevice, dist: RandomDistribution, out: Tensor
   const { grid, block } = flatLaunch(n, device);
   if (isUnitStride(shape, strides[0]!)) {
     device.kernels.get(spec('random_contig', dist, out.dtype), op)
-      .launch(grid, block, device.stream, [ptrOf(out), n, seedLo, seedHi, s, p1, p2], op);
+      .launch(grid, block, device.streamAddress, [ptrOf(out), n, seedLo, seedHi, s, p1, p2], op);
   } else {
     device.kernels.get(spec('random_strided', dist, out.dtype), op)
-      .launch(grid, block, device.stream, [ptrOf(out), kernelDesc(op, shape, strides[0]!), n, seedLo, seedHi, s, p1, p2], op);
+      .launch(grid, block, device.streamAddress, [ptrOf(out), kernelDesc(op, shape, strides[0]!), n, seedLo, seedHi, s, p1, p2], op);
   }
 }

@@ -145,23 +145,23 @@ export function reduce(device: CudaDevice, op: ReduceOp, x: TensorRef, out: Tens
   const { numOut, L } = layout;
   if (plan.kind === 'warp') {
     device.kernels.get(reduceSpec('reduce_rows_warp', op, x.dtype, out.dtype), name)
-      .launch(plan.grid, plan.block, device.stream, [xp, kx, rd, outPtr, ko, numOut, L, ddof], name);
+      .launch(plan.grid, plan.block, device.streamAddress, [xp, kx, rd, outPtr, ko, numOut, L, ddof], name);
     return;
   }
   const entry = plan.kind === 'block' ? 'reduce_rows_block' : 'reduce_cols';
   const tail = plan.kind === 'cols' ? [plan.bx] : [];
   const kernel = device.kernels.get(reduceSpec(entry, op, x.dtype, out.dtype), name);
   if (plan.parts === 1) {
-    kernel.launch(plan.grid, plan.block, device.stream, [xp, kx, rd, outPtr, ko, 0, numOut, L, ddof, ...tail], name);
+    kernel.launch(plan.grid, plan.block, device.streamAddress, [xp, kx, rd, outPtr, ko, 0, numOut, L, ddof, ...tail], name);
     return;
   }
   // Split TADs: partial states of (output, part) go to scratch memory, then one warp per output combines them.
   const finish = device.kernels.get(reduceSpec('reduce_finish', op, x.dtype, out.dtype), name);
   const scratch = device.allocator.alloc(numOut * plan.parts * PART_BYTES);
   try {
-    kernel.launch(plan.grid, plan.block, device.stream, [xp, kx, rd, outPtr, ko, scratch.ptr, numOut, L, ddof, ...tail], name, 0, plan.parts);
+    kernel.launch(plan.grid, plan.block, device.streamAddress, [xp, kx, rd, outPtr, ko, scratch.ptr, numOut, L, ddof, ...tail], name, 0, plan.parts);
     const f = warpLaunch(numOut, lim);
-    finish.launch(f.grid, f.block, device.stream, [scratch.ptr, plan.parts, outPtr, ko, numOut, L, ddof], name);
+    finish.launch(f.grid, f.block, device.streamAddress, [scratch.ptr, plan.parts, outPtr, ko, numOut, L, ddof], name);
   } finally {
     // Stream-ordered: a later user of this memory queues behind the kernels above.
     device.allocator.free(scratch);
@@ -187,7 +187,7 @@ export function softmax(device: CudaDevice, x: TensorRef, out: TensorRef, axis: 
   if (sizeOfShape(x.shape) === 0) return;
   const rl = rowLayout(x.shape, [x.strides, out.strides], ax);
   const plan = planRowLaunch(rl, limits(device));
-  device.kernels.get(softmaxSpec(`softmax_${plan.kind}`, x.dtype), name).launch(plan.grid, plan.block, device.stream, [
+  device.kernels.get(softmaxSpec(`softmax_${plan.kind}`, x.dtype), name).launch(plan.grid, plan.block, device.streamAddress, [
     ptrOf(x), kernelDesc(name, rl.outerShape, rl.outer[0]!), rl.rowStride[0]!,
     ptrOf(out), kernelDesc(name, rl.outerShape, rl.outer[1]!), rl.rowStride[1]!,
     rl.rows, rl.n, log ? 1 : 0, ...(plan.kind === 'cols' ? [plan.bx] : []),
@@ -201,7 +201,7 @@ export function softmaxGrad(device: CudaDevice, y: TensorRef, g: TensorRef, out:
   if (sizeOfShape(y.shape) === 0) return;
   const rl = rowLayout(y.shape, [y.strides, g.strides, out.strides], ax);
   const plan = planRowLaunch(rl, limits(device));
-  device.kernels.get(softmaxSpec(`softmax_grad_${plan.kind}`, y.dtype), name).launch(plan.grid, plan.block, device.stream, [
+  device.kernels.get(softmaxSpec(`softmax_grad_${plan.kind}`, y.dtype), name).launch(plan.grid, plan.block, device.streamAddress, [
     ptrOf(y), kernelDesc(name, rl.outerShape, rl.outer[0]!), rl.rowStride[0]!,
     ptrOf(g), kernelDesc(name, rl.outerShape, rl.outer[1]!), rl.rowStride[1]!,
     ptrOf(out), kernelDesc(name, rl.outerShape, rl.outer[2]!), rl.rowStride[2]!,

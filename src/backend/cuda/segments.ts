@@ -60,5 +60,5 @@ export function copySegments(device: CudaDevice, table: SegmentTable, staging: n
   if (table.largest === 0) return;
   const { grid, block } = flatLaunch(table.largest, device);
   const gridY = Math.min(table.segments, MAX_GRID_Y, cudaConfiguration().maximumGridSize);
-  device.kernels.get(spec(table.dtype), op).launch(grid, block, device.stream, [table.block.ptr, table.segments, staging, direction === 'in' ? 1 : 0], op, 0, gridY);
+  device.kernels.get(spec(table.dtype), op).launch(grid, block, device.streamAddress, [table.block.ptr, table.segments, staging, direction === 'in' ? 1 : 0], op, 0, gridY);
 }

@@ -44,6 +44,6 @@ export function adamStep(device: CudaDevice, p: TensorRef, g: TensorRef, m: Tens
   const n = sizeOfShape(p.shape);
   if (n === 0) return;
   const { grid, block } = flatLaunch(n, device);
-  device.kernels.get(spec(p.dtype), op).launch(grid, block, device.stream,
+  device.kernels.get(spec(p.dtype), op).launch(grid, block, device.streamAddress,
     [ptrOf(p), ptrOf(g), ptrOf(m), ptrOf(v), n, h.beta1, h.beta2, h.epsilon, h.alpha, h.decay], op);
 }
