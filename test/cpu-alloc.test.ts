@@ -56,3 +56,27 @@ test('many allocations of changing sizes keep the live-byte count exact', () => 
   assert.equal(cpu.memory().bytes, before.bytes);
   assert.equal(cpu.memory().buffers, before.buffers);
 });
+
+test('small buffers are kept when freed and handed out again for their size, never for zero-filled requests; the freed buffer stays refused', () => {
+  const before = cpu.memory();
+  const a = cpu.alloc(4096, false);
+  cpu.write(a, 0, pattern(4096, 5));
+  cpu.free(a);
+  assert.equal(cpu.memory().bytes, before.bytes, 'a kept buffer is not live');
+  assert.equal(cpu.memory().buffers, before.buffers);
+  const zeroed = cpu.alloc(4096, true);
+  const back = new Uint8Array(4096);
+  cpu.read(zeroed, 0, back);
+  assert.equal(back.findIndex((v) => v !== 0), -1, 'a zero-filled request never gets a dirty kept buffer');
+  const again = cpu.alloc(4096, false);
+  const reused = new Uint8Array(4096);
+  cpu.read(again, 0, reused);
+  assert.deepEqual(reused, pattern(4096, 5), 'the kept memory comes back for its size (uninitialized: the old bytes)');
+  // The freed buffer itself is refused by name, though its memory lives on in the new one.
+  assert.throws(() => cpu.read(a, 0, reused), /dl4ts cpu read: the buffer was already released \(array closed\)/);
+  assert.throws(() => cpu.write(a, 0, reused), /dl4ts cpu write: the buffer was already released/);
+  assert.equal(cpu.memory().bytes, before.bytes + 2 * 4096);
+  for (const b of [zeroed, again]) cpu.free(b);
+  assert.equal(cpu.memory().bytes, before.bytes);
+  assert.equal(cpu.memory().buffers, before.buffers);
+});

@@ -4,14 +4,14 @@ import type {
 import { dtypeCode } from '../../ndarray/dtype.js';
 import { nativeCpu, type NativeBuffer, type NativeCpu, type NativeTensor } from './native.js';
 import { CpuLstmCell } from './lstm-cell.js';
+import { BufferCache } from './buffer-cache.js';
 import { cpus } from 'node:os';
 
 class CpuBuffer implements BackendBuffer {
-  constructor(readonly handle: NativeBuffer, readonly bytes: number) {}
-}
+  /** Freed into the cache: its native memory now belongs to the next buffer of its size. */
+  released = false;
 
-function t(ref: TensorRef): NativeTensor {
-  return [(ref.buffer as CpuBuffer).handle, dtypeCode(ref.dtype), ref.offset, ref.shape, ref.strides];
+  constructor(readonly handle: NativeBuffer, readonly bytes: number) {}
 }
 
 function geometry(g: Conv2dGeometry): [number, number, number, number, number, number, number, number] {
@@ -23,15 +23,27 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private readonly native: NativeCpu;
   private fusedLstmCell: CpuLstmCell | undefined;
+  private readonly cache = new BufferCache<NativeBuffer>();
+  /** A released native buffer: a tensor of a freed CpuBuffer is passed with it, so the addon refuses it by name. */
+  private readonly releasedHandle: NativeBuffer;
+  /** The addon's form of a tensor. */
+  private readonly t = (ref: TensorRef): NativeTensor => [this.handleOf(ref.buffer), dtypeCode(ref.dtype), ref.offset, ref.shape, ref.strides];
+
+  private handleOf(buffer: BackendBuffer): NativeBuffer {
+    const b = buffer as CpuBuffer;
+    return b.released ? this.releasedHandle : b.handle;
+  }
 
   constructor(readonly priority: number) {
     this.native = nativeCpu();
+    this.releasedHandle = this.native.alloc(64, false);
+    this.native.free(this.releasedHandle);
   }
 
   /** The fused elementwise part of an LSTM step (native/cpu/lstm.cc); null with an addon built before it (the ops compose the step). */
   get lstmCell(): CpuLstmCell | null {
     if (typeof this.native.lstmCellForward !== 'function') return null;
-    this.fusedLstmCell ??= new CpuLstmCell(this.native, t);
+    this.fusedLstmCell ??= new CpuLstmCell(this.native, this.t);
     return this.fusedLstmCell;
   }
 
@@ -45,8 +57,10 @@ export class CpuBackend implements Backend {
     };
   }
 
+  /** Live buffers: the addon's count less the buffers kept for reuse. */
   memory(): MemoryInfo {
-    return this.native.memInfo();
+    const m = this.native.memInfo();
+    return { bytes: m.bytes - this.cache.bytes, buffers: m.buffers - this.cache.count, peakBytes: m.peakBytes };
   }
 
   /** Threads used by the kernels (DL4TS_CPU_THREADS sets the initial count). */
@@ -59,82 +73,86 @@ export class CpuBackend implements Backend {
   }
 
   alloc(bytes: number, zeroed: boolean): BackendBuffer {
-    return new CpuBuffer(this.native.alloc(bytes, zeroed), bytes);
+    return new CpuBuffer((!zeroed && this.cache.take(bytes)) || this.native.alloc(bytes, zeroed), bytes);
   }
 
+  /** Idempotent, as the addon's free. */
   free(buffer: BackendBuffer): void {
-    this.native.free((buffer as CpuBuffer).handle);
+    const b = buffer as CpuBuffer;
+    if (b.released) return;
+    b.released = true;
+    if (!this.cache.give(b.handle, b.bytes)) this.native.free(b.handle);
   }
 
   write(buffer: BackendBuffer, byteOffset: number, data: ArrayBufferView): void {
-    this.native.write((buffer as CpuBuffer).handle, byteOffset, data);
+    this.native.write(this.handleOf(buffer), byteOffset, data);
   }
 
   read(buffer: BackendBuffer, byteOffset: number, out: ArrayBufferView): void {
-    this.native.read((buffer as CpuBuffer).handle, byteOffset, out);
+    this.native.read(this.handleOf(buffer), byteOffset, out);
   }
 
   synchronize(): void {}
 
   unary(op: UnaryOp, x: TensorRef, out: TensorRef, alpha = 0, beta = 0): void {
-    this.native.unary(op, t(x), t(out), alpha, beta);
+    this.native.unary(op, this.t(x), this.t(out), alpha, beta);
   }
 
   binary(op: BinaryOp, a: TensorRef, b: TensorRef, out: TensorRef, alpha = 0, beta = 0): void {
-    this.native.binary(op, t(a), t(b), t(out), alpha, beta);
+    this.native.binary(op, this.t(a), this.t(b), this.t(out), alpha, beta);
   }
 
   where(cond: TensorRef, a: TensorRef, b: TensorRef, out: TensorRef): void {
-    this.native.where(t(cond), t(a), t(b), t(out));
+    this.native.where(this.t(cond), this.t(a), this.t(b), this.t(out));
   }
 
   reduce(op: ReduceOp, x: TensorRef, out: TensorRef, axes: readonly number[], ddof = 0): void {
-    this.native.reduce(op, t(x), t(out), axes, ddof);
+    this.native.reduce(op, this.t(x), this.t(out), axes, ddof);
   }
 
   softmax(x: TensorRef, out: TensorRef, axis: number, log: boolean): void {
-    this.native.softmax(t(x), t(out), axis, log ? 1 : 0);
+    this.native.softmax(this.t(x), this.t(out), axis, log ? 1 : 0);
   }
 
   softmaxGrad(y: TensorRef, g: TensorRef, out: TensorRef, axis: number, log: boolean): void {
-    this.native.softmaxGrad(t(y), t(g), t(out), axis, log ? 1 : 0);
+    this.native.softmaxGrad(this.t(y), this.t(g), this.t(out), axis, log ? 1 : 0);
   }
 
   gather(x: TensorRef, indices: TensorRef, out: TensorRef, axis: number): void {
-    this.native.gather(t(x), t(indices), t(out), axis);
+    this.native.gather(this.t(x), this.t(indices), this.t(out), axis);
   }
 
   scatterAdd(target: TensorRef, indices: TensorRef, updates: TensorRef, axis: number): void {
-    this.native.scatterAdd(t(target), t(indices), t(updates), axis);
+    this.native.scatterAdd(this.t(target), this.t(indices), this.t(updates), axis);
   }
 
   random(dist: RandomDistribution, out: TensorRef, seed: bigint, stream: number, p1: number, p2: number): void {
     const lo = Number(seed & 0xffffffffn);
     const hi = Number((seed >> 32n) & 0xffffffffn);
-    this.native.random(dist, t(out), lo, hi, stream >>> 0, p1, p2);
+    this.native.random(dist, this.t(out), lo, hi, stream >>> 0, p1, p2);
   }
 
   matmul(a: TensorRef, b: TensorRef, out: TensorRef, alpha: number, beta: number): void {
-    this.native.matmul(t(a), t(b), t(out), alpha, beta);
+    this.native.matmul(this.t(a), this.t(b), this.t(out), alpha, beta);
   }
 
   im2col(x: TensorRef, cols: TensorRef, g: Conv2dGeometry): void {
-    this.native.im2col(t(x), t(cols), ...geometry(g));
+    this.native.im2col(this.t(x), this.t(cols), ...geometry(g));
   }
 
   col2im(cols: TensorRef, x: TensorRef, g: Conv2dGeometry): void {
-    this.native.col2im(t(cols), t(x), ...geometry(g));
+    this.native.col2im(this.t(cols), this.t(x), ...geometry(g));
   }
 
   pool2d(op: PoolOp, x: TensorRef, out: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void {
-    this.native.pool2d(op, t(x), t(out), ...geometry(g), countIncludePad ? 1 : 0);
+    this.native.pool2d(op, this.t(x), this.t(out), ...geometry(g), countIncludePad ? 1 : 0);
   }
 
   pool2dGrad(op: PoolOp, x: TensorRef, gradOut: TensorRef, gradIn: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void {
-    this.native.pool2dGrad(op, t(x), t(gradOut), t(gradIn), ...geometry(g), countIncludePad ? 1 : 0);
+    this.native.pool2dGrad(op, this.t(x), this.t(gradOut), this.t(gradIn), ...geometry(g), countIncludePad ? 1 : 0);
   }
 
   adamStep(p: TensorRef, g: TensorRef, m: TensorRef, v: TensorRef, h: AdamStepParams): void {
-    this.native.adamStep(t(p), t(g), t(m), t(v), h.beta1, h.beta2, h.epsilon, h.alpha, h.decay);
+    this.native.adamStep(this.t(p), this.t(g), this.t(m), this.t(v), h.beta1, h.beta2, h.epsilon, h.alpha, h.decay);
   }
 }
