@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dl from '../src/index.js';
 import type { DataType, NDArray } from '../src/index.js';
-import { nativeCpu, type NativeBuffer, type NativeCpu, type NativeTensor } from '../src/backend/cpu/native.js';
+import { nativeCpu, nativeTensor, type NativeBuffer, type NativeCpu, type NativeTensor } from '../src/backend/cpu/native.js';
 
 /** An array made before the errors, checked after each group: errors must not corrupt other memory. */
 let witness: NDArray;
@@ -179,24 +179,50 @@ describe('front-end errors', () => {
 
 // ---- the native addon, called directly --------------------------------------------------------------
 
+/** A tensor argument before its call places it: nativeTensor() writes it into its argument position's slot. */
+class Spec {
+  constructor(
+    readonly buffer: NativeBuffer,
+    readonly dtype: number,
+    readonly offset: number,
+    readonly shape: readonly number[],
+    readonly strides: readonly number[],
+  ) {}
+}
+
+type WithSpecs<F> = F extends (...args: infer A) => infer R
+  ? (...args: { [K in keyof A]: A[K] extends NativeTensor ? Spec : A[K] extends NativeTensor | null ? Spec | null : A[K] }) => R
+  : F;
+/** The addon's calls with Spec in place of each tensor argument. */
+type SpecCpu = { [K in keyof NativeCpu]: WithSpecs<NativeCpu[K]> };
+
+/** The addon, placing each Spec argument in the descriptor slot of its position before the call. */
+function placing(addon: NativeCpu): SpecCpu {
+  const place = (args: unknown[]): unknown[] => args.map((a, i) => (a instanceof Spec ? nativeTensor(i, a.buffer, a.dtype, a.offset, a.shape, a.strides) : a));
+  return new Proxy(addon, {
+    get: (target, key) => {
+      const v = (target as unknown as Record<string | symbol, unknown>)[key];
+      return typeof v === 'function' ? (...args: unknown[]) => (v as (...a: unknown[]) => unknown).apply(target, place(args)) : v;
+    },
+  }) as unknown as SpecCpu;
+}
+
 describe('native-level validation', () => {
   const FLOAT = 1;
   const DOUBLE = 0;
   const BOOL = 7;
-  let cpu: NativeCpu;
+  let cpu: SpecCpu;
   const owned: NativeBuffer[] = [];
   const buffer = (bytes: number): NativeBuffer => {
     const b = cpu.alloc(bytes, true);
     owned.push(b);
     return b;
   };
-  const tensor = (buf: NativeBuffer, dtype: number, shape: number[], strides?: number[], offset = 0): NativeTensor => {
-    const s = strides ?? shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
-    return [buf, dtype, offset, shape, s];
-  };
+  const tensor = (buf: NativeBuffer, dtype: number, shape: number[], strides?: number[], offset = 0): Spec =>
+    new Spec(buf, dtype, offset, shape, strides ?? shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1)));
 
   before(() => {
-    cpu = nativeCpu();
+    cpu = placing(nativeCpu());
   });
 
   after(() => {
@@ -228,7 +254,7 @@ describe('native-level validation', () => {
   it('tensors that reach past their buffer, negative strides or dims, bad dtype codes, bad offsets', () => {
     const b = buffer(16); // 4 floats
     const out = tensor(buffer(64), FLOAT, [4]);
-    const cases: [NativeTensor, RegExp][] = [
+    const cases: [Spec, RegExp][] = [
       [tensor(b, FLOAT, [5]), /tensor 'x' FLOAT\[5\] reaches element 4 but its buffer holds 4/],
       [tensor(b, FLOAT, [2], [1], 3), /reaches element 4 but its buffer holds 4/],
       [tensor(b, FLOAT, [2, 2], [3, 1]), /reaches element 4 but its buffer holds 4/],
@@ -237,17 +263,19 @@ describe('native-level validation', () => {
       [tensor(b, FLOAT, [-2], [1]), /tensor 'x': negative dimension/],
       [tensor(b, 9, [2]), /tensor 'x': unknown dtype code 9/],
       [tensor(b, -1, [2]), /unknown dtype code -1/],
-      [[b, FLOAT, 1.5, [2], [1]], /tensor 'x': offset must be a non-negative integer/],
-      [[b, FLOAT, -1, [2], [1]], /offset must be a non-negative integer/],
-      [[b, FLOAT, 0, [2, 2], [1]] as NativeTensor, /tensor 'x': shape and strides differ in length/],
-      [[b, FLOAT, 0, [2.5], [1]], /'x\.shape' must be an array of integers/],
-      [[b, FLOAT, 0] as unknown as NativeTensor, /tensor 'x' must be \[buffer, dtype, offset, shape, strides\]/],
-      [[1, FLOAT, 0, [2], [1]] as unknown as NativeTensor, /must be \[buffer, dtype, offset, shape, strides\]/],
+      [new Spec(b, FLOAT, 1.5, [2], [1]), /tensor 'x': offset must be a non-negative integer/],
+      [new Spec(b, FLOAT, -1, [2], [1]), /offset must be a non-negative integer/],
+      [new Spec(b, FLOAT, 0, [2, 2], [1]), /tensor argument 1: its shape \[2,2\] and strides \[1\] differ in length/],
+      [new Spec(b, FLOAT, 0, [2.5], [1]), /tensor 'x': its shape must be integers/],
+      [new Spec(b, FLOAT, 0, [2], [0.5]), /tensor 'x': its strides must be integers/],
+      [new Spec(b, 1.5, 0, [2], [1]), /tensor 'x': unknown dtype code 1\.5/],
+      [new Spec(b, FLOAT, 0, Array.from({ length: 33 }, () => 1), Array.from({ length: 33 }, () => 1)), /tensor 'x': rank above 32/],
+      [new Spec(1 as unknown as NativeBuffer, FLOAT, 0, [2], [1]), /tensor 'x' must be a native buffer/],
     ];
     for (const [x, re] of cases) {
       // An output of the same shape where that shape is valid, so that only x is at fault.
-      const shape = Array.isArray(x[3]) && x[3].every((d) => Number.isInteger(d) && d >= 0) ? [...x[3]] : [2];
-      assert.throws(() => cpu.unary('neg', x, tensor(out[0], x[1] === DOUBLE ? DOUBLE : FLOAT, shape), 0, 0), (e: unknown) => {
+      const shape = x.shape.length <= 32 && x.shape.every((d) => Number.isInteger(d) && d >= 0) ? [...x.shape] : [2];
+      assert.throws(() => cpu.unary('neg', x, tensor(out.buffer, x.dtype === DOUBLE ? DOUBLE : FLOAT, shape), 0, 0), (e: unknown) => {
         assert.ok(e instanceof Error);
         assert.match(e.message, /^dl4ts cpu /);
         assert.match(e.message, re);
@@ -311,7 +339,7 @@ describe('native-level validation', () => {
     assert.throws(() => call(cpu.unary, 'neg', x), /dl4ts cpu [\w ]+:.*missing/);
     assert.throws(() => call(cpu.unary), /dl4ts cpu unary[\w ]*:/);
     assert.throws(() => call(cpu.unary, 5, x, x, 0, 0), /dl4ts cpu unary[\w ]*:/);
-    assert.throws(() => call(cpu.binary, 'add', x, 'x', x, 0, 0), /dl4ts cpu [\w ]+: tensor '\w+' is missing/);
+    assert.throws(() => call(cpu.binary, 'add', x, 'x', x, 0, 0), /dl4ts cpu [\w ]+: tensor '\w+' must be a native buffer/);
     assert.throws(() => call(cpu.unary, 'leakyrelu', x, x, 'a', 0), /dl4ts cpu [\w ]+:.*must be a number/);
     assert.throws(() => call(cpu.reduce, 'sum', x, tensor(f, FLOAT, [1]), 'all', 0), /dl4ts cpu reduce[\w ]*:.*must be an array of integers/);
     assert.throws(() => call(cpu.matmul, x), /dl4ts cpu matmul[\w ]*:/);

@@ -83,50 +83,79 @@ std::vector<int64_t> parseIntArray(const Napi::CallbackInfo& info, size_t index,
   return toIntArray(info.Env(), info[index], op, name);
 }
 
+namespace {
+// The descriptor array of one JavaScript thread (each worker thread has its own environment).
+struct Descriptors {
+  Napi::Reference<Napi::Float64Array> array;
+  const double* data = nullptr;
+};
+}  // namespace
+
+static Napi::Value SetDescriptors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throwError(env, "setDescriptors", "argument must be a Float64Array");
+  }
+  Napi::Float64Array a = info[0].As<Napi::Float64Array>();
+  if (a.ElementLength() < (size_t)(DESCRIPTOR_SLOTS * DESCRIPTOR_STRIDE)) {
+    throwError(env, "setDescriptors", "the array must hold " + std::to_string(DESCRIPTOR_SLOTS * DESCRIPTOR_STRIDE) + " numbers");
+  }
+  Descriptors* d = env.GetInstanceData<Descriptors>();
+  if (!d) {
+    d = new Descriptors();
+    env.SetInstanceData(d);
+  }
+  d->array = Napi::Persistent(a);
+  d->data = a.Data();
+  return env.Undefined();
+}
+
 Tensor parseTensor(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
   Napi::Env env = info.Env();
-  const std::string arg = std::string("tensor '") + name + "'";
-  if (index >= info.Length() || !info[index].IsArray()) throwError(env, op, arg + " is missing");
-  Napi::Array a = info[index].As<Napi::Array>();
-  if (a.Length() != 5 || !a.Get(0u).IsExternal()) {
-    throwError(env, op, arg + " must be [buffer, dtype, offset, shape, strides]");
-  }
-  Buffer* b = a.Get(0u).As<Napi::External<Buffer>>().Data();
-  if (!b->data && b->bytes != 0) throwError(env, op, arg + ": its buffer was already released (array closed)");
+  const auto arg = [name]() { return std::string("tensor '") + name + "'"; };
+  if (index >= info.Length() || info[index].IsUndefined()) throwError(env, op, arg() + " is missing");
+  if (!info[index].IsExternal()) throwError(env, op, arg() + " must be a native buffer");
+  Buffer* b = info[index].As<Napi::External<Buffer>>().Data();
+  if (!b->data && b->bytes != 0) throwError(env, op, arg() + ": its buffer was already released (array closed)");
+  const Descriptors* ds = env.GetInstanceData<Descriptors>();
+  if (!ds || !ds->data) throwError(env, op, "no descriptor array was registered (setDescriptors)");
+  if (index >= (size_t)DESCRIPTOR_SLOTS) throwError(env, op, arg() + " is at argument " + std::to_string(index) + ", past the descriptor slots");
+  const double* d = ds->data + index * DESCRIPTOR_STRIDE;
   Tensor t;
-  Napi::Value dt = a.Get(1u);
-  if (!dt.IsNumber()) throwError(env, op, arg + ": dtype must be a number");
-  t.dtype = dt.As<Napi::Number>().Int32Value();
-  if (t.dtype < 0 || t.dtype >= DTYPE_COUNT) throwError(env, op, arg + ": unknown dtype code " + std::to_string(t.dtype));
-  Napi::Value offV = a.Get(2u);
-  if (!offV.IsNumber()) throwError(env, op, arg + ": offset must be an integer");
-  double offD = offV.As<Napi::Number>().DoubleValue();
-  if (offD < 0 || !isInt64(offD)) throwError(env, op, arg + ": offset must be a non-negative integer");
-  std::vector<int64_t> shape = toIntArray(env, a.Get(3u), op, std::string(name) + ".shape");
-  std::vector<int64_t> strides = toIntArray(env, a.Get(4u), op, std::string(name) + ".strides");
-  if (shape.size() != strides.size()) throwError(env, op, arg + ": shape and strides differ in length");
-  if (shape.size() > (size_t)MAX_RANK) throwError(env, op, arg + ": rank above " + std::to_string(MAX_RANK));
-  t.rank = (int)shape.size();
-  int64_t offset = (int64_t)offD;
+  if (!isInt64(d[0]) || d[0] < 0 || d[0] >= DTYPE_COUNT) {
+    std::ostringstream v;
+    v << d[0];
+    throwError(env, op, arg() + ": unknown dtype code " + v.str());
+  }
+  t.dtype = (int32_t)d[0];
+  if (d[1] < 0 || !isInt64(d[1])) throwError(env, op, arg() + ": offset must be a non-negative integer");
+  if (!isInt64(d[2]) || d[2] < 0) throwError(env, op, arg() + ": rank must be a non-negative integer");
+  if (d[2] > MAX_RANK) throwError(env, op, arg() + ": rank above " + std::to_string(MAX_RANK));
+  t.rank = (int)d[2];
+  const double* shape = d + 3;
+  const double* strides = d + 3 + MAX_RANK;
+  const int64_t offset = (int64_t)d[1];
   int64_t maxOff = offset;
   int64_t count = 1;
   bool empty = false, overflow = false;
   for (int i = 0; i < t.rank; ++i) {
-    if (shape[i] < 0) throwError(env, op, arg + ": negative dimension");
-    if (strides[i] < 0) throwError(env, op, arg + ": negative stride");
-    if (shape[i] == 0) empty = true;
-    t.shape[i] = shape[i];
-    t.strides[i] = strides[i];
+    if (!isInt64(shape[i])) throwError(env, op, arg() + ": its shape must be integers");
+    if (!isInt64(strides[i])) throwError(env, op, arg() + ": its strides must be integers");
+    if (shape[i] < 0) throwError(env, op, arg() + ": negative dimension");
+    if (strides[i] < 0) throwError(env, op, arg() + ": negative stride");
+    t.shape[i] = (int64_t)shape[i];
+    t.strides[i] = (int64_t)strides[i];
+    if (t.shape[i] == 0) empty = true;
     int64_t span = 0;
-    if (shape[i] > 0) {
-      overflow |= __builtin_mul_overflow(shape[i] - 1, strides[i], &span) || __builtin_add_overflow(maxOff, span, &maxOff);
+    if (t.shape[i] > 0) {
+      overflow |= __builtin_mul_overflow(t.shape[i] - 1, t.strides[i], &span) || __builtin_add_overflow(maxOff, span, &maxOff);
     }
-    overflow |= __builtin_mul_overflow(count, shape[i], &count);
+    overflow |= __builtin_mul_overflow(count, t.shape[i], &count);
   }
-  if (!empty && overflow) throwError(env, op, arg + " " + t.describe() + ": element count or extent overflows 64 bits");
+  if (!empty && overflow) throwError(env, op, arg() + " " + t.describe() + ": element count or extent overflows 64 bits");
   const int64_t capacity = (int64_t)(b->bytes / dtypeSize(t.dtype));
   if (!empty && maxOff >= capacity) {
-    throwError(env, op, arg + " " + t.describe() + " reaches element " + std::to_string(maxOff) +
+    throwError(env, op, arg() + " " + t.describe() + " reaches element " + std::to_string(maxOff) +
                             " but its buffer holds " + std::to_string(capacity));
   }
   t.data = b->data + offset * (int64_t)dtypeSize(t.dtype);
@@ -230,5 +259,6 @@ DL4TS_EXPORT("free", Free);
 DL4TS_EXPORT("write", Write);
 DL4TS_EXPORT("read", Read);
 DL4TS_EXPORT("memInfo", MemInfo);
+DL4TS_EXPORT("setDescriptors", SetDescriptors);
 
 }  // namespace dl4ts

@@ -13,6 +13,12 @@
 namespace dl4ts {
 
 constexpr int MAX_RANK = 32;
+// A tensor argument crosses as its buffer (an External) at argument position k; its geometry is in slot
+// k of the calling thread's descriptor array (a Float64Array registered once by setDescriptors):
+// [dtype code, offset, rank, shape[MAX_RANK], strides[MAX_RANK]]. Reading numbers from memory instead of
+// N-API array elements is what makes a small op's call cheap.
+constexpr int DESCRIPTOR_SLOTS = 12;
+constexpr int DESCRIPTOR_STRIDE = 3 + 2 * MAX_RANK;
 
 // Native storage behind an NDArray. JavaScript holds it as an External; close() frees it at once,
 // the External's finalizer frees it if JavaScript forgot to.
@@ -46,7 +52,7 @@ struct Tensor {
 
 [[noreturn]] void throwError(Napi::Env env, const std::string& op, const std::string& msg);
 
-// Parses [buffer, dtype, offset, shape[], strides[]] for argument `name` of operation `op`.
+// Parses tensor argument `index` (its buffer, and its descriptor slot) named `name` of operation `op`.
 Tensor parseTensor(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name);
 Buffer* parseBuffer(const Napi::CallbackInfo& info, size_t index, const char* op);
 double parseNumber(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name);

@@ -2,7 +2,7 @@ import type {
   AdamStepParams, Backend, BackendBuffer, BackendInfo, BinaryOp, Conv2dGeometry, MemoryInfo, PoolOp, RandomDistribution, ReduceOp, TensorRef, UnaryOp,
 } from '../backend.js';
 import { dtypeCode } from '../../ndarray/dtype.js';
-import { nativeCpu, type NativeBuffer, type NativeCpu, type NativeTensor } from './native.js';
+import { nativeCpu, nativeTensor, type NativeBuffer, type NativeCpu, type NativeTensor } from './native.js';
 import { CpuLstmCell } from './lstm-cell.js';
 import { BufferCache } from './buffer-cache.js';
 import { cpus } from 'node:os';
@@ -27,7 +27,8 @@ export class CpuBackend implements Backend {
   /** A released native buffer: a tensor of a freed CpuBuffer is passed with it, so the addon refuses it by name. */
   private readonly releasedHandle: NativeBuffer;
   /** The addon's form of a tensor. */
-  private readonly t = (ref: TensorRef): NativeTensor => [this.handleOf(ref.buffer), dtypeCode(ref.dtype), ref.offset, ref.shape, ref.strides];
+  /** Tensor argument number `slot` of a native call. */
+  private readonly t = (ref: TensorRef, slot: number): NativeTensor => nativeTensor(slot, this.handleOf(ref.buffer), dtypeCode(ref.dtype), ref.offset, ref.shape, ref.strides);
 
   private handleOf(buffer: BackendBuffer): NativeBuffer {
     const b = buffer as CpuBuffer;
@@ -95,64 +96,64 @@ export class CpuBackend implements Backend {
   synchronize(): void {}
 
   unary(op: UnaryOp, x: TensorRef, out: TensorRef, alpha = 0, beta = 0): void {
-    this.native.unary(op, this.t(x), this.t(out), alpha, beta);
+    this.native.unary(op, this.t(x, 1), this.t(out, 2), alpha, beta);
   }
 
   binary(op: BinaryOp, a: TensorRef, b: TensorRef, out: TensorRef, alpha = 0, beta = 0): void {
-    this.native.binary(op, this.t(a), this.t(b), this.t(out), alpha, beta);
+    this.native.binary(op, this.t(a, 1), this.t(b, 2), this.t(out, 3), alpha, beta);
   }
 
   where(cond: TensorRef, a: TensorRef, b: TensorRef, out: TensorRef): void {
-    this.native.where(this.t(cond), this.t(a), this.t(b), this.t(out));
+    this.native.where(this.t(cond, 0), this.t(a, 1), this.t(b, 2), this.t(out, 3));
   }
 
   reduce(op: ReduceOp, x: TensorRef, out: TensorRef, axes: readonly number[], ddof = 0): void {
-    this.native.reduce(op, this.t(x), this.t(out), axes, ddof);
+    this.native.reduce(op, this.t(x, 1), this.t(out, 2), axes, ddof);
   }
 
   softmax(x: TensorRef, out: TensorRef, axis: number, log: boolean): void {
-    this.native.softmax(this.t(x), this.t(out), axis, log ? 1 : 0);
+    this.native.softmax(this.t(x, 0), this.t(out, 1), axis, log ? 1 : 0);
   }
 
   softmaxGrad(y: TensorRef, g: TensorRef, out: TensorRef, axis: number, log: boolean): void {
-    this.native.softmaxGrad(this.t(y), this.t(g), this.t(out), axis, log ? 1 : 0);
+    this.native.softmaxGrad(this.t(y, 0), this.t(g, 1), this.t(out, 2), axis, log ? 1 : 0);
   }
 
   gather(x: TensorRef, indices: TensorRef, out: TensorRef, axis: number): void {
-    this.native.gather(this.t(x), this.t(indices), this.t(out), axis);
+    this.native.gather(this.t(x, 0), this.t(indices, 1), this.t(out, 2), axis);
   }
 
   scatterAdd(target: TensorRef, indices: TensorRef, updates: TensorRef, axis: number): void {
-    this.native.scatterAdd(this.t(target), this.t(indices), this.t(updates), axis);
+    this.native.scatterAdd(this.t(target, 0), this.t(indices, 1), this.t(updates, 2), axis);
   }
 
   random(dist: RandomDistribution, out: TensorRef, seed: bigint, stream: number, p1: number, p2: number): void {
     const lo = Number(seed & 0xffffffffn);
     const hi = Number((seed >> 32n) & 0xffffffffn);
-    this.native.random(dist, this.t(out), lo, hi, stream >>> 0, p1, p2);
+    this.native.random(dist, this.t(out, 1), lo, hi, stream >>> 0, p1, p2);
   }
 
   matmul(a: TensorRef, b: TensorRef, out: TensorRef, alpha: number, beta: number): void {
-    this.native.matmul(this.t(a), this.t(b), this.t(out), alpha, beta);
+    this.native.matmul(this.t(a, 0), this.t(b, 1), this.t(out, 2), alpha, beta);
   }
 
   im2col(x: TensorRef, cols: TensorRef, g: Conv2dGeometry): void {
-    this.native.im2col(this.t(x), this.t(cols), ...geometry(g));
+    this.native.im2col(this.t(x, 0), this.t(cols, 1), ...geometry(g));
   }
 
   col2im(cols: TensorRef, x: TensorRef, g: Conv2dGeometry): void {
-    this.native.col2im(this.t(cols), this.t(x), ...geometry(g));
+    this.native.col2im(this.t(cols, 0), this.t(x, 1), ...geometry(g));
   }
 
   pool2d(op: PoolOp, x: TensorRef, out: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void {
-    this.native.pool2d(op, this.t(x), this.t(out), ...geometry(g), countIncludePad ? 1 : 0);
+    this.native.pool2d(op, this.t(x, 1), this.t(out, 2), ...geometry(g), countIncludePad ? 1 : 0);
   }
 
   pool2dGrad(op: PoolOp, x: TensorRef, gradOut: TensorRef, gradIn: TensorRef, g: Conv2dGeometry, countIncludePad: boolean): void {
-    this.native.pool2dGrad(op, this.t(x), this.t(gradOut), this.t(gradIn), ...geometry(g), countIncludePad ? 1 : 0);
+    this.native.pool2dGrad(op, this.t(x, 1), this.t(gradOut, 2), this.t(gradIn, 3), ...geometry(g), countIncludePad ? 1 : 0);
   }
 
   adamStep(p: TensorRef, g: TensorRef, m: TensorRef, v: TensorRef, h: AdamStepParams): void {
-    this.native.adamStep(this.t(p), this.t(g), this.t(m), this.t(v), h.beta1, h.beta2, h.epsilon, h.alpha, h.decay);
+    this.native.adamStep(this.t(p, 0), this.t(g, 1), this.t(m, 2), this.t(v, 3), h.beta1, h.beta2, h.epsilon, h.alpha, h.decay);
   }
 }

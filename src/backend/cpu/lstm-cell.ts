@@ -8,21 +8,21 @@ import { type DataType, isFloating } from '../../ndarray/dtype.js';
 import type { NativeCpu, NativeTensor } from './native.js';
 
 export class CpuLstmCell implements FusedLstmCell {
-  constructor(private readonly native: NativeCpu, private readonly ref: (t: TensorRef) => NativeTensor) {}
+  constructor(private readonly native: NativeCpu, private readonly ref: (t: TensorRef, slot: number) => NativeTensor) {}
 
   supports(dtype: DataType): boolean {
     return isFloating(dtype);
   }
 
   forward(zx: TensorRef, zh: TensorRef | null, cPrev: TensorRef | null, h: TensorRef, c: TensorRef, gates: TensorRef, activation: LstmCellActivation, gate: LstmCellActivation): void {
-    this.native.lstmCellForward(this.ref(zx), this.optional(zh), this.optional(cPrev), this.ref(h), this.ref(c), this.ref(gates), activation, gate);
+    this.native.lstmCellForward(this.ref(zx, 0), this.optional(zh, 1), this.optional(cPrev, 2), this.ref(h, 3), this.ref(c, 4), this.ref(gates, 5), activation, gate);
   }
 
   backward(gates: TensorRef, cPrev: TensorRef | null, c: TensorRef, dh: TensorRef | null, dc: TensorRef | null, dz: TensorRef, dcPrev: TensorRef | null, activation: LstmCellActivation, gate: LstmCellActivation): void {
-    this.native.lstmCellBackward(this.ref(gates), this.optional(cPrev), this.ref(c), this.optional(dh), this.optional(dc), this.ref(dz), this.optional(dcPrev), activation, gate);
+    this.native.lstmCellBackward(this.ref(gates, 0), this.optional(cPrev, 1), this.ref(c, 2), this.optional(dh, 3), this.optional(dc, 4), this.ref(dz, 5), this.optional(dcPrev, 6), activation, gate);
   }
 
-  private optional(t: TensorRef | null): NativeTensor | null {
-    return t ? this.ref(t) : null;
+  private optional(t: TensorRef | null, slot: number): NativeTensor | null {
+    return t ? this.ref(t, slot) : null;
   }
 }

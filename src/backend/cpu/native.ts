@@ -5,8 +5,16 @@ import { fileURLToPath } from 'node:url';
 
 /** An External holding native memory. */
 export type NativeBuffer = { readonly __native: unique symbol };
-/** [buffer, dtype code, offset, shape, strides], as native/cpu/API.md describes. */
-export type NativeTensor = [NativeBuffer, number, number, readonly number[], readonly number[]];
+/**
+ * A tensor argument as the addon takes it (native/cpu/API.md): its buffer, with its geometry written
+ * by nativeTensor() into the descriptor slot of its argument position.
+ */
+export type NativeTensor = NativeBuffer & { readonly __placed: unique symbol };
+
+/** The addon's layout of a descriptor slot: [dtype code, offset, rank, shape[32], strides[32]] (native/cpu/tensor.h). */
+export const MAX_NATIVE_RANK = 32;
+const DESCRIPTOR_SLOTS = 12;
+const DESCRIPTOR_STRIDE = 3 + 2 * MAX_NATIVE_RANK;
 
 /** The native CPU addon's calls (native/cpu/API.md). */
 export interface NativeCpu {
@@ -15,6 +23,7 @@ export interface NativeCpu {
   write(buffer: NativeBuffer, byteOffset: number, data: ArrayBufferView): void;
   read(buffer: NativeBuffer, byteOffset: number, out: ArrayBufferView): void;
   memInfo(): { bytes: number; buffers: number; peakBytes: number };
+  setDescriptors(descriptors: Float64Array): void;
   getThreads(): number;
   setThreads(n: number): void;
   unary(op: string, x: NativeTensor, out: NativeTensor, alpha: number, beta: number): void;
@@ -48,8 +57,42 @@ function addonPath(): string {
 }
 
 let loaded: NativeCpu | undefined;
+/** This thread's descriptor array, registered with the addon when it loads (each worker thread has its own). */
+let descriptors: Float64Array | undefined;
 
 export function nativeCpu(): NativeCpu {
-  if (!loaded) loaded = createRequire(import.meta.url)(addonPath()) as NativeCpu;
+  if (!loaded) {
+    const addon = createRequire(import.meta.url)(addonPath()) as NativeCpu;
+    if (typeof addon.setDescriptors !== 'function') {
+      throw new Error('dl4ts: the native CPU addon predates this package (it has no setDescriptors); rebuild it with `npm run build:native`');
+    }
+    const d = new Float64Array(DESCRIPTOR_SLOTS * DESCRIPTOR_STRIDE);
+    addon.setDescriptors(d);
+    descriptors = d;
+    loaded = addon;
+  }
   return loaded;
+}
+
+/**
+ * Tensor argument number `slot` of a native call (its position among the call's arguments): writes
+ * its geometry into that descriptor slot and returns what to pass. The values are written as given;
+ * the addon validates them against the buffer before touching memory.
+ */
+export function nativeTensor(slot: number, buffer: NativeBuffer, dtype: number, offset: number, shape: readonly number[], strides: readonly number[]): NativeTensor {
+  if (!descriptors) nativeCpu();
+  const d = descriptors!;
+  if (!Number.isInteger(slot) || slot < 0 || slot >= DESCRIPTOR_SLOTS) throw new Error(`dl4ts cpu tensor argument ${slot}: past the ${DESCRIPTOR_SLOTS} descriptor slots`);
+  if (shape.length !== strides.length) throw new Error(`dl4ts cpu tensor argument ${slot}: its shape [${shape.join(',')}] and strides [${strides.join(',')}] differ in length`);
+  const o = slot * DESCRIPTOR_STRIDE;
+  d[o] = dtype;
+  d[o + 1] = offset;
+  // A rank above the addon's limit is written as it is (the addon refuses it by name); only the slot's room is filled.
+  d[o + 2] = shape.length;
+  const n = Math.min(shape.length, MAX_NATIVE_RANK);
+  for (let i = 0; i < n; i++) {
+    d[o + 3 + i] = shape[i]!;
+    d[o + 3 + MAX_NATIVE_RANK + i] = strides[i]!;
+  }
+  return buffer as NativeTensor;
 }
