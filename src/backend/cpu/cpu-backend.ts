@@ -8,7 +8,7 @@ import { BufferCache } from './buffer-cache.js';
 import { cpus } from 'node:os';
 
 class CpuBuffer implements BackendBuffer {
-  /** Freed into the cache: its native memory now belongs to the next buffer of its size. */
+  /** Freed: its native memory is gone, or kept for the next buffer of its size. */
   released = false;
 
   constructor(readonly handle: NativeBuffer, readonly bytes: number) {}
@@ -26,8 +26,7 @@ export class CpuBackend implements Backend {
   private readonly cache = new BufferCache<NativeBuffer>();
   /** A released native buffer: a tensor of a freed CpuBuffer is passed with it, so the addon refuses it by name. */
   private readonly releasedHandle: NativeBuffer;
-  /** The addon's form of a tensor. */
-  /** Tensor argument number `slot` of a native call. */
+  /** A tensor in the addon's form, as argument number `slot` of a native call. */
   private readonly t = (ref: TensorRef, slot: number): NativeTensor => nativeTensor(slot, this.handleOf(ref.buffer), dtypeCode(ref.dtype), ref.offset, ref.shape, ref.strides);
 
   private handleOf(buffer: BackendBuffer): NativeBuffer {
