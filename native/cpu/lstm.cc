@@ -15,6 +15,7 @@
 // CPU's instruction set (the same values as the tanh/sigmoid/hardsigmoid ops), and stored rounded.
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ew_ops.h"
@@ -66,30 +67,23 @@ struct Operand {
   bool output;
 };
 
-// Rows in the compute type A (float, or double for DOUBLE) through the elementwise kernels' converters.
+// Rows in the compute type A (float, or double for DOUBLE) through the elementwise kernels' converters
+// and activations of that type.
 template <typename A>
-struct Rows;
-
-template <>
-struct Rows<float> {
-  static void load(const EwKernels& k, const Tensor& t, int64_t row, int64_t n, float* dst) {
-    k.loadF[t.dtype](t.data + row * n * (int64_t)t.itemSize(), 1, dst, n);
+struct Rows {
+  static constexpr bool single = std::is_same_v<A, float>;
+  static void load(const EwKernels& k, const Tensor& t, int64_t row, int64_t n, A* dst) {
+    const auto& loads = [&]() -> const auto& { if constexpr (single) return k.loadF; else return k.loadD; }();
+    loads[t.dtype](t.data + row * n * (int64_t)t.itemSize(), 1, dst, n);
   }
-  static void store(const EwKernels& k, const float* src, const Tensor& t, int64_t row, int64_t n) {
-    k.storeF[t.dtype](src, t.data + row * n * (int64_t)t.itemSize(), 1, n);
+  static void store(const EwKernels& k, const A* src, const Tensor& t, int64_t row, int64_t n) {
+    const auto& stores = [&]() -> const auto& { if constexpr (single) return k.storeF; else return k.storeD; }();
+    stores[t.dtype](src, t.data + row * n * (int64_t)t.itemSize(), 1, n);
   }
-  static void activate(const EwKernels& k, Act a, float* x, int64_t n) { k.unaryF[unaryOf(a)](x, x, n, EwParams()); }
-};
-
-template <>
-struct Rows<double> {
-  static void load(const EwKernels& k, const Tensor& t, int64_t row, int64_t n, double* dst) {
-    k.loadD[t.dtype](t.data + row * n * (int64_t)t.itemSize(), 1, dst, n);
+  static void activate(const EwKernels& k, Act a, A* x, int64_t n) {
+    const auto& unaries = [&]() -> const auto& { if constexpr (single) return k.unaryF; else return k.unaryD; }();
+    unaries[unaryOf(a)](x, x, n, EwParams());
   }
-  static void store(const EwKernels& k, const double* src, const Tensor& t, int64_t row, int64_t n) {
-    k.storeD[t.dtype](src, t.data + row * n * (int64_t)t.itemSize(), 1, n);
-  }
-  static void activate(const EwKernels& k, Act a, double* x, int64_t n) { k.unaryD[unaryOf(a)](x, x, n, EwParams()); }
 };
 
 // Per-thread scratch, reused across calls (rows are at most a few thousand elements).
