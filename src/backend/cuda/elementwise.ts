@@ -3,7 +3,8 @@ import type { DataType } from '../../ndarray/dtype.js';
 import type { CudaDevice } from './device.js';
 import { internSpec, type KernelSpec } from './kernel-library.js';
 import type { ParamKind } from './launch.js';
-import { coalesce, dtypeMacro, flatLaunch, isRowMajor, kernelDesc, ptrOf, sizeOfShape } from './tensor.js';
+import { isContiguous } from '../../ndarray/shape.js';
+import { coalesce, dtypeMacro, flatLaunch, kernelDesc, ptrOf, sizeOfShape } from './tensor.js';
 
 const FILE = 'elementwise.cu';
 
@@ -37,7 +38,7 @@ export function unary(device: CudaDevice, op: UnaryOp, x: TensorRef, out: Tensor
   const n = sizeOfShape(out.shape);
   if (n === 0) return;
   const { grid, block } = flatLaunch(n, device);
-  if (isRowMajor(out.shape, x.strides) && isRowMajor(out.shape, out.strides)) {
+  if (isContiguous(out.shape, x.strides) && isContiguous(out.shape, out.strides)) {
     device.kernels.get(spec('unary_contig', op, x.dtype, out.dtype), op)
       .launch(grid, block, device.streamAddress, [ptrOf(x), ptrOf(out), n, alpha, beta], op);
     return;
@@ -57,7 +58,7 @@ export function binary(device: CudaDevice, op: BinaryOp, a: TensorRef, b: Tensor
   const n = sizeOfShape(out.shape);
   if (n === 0) return;
   const { grid, block } = flatLaunch(n, device);
-  if (isRowMajor(out.shape, a.strides) && isRowMajor(out.shape, b.strides) && isRowMajor(out.shape, out.strides)) {
+  if (isContiguous(out.shape, a.strides) && isContiguous(out.shape, b.strides) && isContiguous(out.shape, out.strides)) {
     device.kernels.get(spec('binary_contig', op, a.dtype, out.dtype), op)
       .launch(grid, block, device.streamAddress, [ptrOf(a), ptrOf(b), ptrOf(out), n, alpha, beta], op);
   } else {

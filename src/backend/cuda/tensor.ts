@@ -56,17 +56,6 @@ export function coalesce(shape: readonly number[], strides: readonly (readonly n
   return { shape: dims, strides: st };
 }
 
-/** Whether a view walks `shape` row-major without gaps (size-1 axes ignored): a flat kernel reads it as 0..n-1. */
-export function isRowMajor(shape: readonly number[], strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const d = shape[i]!;
-    if (d !== 1 && strides[i] !== expected) return false;
-    expected *= d;
-  }
-  return true;
-}
-
 export function isUnitStride(shape: readonly number[], strides: readonly number[]): boolean {
   return shape.length === 0 || (shape.length === 1 && strides[0] === 1);
 }
