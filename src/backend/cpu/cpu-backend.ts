@@ -4,7 +4,7 @@ import type {
 import { dtypeCode } from '../../ndarray/dtype.js';
 import { nativeCpu, nativeTensor, type NativeBuffer, type NativeCpu, type NativeTensor } from './native.js';
 import { CpuLstmCell } from './lstm-cell.js';
-import { BufferCache } from './buffer-cache.js';
+import { ExactSizeCache } from '../exact-size-cache.js';
 import { cpus } from 'node:os';
 
 class CpuBuffer implements BackendBuffer {
@@ -23,7 +23,8 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private readonly native: NativeCpu;
   private fusedLstmCell: CpuLstmCell | undefined;
-  private readonly cache = new BufferCache<NativeBuffer>();
+  /** Freed buffers of up to 64 KiB (32 MiB in all): an N-API allocation costs about 2 us, more than a small op; large buffers are recycled natively (block_cache.cc). */
+  private readonly cache = new ExactSizeCache<NativeBuffer>(64 * 1024, 32 * 1024 * 1024);
   /** A released native buffer: a tensor of a freed CpuBuffer is passed with it, so the addon refuses it by name. */
   private readonly releasedHandle: NativeBuffer;
   /** A tensor in the addon's form, as argument number `slot` of a native call. */

@@ -9,6 +9,8 @@
  * A captured graph (see beginCapture) rewrites the memory it recorded on every replay, behind the
  * allocator's back, so that memory is the graph's until it is released.
  */
+import { ExactSizeCache } from '../exact-size-cache.js';
+
 export interface RawAllocator {
   /** Returns null when the memory is exhausted; throws for other failures. */
   alloc(bytes: number): number | null;
@@ -100,6 +102,9 @@ const QUICK_LIMIT = 256 << 20;
 const LARGE_SEGMENT_ROUND = 2 << 20;
 const ALIGN = 512;
 
+/** Free and in its pool: neither kept for a captured graph nor in a quick list. */
+const inPool = (b: InternalBlock): boolean => b.free && !b.owner && !b.quick;
+
 /** Joins b into a, its predecessor in one segment. */
 function join(a: InternalBlock, b: InternalBlock): InternalBlock {
   a.size += b.size;
@@ -155,8 +160,7 @@ export class CachingAllocator {
   private readonly largePool = new FreePool();
   private readonly live = new Map<number, InternalBlock>();
   /** Freed small blocks by exact size: taken back without a search, a split or a merge. */
-  private readonly quick = new Map<number, InternalBlock[]>();
-  private quickBytes = 0;
+  private readonly quick = new ExactSizeCache<InternalBlock>(SMALL, QUICK_LIMIT);
   private s: AllocatorStats = { allocatedBytes: 0, cachedBytes: 0, reservedBytes: 0, peakAllocatedBytes: 0, hits: 0, misses: 0, blocks: 0, graphBytes: 0 };
   private capture: GraphBlocks | null = null;
 
@@ -220,17 +224,11 @@ export class CachingAllocator {
   }
 
   private allocFromPool(size: number): InternalBlock {
-    const quick = size <= SMALL ? this.quick.get(size)?.pop() : undefined;
-    if (quick) {
-      quick.quick = false;
-      this.quickBytes -= size;
-      this.s.hits++;
-      this.s.cachedBytes -= size;
-      return this.handOut(quick, size);
-    }
+    const quick = this.quick.take(size);
+    if (quick) quick.quick = false;
     const pool = size <= SMALL ? this.smallPool : this.largePool;
-    let found = pool.takeBestFit(size);
-    if (!found && size <= SMALL && this.quickBytes > 0) {
+    let found = quick ?? pool.takeBestFit(size);
+    if (!found && size <= SMALL && this.quick.count > 0) {
       // The free memory may all sit in quick lists of other sizes: merge them before asking the driver.
       this.flushQuick();
       found = pool.takeBestFit(size);
@@ -294,12 +292,8 @@ export class CachingAllocator {
       return;
     }
     this.s.cachedBytes += size;
-    if (b.segment.small && this.quickBytes + size <= QUICK_LIMIT) {
+    if (b.segment.small && this.quick.give(b, size)) {
       b.quick = true;
-      this.quickBytes += size;
-      let list = this.quick.get(size);
-      if (!list) this.quick.set(size, (list = []));
-      list.push(b);
       return;
     }
     this.pool(b);
@@ -311,12 +305,12 @@ export class CachingAllocator {
     // Free neighbours leave the pool (before their size changes) and absorb or join this block.
     let merged = b;
     const prev = b.prev;
-    if (prev?.free && !prev.owner && !prev.quick) {
+    if (prev && inPool(prev)) {
       this.poolOf(prev).remove(prev);
       merged = join(prev, merged);
     }
     const next = merged.next;
-    if (next?.free && !next.owner && !next.quick) {
+    if (next && inPool(next)) {
       this.poolOf(next).remove(next);
       merged = join(merged, next);
     }
@@ -325,14 +319,10 @@ export class CachingAllocator {
 
   /** Moves every quick-listed block into the pool, merging what can merge. */
   private flushQuick(): void {
-    for (const list of this.quick.values()) {
-      for (const b of list) {
-        b.quick = false;
-        this.pool(b);
-      }
+    for (const b of this.quick.drain()) {
+      b.quick = false;
+      this.pool(b);
     }
-    this.quick.clear();
-    this.quickBytes = 0;
   }
 
   /** Returns every wholly free segment to the driver. */
