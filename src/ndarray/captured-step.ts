@@ -92,6 +92,11 @@ export class CapturedStep<T extends StepOutputs> implements Disposable {
     return this.graph !== null;
   }
 
+  /** Whether the next run() records the step (the warm-up is over and the backend can record). */
+  get recordsNext(): boolean {
+    return !this.closed && this.graph === null && this.runs >= this.warmup && !!this.backend.capture;
+  }
+
   /** Operations in the recording (0 before it). */
   get nodes(): number {
     return this.graph?.nodes ?? 0;

@@ -35,7 +35,6 @@ interface Recording<B> {
   /** The arrays the recording reads its minibatch from. */
   readonly inputs: B;
   readonly step: CapturedStep<BackpropPass>;
-  runs: number;
 }
 
 const arraysOf = <B extends RecordableBatch<B>>(b: B): (NDArray | null)[] => [...b[scopeChildren]()];
@@ -60,20 +59,20 @@ export class BackpropRecorder<B extends RecordableBatch<B>> {
    * to the recording (valid until the next pass; share() them to keep them).
    */
   run(batch: B): BackpropPass & { readonly replayed: boolean } {
-    const rec = this.recordingFor(batch);
+    const arrays = arraysOf(batch);
+    const rec = this.recordingFor(batch, arrays);
     if (!rec) return { ...this.pass(batch), replayed: false };
     noGrad(() =>
       scope(() => {
         const target = arraysOf(rec.inputs);
-        arraysOf(batch).forEach((a, i) => {
+        arrays.forEach((a, i) => {
           if (a) target[i]!.assign(a.backend === target[i]!.backend ? a : a.toBackend(target[i]!.backend));
         });
       }),
     );
-    const recording = rec.runs === WARMUP;
+    const recording = rec.step.recordsNext;
     try {
       const out = rec.step.run();
-      rec.runs++;
       return { ...out, replayed: rec.step.captured };
     } catch (e) {
       if (!recording) throw e;
@@ -82,17 +81,16 @@ export class BackpropRecorder<B extends RecordableBatch<B>> {
     }
   }
 
-  private recordingFor(batch: B): Recording<B> | null {
+  private recordingFor(batch: B, arrays: readonly (NDArray | null)[]): Recording<B> | null {
     const backend = this.backend();
     if (this.refusal !== null || !backend?.capture) return null;
-    const arrays = arraysOf(batch);
     const key = layoutKey(arrays);
     const existing = this.recordings.get(key);
     if (existing) return existing;
     if (this.recordings.size >= MAX_RECORDINGS) return null;
     const inputs = noGrad(() => batch.map((a) => keep(a.toBackend(backend))));
     const step = new CapturedStep<BackpropPass>(() => this.pass(inputs), { backend, warmup: WARMUP, outputs: 'shared' });
-    const rec: Recording<B> = { inputs, step, runs: 0 };
+    const rec: Recording<B> = { inputs, step };
     this.recordings.set(key, rec);
     return rec;
   }
