@@ -6,8 +6,9 @@ dev = torch.device('cuda')
 out = {'torch': torch.__version__, 'device': torch.cuda.get_device_name(0)}
 
 
-def timed(fn, iters, warmup=3, samples=7):
-    for _ in range(warmup):
+def timed(fn, iters, warmup=1, samples=7):
+    """Median seconds per call over `samples` rounds of `iters` calls, after `warmup` untimed rounds."""
+    for _ in range(warmup * iters):
         fn()
     torch.cuda.synchronize()
     per = []
@@ -22,7 +23,7 @@ def timed(fn, iters, warmup=3, samples=7):
 
 
 a, b = torch.randn(256, device=dev), torch.randn(256, device=dev)
-out['dispatch_add_us'] = timed(lambda: a + b, 2000) * 1e6
+out['dispatch_add_us'] = timed(lambda: a + b, 2000, warmup=25) * 1e6
 
 n = 1 << 26
 x, y = torch.randn(n, device=dev), torch.randn(n, device=dev)
@@ -39,7 +40,7 @@ for name, dtype, tf32 in [('FLOAT', torch.float32, False), ('TF32', torch.float3
     torch.backends.cuda.matmul.allow_tf32 = tf32
     for s in [1024, 2048, 4096, 8192]:
         p, q = torch.randn(s, s, device=dev, dtype=dtype), torch.randn(s, s, device=dev, dtype=dtype)
-        t = timed(lambda: p @ q, max(2, int(2e12 / (2 * s ** 3))), warmup=2, samples=5)
+        t = timed(lambda: p @ q, max(2, int(2e12 / (2 * s ** 3))), samples=5)
         mm[f'{name}_{s}'] = 2 * s ** 3 / t / 1e12
 torch.backends.cuda.matmul.allow_tf32 = False
 out['matmul_tflops'] = mm
@@ -53,7 +54,7 @@ for name, dtype, tf32 in [('FLOAT', torch.float32, False), ('TF32', torch.float3
     def conv_step():
         xc.grad = None; wc.grad = None
         torch.nn.functional.conv2d(xc, wc, padding=1).backward(gc)
-    conv[name] = timed(conv_step, 5) * 1e3
+    conv[name] = timed(conv_step, 5, warmup=2) * 1e3
 torch.backends.cudnn.allow_tf32 = True
 out['conv_ms'] = conv
 

