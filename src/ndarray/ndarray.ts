@@ -9,6 +9,20 @@ import { formatArray } from './format.js';
 
 /** Set while ownedShare() constructs its handle. */
 let creatingOwnedHandle = false;
+
+/**
+ * Handles waiting to go under the GC safety net. Registering costs about as much as a small op, and
+ * most handles made outside scopes are closed (close, `using`) within the synchronous run that made
+ * them, before any finalizer could run anyway. So registration happens in batches, at the next
+ * microtask or every PENDING_LIMIT handles, and handles closed by then are skipped.
+ */
+const pendingSafetyNet: NDArray[] = [];
+const PENDING_LIMIT = 4096;
+const enum SafetyNet {
+  None,
+  Pending,
+  Registered,
+}
 import * as ops from '../ops/index.js';
 
 export type NestedArray = number | boolean | NestedArray[];
@@ -20,7 +34,7 @@ export type NestedArray = number | boolean | NestedArray[];
  */
 export class NDArray implements ScopedResource, Disposable, TensorRef {
   private store: Storage | null;
-  private registered = false;
+  private safetyNet = SafetyNet.None;
   readonly shape: readonly number[];
   readonly strides: readonly number[];
   readonly offset: number;
@@ -47,11 +61,23 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
     if (!creatingOwnedHandle && !trackInScope(this)) this.escape();
   }
 
-  /** Puts this array under the GC safety net (once). */
+  /** Puts this array under the GC safety net (once; the registration itself is batched). */
   escape(): void {
-    if (this.registered || !this.store) return;
-    this.registered = true;
-    unreachable.register(this, this.store, this);
+    if (this.safetyNet !== SafetyNet.None || !this.store) return;
+    this.safetyNet = SafetyNet.Pending;
+    pendingSafetyNet.push(this);
+    if (pendingSafetyNet.length === 1) queueMicrotask(NDArray.registerPending);
+    else if (pendingSafetyNet.length >= PENDING_LIMIT) NDArray.registerPending();
+  }
+
+  /** Registers the pending handles that are still open. */
+  private static registerPending(): void {
+    for (const h of pendingSafetyNet) {
+      if (!h.store) continue;
+      h.safetyNet = SafetyNet.Registered;
+      unreachable.register(h, h.store, h);
+    }
+    pendingSafetyNet.length = 0;
   }
 
   /** A new, zero-filled, contiguous array. */
@@ -131,7 +157,7 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
   /** Releases this handle's storage reference now. Idempotent. */
   close(): void {
     if (!this.store) return;
-    if (this.registered) unreachable.unregister(this);
+    if (this.safetyNet === SafetyNet.Registered) unreachable.unregister(this);
     OpenHandles.count--;
     const s = this.store;
     this.store = null;
