@@ -1,4 +1,5 @@
 import type { NDArray } from '../ndarray/ndarray.js';
+import { SafetyNet, SafetyNetState, type SafetyNetMember } from '../ndarray/safety-net.js';
 
 /** Gradients for each input given the output's gradient; null where an input needs none. */
 export type BackwardFn = (grad: NDArray, saved: readonly NDArray[], needs: readonly boolean[]) => readonly (NDArray | null)[];
@@ -10,14 +11,16 @@ interface Saved {
 }
 
 /** Closes a node's saved handles when the node becomes unreachable without a backward pass. */
-const unreachableNodes = new FinalizationRegistry<readonly NDArray[]>((handles) => {
+const unreachableNodes = new SafetyNet<readonly NDArray[], GradNode>((handles) => {
   for (const h of handles) h.close();
 });
 
 /** One recorded operation in the graph that reverse-mode differentiation walks back. */
-export class GradNode {
+export class GradNode implements SafetyNetMember<readonly NDArray[]> {
   private savedValues: Saved[];
   private released = false;
+  /** @internal Kept by the GC safety net. */
+  safetyNetState = SafetyNetState.None;
 
   constructor(
     readonly op: string,
@@ -28,7 +31,12 @@ export class GradNode {
     // Saved handles belong to the graph, not to the scope that ran the forward pass: backward may come
     // after it ends. One safety-net registration per node (not per value) keeps recording cheap.
     this.savedValues = saved.map((s) => ({ handle: s.ownedShare(), version: s.storageVersion }));
-    if (this.savedValues.length > 0) unreachableNodes.register(this, this.savedValues.map((v) => v.handle), this);
+    if (this.savedValues.length > 0) unreachableNodes.add(this);
+  }
+
+  /** @internal The saved handles the safety net closes if this node becomes unreachable unreleased. */
+  safetyNetHeld(): readonly NDArray[] | undefined {
+    return this.released ? undefined : this.savedValues.map((v) => v.handle);
   }
 
   /** The saved values, after checking that no in-place op changed them since the forward pass. */
@@ -46,7 +54,7 @@ export class GradNode {
   release(): void {
     if (this.released) return;
     this.released = true;
-    unreachableNodes.unregister(this);
+    unreachableNodes.remove(this);
     for (const s of this.savedValues) s.handle.close();
   }
 }

@@ -4,25 +4,13 @@ import { type DataType, dtypeSize, isFloating, isHalfFloat, storageArray, type N
 import { type IndexSpec } from './indexing.js';
 import { trackInScope, type ScopedResource } from './scope.js';
 import { contiguousStrides, formatShape, isContiguous, sizeOf, type Shape } from './shape.js';
-import { OpenHandles, Storage, unreachable } from './storage.js';
+import { OpenHandles, Storage } from './storage.js';
+import { SafetyNet, SafetyNetState, type SafetyNetMember } from './safety-net.js';
 import { formatArray } from './format.js';
 
 /** Set while ownedShare() constructs its handle. */
 let creatingOwnedHandle = false;
 
-/**
- * Handles waiting to go under the GC safety net. Registering costs about as much as a small op, and
- * most handles made outside scopes are closed (close, `using`) within the synchronous run that made
- * them, before any finalizer could run anyway. So registration happens in batches, at the next
- * microtask or every PENDING_LIMIT handles, and handles closed by then are skipped.
- */
-const pendingSafetyNet: NDArray[] = [];
-const PENDING_LIMIT = 4096;
-const enum SafetyNet {
-  None,
-  Pending,
-  Registered,
-}
 import * as ops from '../ops/index.js';
 
 export type NestedArray = number | boolean | NestedArray[];
@@ -32,9 +20,16 @@ export type NestedArray = number | boolean | NestedArray[];
  * Views (reshape, permute, get, broadcast) share storage; `dup()` copies. Storage is released by
  * close() / `using`, by the scope that created the array, or when the array becomes unreachable.
  */
-export class NDArray implements ScopedResource, Disposable, TensorRef {
+/** Releases the storage of array handles that were never closed, when they become unreachable. */
+const unreachable = new SafetyNet<Storage, NDArray>((storage) => {
+  OpenHandles.count--;
+  storage.release();
+});
+
+export class NDArray implements ScopedResource, Disposable, TensorRef, SafetyNetMember<Storage> {
   private store: Storage | null;
-  private safetyNet = SafetyNet.None;
+  /** @internal Kept by the GC safety net. */
+  safetyNetState = SafetyNetState.None;
   readonly shape: readonly number[];
   readonly strides: readonly number[];
   readonly offset: number;
@@ -61,23 +56,14 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
     if (!creatingOwnedHandle && !trackInScope(this)) this.escape();
   }
 
-  /** Puts this array under the GC safety net (once; the registration itself is batched). */
+  /** Puts this array under the GC safety net (once). */
   escape(): void {
-    if (this.safetyNet !== SafetyNet.None || !this.store) return;
-    this.safetyNet = SafetyNet.Pending;
-    pendingSafetyNet.push(this);
-    if (pendingSafetyNet.length === 1) queueMicrotask(NDArray.registerPending);
-    else if (pendingSafetyNet.length >= PENDING_LIMIT) NDArray.registerPending();
+    if (this.store) unreachable.add(this);
   }
 
-  /** Registers the pending handles that are still open. */
-  private static registerPending(): void {
-    for (const h of pendingSafetyNet) {
-      if (!h.store) continue;
-      h.safetyNet = SafetyNet.Registered;
-      unreachable.register(h, h.store, h);
-    }
-    pendingSafetyNet.length = 0;
+  /** @internal What the safety net releases if this handle becomes unreachable while open. */
+  safetyNetHeld(): Storage | undefined {
+    return this.store ?? undefined;
   }
 
   /** A new, zero-filled, contiguous array. */
@@ -157,7 +143,7 @@ export class NDArray implements ScopedResource, Disposable, TensorRef {
   /** Releases this handle's storage reference now. Idempotent. */
   close(): void {
     if (!this.store) return;
-    if (this.safetyNet === SafetyNet.Registered) unreachable.unregister(this);
+    unreachable.remove(this);
     OpenHandles.count--;
     const s = this.store;
     this.store = null;

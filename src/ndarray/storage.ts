@@ -57,10 +57,4 @@ export class Storage {
   }
 }
 
-/** Releases the storage of array handles that were never closed, when they become unreachable. */
-export const unreachable = new FinalizationRegistry<Storage>((storage) => {
-  OpenHandles.count--;
-  storage.release();
-});
-
 export const OpenHandles = { count: 0 };
