@@ -2,7 +2,7 @@
 // keep() and garbage collection must release storage when (and only when) they should.
 // The GC case needs node's --expose-gc flag (the package's test script passes it); without it
 // that case is skipped.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   NDArray, array, zeros, scope, keep, noGrad, memoryReport, interval, getBackend, type MemoryReport,
@@ -175,34 +175,34 @@ test('scope() closes temporaries, returned arrays survive (moving to the outer s
   assert.deepEqual(snapshot(), before);
 });
 
-/** Collects garbage and gives finalizers (which run in a later task) a few turns; null without --expose-gc. */
-function collector(): (() => Promise<void>) | null {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return null;
-  return async () => {
-    for (let i = 0; i < 5; i++) {
-      gc();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
+/** Collects garbage and gives finalizers (which run in a later task) a few turns. */
+async function settle(gc: () => void): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
-/** Collects until the storage count is back to `before` (at most 20 rounds). */
-async function collectUntil(collect: () => Promise<void>, before: ReturnType<typeof snapshot>): Promise<void> {
-  for (let round = 0; round < 20; round++) {
-    await collect();
-    if (snapshot().storages === before.storages) return;
+/** Settles until the storage count is back to `before` (at most 20 rounds). */
+async function collectUntil(gc: () => void, before: ReturnType<typeof snapshot>): Promise<void> {
+  for (let round = 0; round < 20 && snapshot().storages !== before.storages; round++) await settle(gc);
+}
+
+/** The collector and the memory snapshot once earlier garbage is gone; null (test skipped) without --expose-gc. */
+async function gcBaseline(t: TestContext): Promise<{ gc: () => void; before: ReturnType<typeof snapshot> } | null> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) {
+    t.skip('needs node --expose-gc (global.gc is not defined)');
+    return null;
   }
+  await settle(gc);
+  return { gc, before: snapshot() };
 }
 
 test('arrays dropped without close are released after garbage collection', async (t) => {
-  const collect = collector();
-  if (!collect) {
-    t.skip('needs node --expose-gc (global.gc is not defined)');
-    return;
-  }
-  await collect();
-  const before = snapshot();
+  const baseline = await gcBaseline(t);
+  if (!baseline) return;
+  const { gc, before } = baseline;
   (() => {
     for (let i = 0; i < 50; i++) zeros([256], { dtype: 'DOUBLE' });
     // A base dropped while its view lives on, and then the view dropped too.
@@ -212,20 +212,16 @@ test('arrays dropped without close are released after garbage collection', async
   const held = snapshot();
   assert.equal(held.storages, before.storages + 51);
   assert.equal(held.totalBytes, before.totalBytes + 50 * 256 * 8 + 64 * 8);
-  await collectUntil(collect, before);
+  await collectUntil(gc, before);
   assert.deepEqual(snapshot(), before, 'every unreachable array released its storage');
 });
 
 test('many arrays dropped in one synchronous run, between closed ones, are all released after garbage collection', async (t) => {
   // The safety net registers handles in batches (at the next microtask, or every few thousand
   // handles); a run longer than a batch, mixing closed and dropped arrays, must lose none.
-  const collect = collector();
-  if (!collect) {
-    t.skip('needs node --expose-gc (global.gc is not defined)');
-    return;
-  }
-  await collect();
-  const before = snapshot();
+  const baseline = await gcBaseline(t);
+  if (!baseline) return;
+  const { gc, before } = baseline;
   (() => {
     for (let i = 0; i < 12000; i++) {
       const x = zeros([4], { dtype: 'DOUBLE' });
@@ -233,6 +229,6 @@ test('many arrays dropped in one synchronous run, between closed ones, are all r
     }
   })();
   assert.equal(snapshot().storages, before.storages + 8000);
-  await collectUntil(collect, before);
+  await collectUntil(gc, before);
   assert.deepEqual(snapshot(), before, 'every dropped array released its storage');
 });
