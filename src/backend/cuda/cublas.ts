@@ -1,6 +1,6 @@
 import type { Block } from './allocator.js';
 import type { CudaDevice } from './device.js';
-import { CudaError, type DevicePtr, type Handle } from './driver.js';
+import { addressOf, CudaError, type DevicePtr, type Handle } from './driver.js';
 import { loadLibrary, type Library } from './libraries.js';
 
 /** A cuBLAS failure: the call, its CUBLAS_STATUS_* name, and the dl4ts operation it served. */
@@ -50,7 +50,8 @@ const CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION = 16;
 
 type Status = number;
 type Out<T> = [T];
-type Scalar = Float32Array | Float64Array;
+/** A host address as a number (48 bits: exact). */
+type HostPtr = number;
 
 function bind(lib: Library) {
   const f = <T extends (...args: never[]) => unknown>(signature: string): T => lib.func(signature) as unknown as T;
@@ -62,27 +63,29 @@ function bind(lib: Library) {
     // Device addresses travel as 64-bit integers (as in driver.ts): the same register as a pointer.
     setWorkspace: f<(handle: Handle, workspace: DevicePtr, bytes: number) => Status>('int cublasSetWorkspace_v2(void *handle, uint64_t workspace, size_t bytes)'),
     setMathMode: f<(handle: Handle, mode: number) => Status>('int cublasSetMathMode(void *handle, int mode)'),
+    // The products take the handle and the host scalars by address too: integers cost koffi less to
+    // pass than a pointer object and typed arrays.
     gemmEx: f<(
-      handle: Handle, transa: number, transb: number, m: number, n: number, k: number,
-      alpha: Scalar, A: DevicePtr, Atype: number, lda: number,
+      handle: HostPtr, transa: number, transb: number, m: number, n: number, k: number,
+      alpha: HostPtr, A: DevicePtr, Atype: number, lda: number,
       B: DevicePtr, Btype: number, ldb: number,
-      beta: Scalar, C: DevicePtr, Ctype: number, ldc: number,
+      beta: HostPtr, C: DevicePtr, Ctype: number, ldc: number,
       computeType: number, algo: number,
     ) => Status>(
-      'int cublasGemmEx(void *handle, int transa, int transb, int m, int n, int k, const void *alpha, ' +
-        'uint64_t A, int Atype, int lda, uint64_t B, int Btype, int ldb, const void *beta, ' +
+      'int cublasGemmEx(uint64_t handle, int transa, int transb, int m, int n, int k, uint64_t alpha, ' +
+        'uint64_t A, int Atype, int lda, uint64_t B, int Btype, int ldb, uint64_t beta, ' +
         'uint64_t C, int Ctype, int ldc, int computeType, int algo)',
     ),
     gemmStridedBatchedEx: f<(
-      handle: Handle, transa: number, transb: number, m: number, n: number, k: number,
-      alpha: Scalar, A: DevicePtr, Atype: number, lda: number, strideA: number,
+      handle: HostPtr, transa: number, transb: number, m: number, n: number, k: number,
+      alpha: HostPtr, A: DevicePtr, Atype: number, lda: number, strideA: number,
       B: DevicePtr, Btype: number, ldb: number, strideB: number,
-      beta: Scalar, C: DevicePtr, Ctype: number, ldc: number, strideC: number,
+      beta: HostPtr, C: DevicePtr, Ctype: number, ldc: number, strideC: number,
       batchCount: number, computeType: number, algo: number,
     ) => Status>(
-      'int cublasGemmStridedBatchedEx(void *handle, int transa, int transb, int m, int n, int k, const void *alpha, ' +
+      'int cublasGemmStridedBatchedEx(uint64_t handle, int transa, int transb, int m, int n, int k, uint64_t alpha, ' +
         'uint64_t A, int Atype, int lda, int64_t strideA, uint64_t B, int Btype, int ldb, int64_t strideB, ' +
-        'const void *beta, uint64_t C, int Ctype, int ldc, int64_t strideC, int batchCount, int computeType, int algo)',
+        'uint64_t beta, uint64_t C, int Ctype, int ldc, int64_t strideC, int batchCount, int computeType, int algo)',
     ),
   };
 }
@@ -102,17 +105,34 @@ export function checkCublas(status: Status, call: string, op?: string): void {
 }
 
 /**
+ * alpha and beta for the products, in one host buffer that never moves: [alpha, beta] as float32
+ * and as float64, written through the views and passed by address (no allocation per product).
+ */
+export interface GemmScalars {
+  readonly f32: Float32Array;
+  readonly f64: Float64Array;
+  readonly f32Address: HostPtr;
+  readonly f64Address: HostPtr;
+}
+
+function gemmScalars(): GemmScalars {
+  const buffer = Buffer.alloc(32);
+  const f64 = new Float64Array(buffer.buffer, buffer.byteOffset, 2);
+  const f32 = new Float32Array(buffer.buffer, buffer.byteOffset + 16, 2);
+  const base = addressOf(buffer);
+  return { f32, f64, f64Address: base, f32Address: base + 16 };
+}
+
+/**
  * A device's cuBLAS state: the handle (bound to the device's stream, so products are ordered with
- * the kernels), its workspace, and host scalars reused by every call (no allocation per product).
+ * the kernels) and its address, its workspace, and the host scalars every product reuses.
  */
 export interface CublasContext {
   readonly handle: Handle;
+  readonly handleAddress: HostPtr;
   readonly version: number;
   readonly workspace: Block;
-  readonly alpha32: Float32Array;
-  readonly beta32: Float32Array;
-  readonly alpha64: Float64Array;
-  readonly beta64: Float64Array;
+  readonly scalars: GemmScalars;
 }
 
 /** cuBLAS's recommendation: 32 MiB on Hopper and later, 4 MiB before. */
@@ -144,12 +164,10 @@ export function cublasContext(device: CudaDevice, op = 'matmul'): CublasContext 
     checkCublas(lib.setMathMode(handle, CUBLAS_DEFAULT_MATH | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION), 'cublasSetMathMode', op);
     const ctx: CublasContext = {
       handle,
+      handleAddress: addressOf(handle),
       version: v[0],
       workspace,
-      alpha32: new Float32Array(1),
-      beta32: new Float32Array(1),
-      alpha64: new Float64Array(1),
-      beta64: new Float64Array(1),
+      scalars: gemmScalars(),
     };
     contexts.set(device, ctx);
     return ctx;

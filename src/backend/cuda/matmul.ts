@@ -67,18 +67,19 @@ function copyInto(device: CudaDevice, x: TensorRef, copy: { shape: number[]; str
 }
 
 function gemm(lib: CublasApi, ctx: CublasContext, c: GemmCall, types: ReturnType<typeof cublasTypes>, pa: number, pb: number, pc: number, item: number): void {
-  const alpha = types.double ? ctx.alpha64 : ctx.alpha32;
-  const beta = types.double ? ctx.beta64 : ctx.beta32;
+  const s = ctx.scalars;
+  const alpha = types.double ? s.f64Address : s.f32Address;
+  const beta = types.double ? s.f64Address + 8 : s.f32Address + 4;
   const t = types.data;
   if (c.batch === 1) {
-    checkCublas(lib.gemmEx(ctx.handle, c.transa, c.transb, c.m, c.n, c.k, alpha, pa, t, c.lda, pb, t, c.ldb, beta, pc, t, c.ldc, types.compute, CUBLAS_GEMM_DEFAULT), 'cublasGemmEx', OP);
+    checkCublas(lib.gemmEx(ctx.handleAddress, c.transa, c.transb, c.m, c.n, c.k, alpha, pa, t, c.lda, pb, t, c.ldb, beta, pc, t, c.ldc, types.compute, CUBLAS_GEMM_DEFAULT), 'cublasGemmEx', OP);
     return;
   }
   // batchCount is an int: very long batches go in chunks.
   for (let start = 0; start < c.batch; start += INT32_MAX) {
     const count = Math.min(INT32_MAX, c.batch - start);
     checkCublas(lib.gemmStridedBatchedEx(
-      ctx.handle, c.transa, c.transb, c.m, c.n, c.k,
+      ctx.handleAddress, c.transa, c.transb, c.m, c.n, c.k,
       alpha, pa + start * c.strideA * item, t, c.lda, c.strideA,
       pb + start * c.strideB * item, t, c.ldb, c.strideB,
       beta, pc + start * c.strideC * item, t, c.ldc, c.strideC,
@@ -115,11 +116,11 @@ export function matmul(device: CudaDevice, a: TensorRef, b: TensorRef, out: Tens
   const lib = cublas();
   const ctx = cublasContext(device, OP);
   if (types.double) {
-    ctx.alpha64[0] = alpha;
-    ctx.beta64[0] = beta;
+    ctx.scalars.f64[0] = alpha;
+    ctx.scalars.f64[1] = beta;
   } else {
-    ctx.alpha32[0] = alpha;
-    ctx.beta32[0] = beta;
+    ctx.scalars.f32[0] = alpha;
+    ctx.scalars.f32[1] = beta;
   }
 
   const temps: CudaBuffer[] = [];
