@@ -232,3 +232,25 @@ test('many arrays dropped in one synchronous run, between closed ones, are all r
   await collectUntil(gc, before);
   assert.deepEqual(snapshot(), before, 'every dropped array released its storage');
 });
+
+test('values saved by a recorded graph that never runs backward are released after garbage collection', async (t) => {
+  const baseline = await gcBaseline(t);
+  if (!baseline) return;
+  const { gc, before } = baseline;
+  const w = zeros([8], { dtype: 'DOUBLE' }).requireGrad();
+  const x = zeros([8], { dtype: 'DOUBLE' });
+  const withLeaves = snapshot();
+  scope(() => {
+    for (let i = 0; i < 50; i++) {
+      // y is a scope temporary, but mul(y, y) saves it for a backward that never comes.
+      const y = mul(w, x);
+      mul(y, y);
+    }
+  });
+  assert.equal(snapshot().storages, withLeaves.storages + 50, 'the saved temporaries outlive the scope');
+  await collectUntil(gc, withLeaves);
+  assert.deepEqual(snapshot(), withLeaves, 'every saved value was released with its unreachable graph');
+  w.close();
+  x.close();
+  assert.deepEqual(snapshot(), before);
+});
