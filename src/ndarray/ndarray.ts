@@ -7,11 +7,16 @@ import { contiguousStrides, formatShape, isContiguous, sizeOf, type Shape } from
 import { OpenHandles, Storage } from './storage.js';
 import { SafetyNet, SafetyNetState, type SafetyNetMember } from './safety-net.js';
 import { formatArray } from './format.js';
+import * as ops from '../ops/index.js';
 
 /** Set while ownedShare() constructs its handle. */
 let creatingOwnedHandle = false;
 
-import * as ops from '../ops/index.js';
+/** Releases the storage of array handles that were never closed, when they become unreachable. */
+const unreachable = new SafetyNet<Storage, NDArray>((storage) => {
+  OpenHandles.count--;
+  storage.release();
+});
 
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -20,12 +25,6 @@ export type NestedArray = number | boolean | NestedArray[];
  * Views (reshape, permute, get, broadcast) share storage; `dup()` copies. Storage is released by
  * close() / `using`, by the scope that created the array, or when the array becomes unreachable.
  */
-/** Releases the storage of array handles that were never closed, when they become unreachable. */
-const unreachable = new SafetyNet<Storage, NDArray>((storage) => {
-  OpenHandles.count--;
-  storage.release();
-});
-
 export class NDArray implements ScopedResource, Disposable, TensorRef, SafetyNetMember<Storage> {
   private store: Storage | null;
   /** @internal Kept by the GC safety net. */

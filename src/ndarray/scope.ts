@@ -21,8 +21,8 @@ export interface HoldsArrays {
 }
 
 interface Frame {
-  /** In creation order; a kept resource stays listed and is skipped when the frame ends (a push costs less than a Set's add). */
-  readonly owned: ScopedResource[];
+  /** In creation order (a push costs less than a Set's add); null where keep() took one out. */
+  readonly owned: (ScopedResource | null)[];
 }
 
 const frames: Frame[] = [];
@@ -39,6 +39,11 @@ export function trackInScope(r: ScopedResource): boolean {
 /** Excludes `r` from every enclosing scope: it lives until closed or unreachable. */
 export function keep<T extends ScopedResource>(r: T): T {
   kept.add(r);
+  // Usually kept right after it was made: the search from the end is short.
+  for (const f of frames) {
+    const i = f.owned.lastIndexOf(r);
+    if (i >= 0) f.owned[i] = null;
+  }
   r.escape();
   return r;
 }
@@ -67,6 +72,7 @@ function endFrame(frame: Frame, result: unknown): void {
   collectReturned(result, returned, new Set());
   const parent = frames[frames.length - 1];
   for (const r of frame.owned) {
+    if (!r) continue;
     if (returned.has(r)) {
       if (parent) parent.owned.push(r);
       else r.escape();
